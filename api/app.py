@@ -1,0 +1,100 @@
+"""The FastAPI app factory: `uvicorn --factory api.app:create_app`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from starlette.middleware.cors import CORSMiddleware
+
+from api import errors
+from api.edge import ApiKeyAuth, RadarrEdge
+from api.routers import blocklist, queue, system
+from api.version import QUEUARR_VERSION, RADARR_API_VERSION
+from infrastructure.bootstrap import Container, build
+from infrastructure.settings import Settings
+
+log = logging.getLogger("queuarr")
+
+DESCRIPTION = """A download-queue server that speaks Radarr's `/api/v3/queue` API.
+
+Every `/api` call needs the API key: the `X-Api-Key` header, the `apikey` query
+parameter, or `Authorization: Bearer <key>`. Errors are `{"message": ...}`."""
+
+
+def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
+    """Build the app. The container is built in the lifespan (never at import), unless a
+    test hands one in."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own = container is None
+        c = container or build(settings or Settings())
+        await c.start()
+        app.state.container = c
+        log.info("Queuarr %s ready on %s (%s)", QUEUARR_VERSION, c.database_type,
+                 c.settings.database_url.split("@")[-1].split("?")[0] if c.database_type
+                 == "sqLite" else "postgres")
+        try:
+            yield
+        finally:
+            if own:
+                await c.aclose()
+
+    app = FastAPI(
+        title="Queuarr",
+        version=QUEUARR_VERSION,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        redirect_slashes=False,
+    )
+    errors.install(app)
+    app.include_router(system.router)
+    app.include_router(queue.router)
+    app.include_router(blocklist.router)
+
+    def query_names() -> frozenset[str]:
+        names = {"apikey"}
+        for item in app.openapi()["paths"].values():
+            for operation in item.values():
+                names.update(p["name"] for p in operation.get("parameters", ())
+                             if p["in"] == "query")
+        return frozenset(names)
+
+    app.add_middleware(ApiKeyAuth, key=lambda: app.state.container.api_key,
+                       version=RADARR_API_VERSION)
+    app.add_middleware(RadarrEdge, names=query_names)
+    app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"],
+                       allow_headers=["*"])
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                         routes=app.routes)
+    components = schema.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    for model in queue.BODY_MODELS:
+        definition = model.model_json_schema(ref_template="#/components/schemas/{model}",
+                                             by_alias=True)
+        schemas.update(definition.pop("$defs", {}))
+        schemas[model.__name__] = definition
+    components["securitySchemes"] = {
+        "X-Api-Key": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
+        "apikey": {"type": "apiKey", "in": "query", "name": "apikey"},
+    }
+    for path, item in schema["paths"].items():
+        if path == "/api" or path.startswith("/api/"):
+            for operation in item.values():
+                operation["security"] = [{"X-Api-Key": []}, {"apikey": []}]
+                operation.setdefault("responses", {})["401"] = {
+                    "description": "Missing or wrong API key (empty body)"}
+    app.openapi_schema = schema
+    return schema

@@ -1,0 +1,118 @@
+"""Reading a grab from the wire: JSON (torrent as base64) or a multipart upload."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+
+from api.schemas import GrabBody
+from core.domain import DownloadProtocol, MovieInfo, Priority
+from core.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from core.grab import MAX_TORRENT_BYTES, GrabRequest
+from core.links import decode_base64
+
+MAX_BODY = 16 * 1024 * 1024  # a 10 MB torrent in base64, plus the other fields
+
+
+async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
+    return bytes(body)
+
+
+def parse_json_body(raw: bytes, model: type[Any]) -> Any:
+    """Validate a JSON body; errors become the API's 400 with a message."""
+    if not raw.strip():
+        raise BadRequest("A JSON request body is required")
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from None
+
+
+async def read_grab(request: Request) -> GrabRequest:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "multipart/form-data":
+        body, torrent = await _multipart(request)
+    elif content_type in ("application/json", "text/json", "") or content_type.endswith("+json"):
+        body = parse_json_body(await read_body(request), GrabBody)
+        torrent = None
+        if body.torrent_file is not None:
+            torrent = decode_base64(body.torrent_file, "torrentFile", MAX_TORRENT_BYTES)
+    else:
+        raise UnsupportedMediaType(
+            f"Content-Type {content_type!r} is not accepted; send application/json "
+            "or multipart/form-data"
+        )
+    return to_request(body, torrent)
+
+
+async def _multipart(request: Request) -> tuple[GrabBody, bytes | None]:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY:
+        raise PayloadTooLarge(f"Request body is larger than {MAX_BODY} bytes")
+    try:
+        form = await request.form(max_files=1, max_fields=40, max_part_size=1024 * 1024)
+    except Exception as exc:  # python-multipart's errors have no common base
+        raise BadRequest(f"Malformed multipart body: {exc}") from None
+    fields: dict[str, Any] = {}
+    torrent: bytes | None = None
+    for key, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            if key.replace("_", "").lower() != "torrentfile":
+                raise BadRequest(f"Unexpected file field {key!r}; upload the .torrent as "
+                                 "'torrentFile'")
+            torrent = await value.read(MAX_TORRENT_BYTES + 1)
+            if len(torrent) > MAX_TORRENT_BYTES:
+                raise BadRequest(f"torrentFile is larger than {MAX_TORRENT_BYTES} bytes")
+        elif key.lower() == "movie":
+            try:
+                fields[key] = orjson.loads(value)
+            except orjson.JSONDecodeError:
+                raise BadRequest("movie must be a JSON object") from None
+        else:
+            fields[key] = value
+    try:
+        body = GrabBody.model_validate(fields)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from None
+    if body.torrent_file is not None:
+        if torrent is not None:
+            raise BadRequest("Send torrentFile once: as an upload or as base64, not both")
+        torrent = decode_base64(body.torrent_file, "torrentFile", MAX_TORRENT_BYTES)
+    return body, torrent
+
+
+def to_request(body: GrabBody, torrent: bytes | None) -> GrabRequest:
+    movie = None
+    if body.movie is not None:
+        m = body.movie
+        movie = MovieInfo(m.title, m.year, m.tmdb_id, m.imdb_id, m.sort_title)
+    return GrabRequest(
+        title=body.title,
+        download_url=body.download_url,
+        torrent_file=torrent,
+        protocol=DownloadProtocol[body.protocol.name] if body.protocol else None,
+        movie_id=body.movie_id,
+        movie=movie,
+        release_id=str(body.release_id) if body.release_id is not None else None,
+        indexer=body.indexer,
+        size=body.size,
+        seeders=body.seeders,
+        leechers=body.leechers,
+        priority=Priority.parse(body.priority.value),
+        download_client=body.download_client,
+        category=body.category,
+        force=body.force,
+    )

@@ -1,0 +1,185 @@
+"""Core values to Radarr's JSON, by hand: the list endpoints serialise thousands of items,
+so this builds plain dicts (nulls omitted, Radarr's formats) for orjson."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from core.domain import BlocklistEntry, ItemState, QueueItem, StateCounts
+from core.listing import RADARR_STATUS
+from core.quality import CustomFormatRef, Language, QualityModel
+
+S = ItemState
+_PENDING = frozenset({S.RETRYING, S.CLIENT_UNAVAILABLE})
+_TRACKED_STATUS = {S.WARNING: "warning", S.FAILED: "error"}
+_TRACKED_STATE = {S.COMPLETED: "importPending", S.FAILED: "failed"}
+_STATUS = {state: status.value for state, status in RADARR_STATUS.items()}
+_PROTOCOL = {0: "unknown", 1: "usenet", 2: "torrent"}
+
+# Fields Queuarr adds to Radarr's QueueResource; none collides with a Radarr field,
+# even case-insensitively (Radarr reads JSON case-insensitively).
+EXTRA_QUEUE_FIELDS = frozenset({
+    "queueState", "priority", "progress", "downloadSpeed", "uploadSpeed", "attempts",
+    "nextAttemptAt", "infoHash", "category", "seeders", "leechers", "releaseId", "source",
+    "startedAt", "completedAt",
+})
+
+
+def radarr_date(value: datetime) -> str:
+    """Radarr's DateTime: whole seconds, UTC, literal Z."""
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def radarr_timespan(seconds: float) -> str:
+    """.NET TimeSpan "c" format, [d.]hh:mm:ss, as Radarr writes timeleft."""
+    total = max(int(seconds), 0)
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}.{hours:02}:{minutes:02}:{secs:02}"
+    return f"{hours:02}:{minutes:02}:{secs:02}"
+
+
+@lru_cache(maxsize=256)
+def quality_json(q: QualityModel) -> dict[str, Any]:
+    return {
+        "quality": {"id": q.quality.id, "name": q.quality.name, "source": q.quality.source,
+                    "resolution": q.quality.resolution, "modifier": q.quality.modifier},
+        "revision": {"version": q.revision.version, "real": q.revision.real,
+                     "isRepack": q.revision.is_repack},
+    }
+
+
+@lru_cache(maxsize=256)
+def languages_json(langs: tuple[Language, ...]) -> list[dict[str, Any]]:
+    return [{"id": lang.id, "name": lang.name} for lang in langs]
+
+
+@lru_cache(maxsize=256)
+def formats_json(formats: tuple[CustomFormatRef, ...]) -> list[dict[str, Any]]:
+    return [{"id": f.id, "name": f.name} for f in formats]
+
+
+def movie_json(item: QueueItem) -> dict[str, Any] | None:
+    if item.movie_id is None:
+        return None
+    movie: dict[str, Any] = {"id": item.movie_id}
+    m = item.movie
+    if m is not None:
+        if m.title is not None:
+            movie["title"] = m.title
+        movie["sortTitle"] = (m.sort_title or m.title or item.title).lower()
+        if m.year:
+            movie["year"] = m.year
+        if m.tmdb_id is not None:
+            movie["tmdbId"] = m.tmdb_id
+        if m.imdb_id is not None:
+            movie["imdbId"] = m.imdb_id
+    return movie
+
+
+def queue_resource(item: QueueItem, now: datetime, include_movie: bool = False) -> dict[str, Any]:
+    """Radarr's QueueResource for an item, plus Queuarr's extra fields."""
+    state = item.state
+    r: dict[str, Any] = {}
+    if item.movie_id is not None:
+        r["movieId"] = item.movie_id
+        if include_movie:
+            r["movie"] = movie_json(item)
+    r["languages"] = languages_json(item.languages)
+    r["quality"] = quality_json(item.quality)
+    if item.movie_id is not None:
+        r["customFormats"] = formats_json(item.custom_formats)
+    r["customFormatScore"] = item.custom_format_score
+    r["size"] = item.size
+    r["title"] = item.title
+    if state in _PENDING and item.next_attempt_at is not None:
+        r["estimatedCompletionTime"] = radarr_date(item.next_attempt_at)
+        r["timeleft"] = radarr_timespan((item.next_attempt_at - now).total_seconds())
+    elif item.eta_seconds is not None:
+        if item.estimated_completion_at is not None:
+            r["estimatedCompletionTime"] = radarr_date(item.estimated_completion_at)
+        r["timeleft"] = radarr_timespan(item.eta_seconds)
+    r["added"] = radarr_date(item.added_at)
+    r["status"] = _STATUS[state]
+    if state not in _PENDING:
+        r["trackedDownloadStatus"] = _TRACKED_STATUS.get(state, "ok")
+        r["trackedDownloadState"] = _TRACKED_STATE.get(state, "downloading")
+        r["statusMessages"] = [
+            {"title": m.title, "messages": list(m.messages)} for m in item.status_messages
+        ]
+        if item.download_id is not None:
+            r["downloadId"] = item.download_id
+        if item.output_path is not None:
+            r["outputPath"] = item.output_path
+    if item.error_message is not None:
+        r["errorMessage"] = item.error_message
+    r["protocol"] = _PROTOCOL[item.protocol]
+    if item.download_client is not None:
+        r["downloadClient"] = item.download_client
+    r["downloadClientHasPostImportCategory"] = False
+    if item.indexer is not None:
+        r["indexer"] = item.indexer
+    r["sizeleft"] = item.size_left
+    # Queuarr's own fields.
+    r["queueState"] = state.value
+    r["priority"] = item.priority.wire
+    r["progress"] = round(item.progress, 2)
+    r["downloadSpeed"] = item.download_speed
+    r["uploadSpeed"] = item.upload_speed
+    r["attempts"] = item.attempts
+    if item.next_attempt_at is not None:
+        r["nextAttemptAt"] = radarr_date(item.next_attempt_at)
+    if item.info_hash is not None:
+        r["infoHash"] = item.info_hash
+    if item.category is not None:
+        r["category"] = item.category
+    if item.seeders is not None:
+        r["seeders"] = item.seeders
+    if item.leechers is not None:
+        r["leechers"] = item.leechers
+    if item.release_id is not None:
+        r["releaseId"] = item.release_id
+    r["source"] = item.source.value
+    if item.started_at is not None:
+        r["startedAt"] = radarr_date(item.started_at)
+    if item.completed_at is not None:
+        r["completedAt"] = radarr_date(item.completed_at)
+    r["id"] = item.id
+    return r
+
+
+def status_resource(counts: StateCounts) -> dict[str, Any]:
+    """Radarr's QueueStatusResource (no id: Radarr's is 0, so it is omitted)."""
+    known, unknown = counts.known, counts.unknown
+    total_known = sum(known.values())
+    total_unknown = sum(unknown.values())
+    return {
+        "totalCount": total_known + total_unknown,
+        "count": total_known,
+        "unknownCount": total_unknown,
+        "errors": known.get(S.FAILED, 0) > 0,
+        "warnings": known.get(S.WARNING, 0) > 0,
+        "unknownErrors": unknown.get(S.FAILED, 0) > 0,
+        "unknownWarnings": unknown.get(S.WARNING, 0) > 0,
+    }
+
+
+def blocklist_resource(entry: BlocklistEntry) -> dict[str, Any]:
+    r: dict[str, Any] = {"id": entry.id}
+    if entry.movie_id is not None:
+        r["movieId"] = entry.movie_id
+    r["sourceTitle"] = entry.source_title
+    r["languages"] = languages_json(entry.languages)
+    r["quality"] = quality_json(entry.quality)
+    r["customFormats"] = formats_json(entry.custom_formats)
+    r["date"] = radarr_date(entry.date)
+    r["protocol"] = _PROTOCOL[entry.protocol]
+    if entry.indexer is not None:
+        r["indexer"] = entry.indexer
+    if entry.message is not None:
+        r["message"] = entry.message
+    return r

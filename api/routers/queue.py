@@ -1,0 +1,322 @@
+"""/api/v3/queue: Radarr's endpoints, then Queuarr's own beside them. Static paths are
+registered before /{id} so that /queue/bulk never parses as an id."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response, StreamingResponse
+
+from api.grab_input import parse_json_body, read_body, read_grab
+from api.params import (
+    INT32,
+    ContainerDep,
+    Int32Item,
+    ItemId,
+    ProtocolParam,
+    SortDirectionParam,
+    StatusItem,
+    valid_id,
+)
+from api.resources import queue_resource, status_resource
+from api.schemas import (
+    Empty,
+    GrabBody,
+    IdsBody,
+    IdsOut,
+    Message,
+    PriorityBody,
+    QueuePage,
+    QueueResource,
+    QueueStatistics,
+    QueueStatus,
+    RemovedOut,
+    RetryBody,
+)
+from core.domain import DownloadProtocol, Priority, QueueItem
+from core.listing import QueueFilter
+from core.service import CHUNK, RemoveOptions
+
+router = APIRouter(prefix="/api/v3/queue", tags=["Queue"])
+
+JSON = "application/json"
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": Message, "description": "Invalid input"},
+    404: {"model": Message, "description": "Not found"},
+}
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type=JSON)
+
+
+def empty_ok() -> Response:
+    """Radarr's void actions: 200 with an empty body and no Content-Type."""
+    return Response(status_code=200)
+
+
+async def _stream(prefix: bytes, chunks: AsyncIterator[list[QueueItem]], suffix: bytes,
+                  render: Any) -> AsyncIterator[bytes]:
+    yield prefix
+    first = True
+    async for chunk in chunks:
+        if not chunk:
+            continue
+        encoded = orjson.dumps([render(item) for item in chunk])[1:-1]
+        yield encoded if first else b"," + encoded
+        first = False
+    yield suffix
+
+
+def _items_response(header: dict[str, Any] | None, chunks: AsyncIterator[list[QueueItem]],
+                    render: Any) -> StreamingResponse:
+    if header is None:
+        prefix, suffix = b"[", b"]"
+    else:
+        prefix = orjson.dumps(header)[:-1] + b',"records":['
+        suffix = b"]}"
+    return StreamingResponse(_stream(prefix, chunks, suffix, render), media_type=JSON)
+
+
+@router.get("", response_model=None, summary="List the queue, a page at a time",
+            responses={200: {"model": QueuePage}, 400: ERRORS[400]})
+async def get_queue(
+    c: ContainerDep,
+    page: Annotated[int, Query(ge=-INT32 - 1, le=INT32)] = 1,
+    page_size: Annotated[int, Query(alias="pageSize", ge=0, le=INT32)] = 10,
+    sort_key: Annotated[str | None, Query(alias="sortKey", max_length=100)] = None,
+    sort_direction: Annotated[SortDirectionParam, Query(alias="sortDirection")] = None,
+    include_unknown: Annotated[bool, Query(alias="includeUnknownMovieItems")] = False,
+    include_movie: Annotated[bool, Query(alias="includeMovie")] = False,
+    movie_ids: Annotated[list[Int32Item], Query(alias="movieIds")] = [],  # noqa: B006
+    protocol: ProtocolParam = None,
+    languages: Annotated[list[Int32Item], Query()] = [],  # noqa: B006
+    quality: Annotated[list[Int32Item], Query()] = [],  # noqa: B006
+    status: Annotated[list[StatusItem], Query()] = [],  # noqa: B006
+) -> Response:
+    """Radarr's GET /api/v3/queue: any pageSize, Radarr's sort keys (an unknown key
+    sorts by timeleft), omitted sortDirection = descending. Items without a movie are
+    hidden unless includeUnknownMovieItems=true."""
+    flt = QueueFilter(
+        include_unknown=include_unknown,
+        movie_ids=frozenset(movie_ids) if movie_ids else None,
+        protocol=DownloadProtocol[protocol.name] if protocol else None,
+        states=QueueFilter.for_statuses(status),
+        quality_ids=frozenset(quality) if quality else None,
+        language_ids=frozenset(languages) if languages else None,
+    )
+    listed = await c.queue.list_page(page, page_size, sort_key, sort_direction, flt)
+    now = c.clock.now()
+    header = {"page": listed.page, "pageSize": listed.page_size, "sortKey": listed.sort_key,
+              "sortDirection": listed.sort_direction.value,
+              "totalRecords": listed.total_records}
+
+    def render(item: QueueItem) -> dict[str, Any]:
+        return queue_resource(item, now, include_movie)
+
+    if page_size <= CHUNK:
+        records = [render(item) async for chunk in listed.chunks for item in chunk]
+        return json_response({**header, "records": records})
+    return _items_response(header, listed.chunks, render)
+
+
+@router.get("/details", response_model=None, summary="Every queue item, unpaged",
+            responses={200: {"model": list[QueueResource]}, 400: ERRORS[400]})
+async def get_details(
+    c: ContainerDep,
+    movie_id: Annotated[int | None, Query(alias="movieId", ge=-INT32 - 1, le=INT32)] = None,
+    include_movie: Annotated[bool, Query(alias="includeMovie")] = False,
+) -> Response:
+    """Radarr's GET /api/v3/queue/details: a bare array, unknown movies included unless
+    movieId is given."""
+    now = c.clock.now()
+    chunks = await c.queue.details(movie_id)
+    return _items_response(None, chunks, lambda item: queue_resource(item, now, include_movie))
+
+
+@router.get("/status", response_model=QueueStatus, summary="Queue counters")
+async def get_status(c: ContainerDep) -> Response:
+    """Radarr's GET /api/v3/queue/status, from counters kept with every state change."""
+    return json_response(status_resource(await c.queue.counts()))
+
+
+@router.get("/statistics", response_model=QueueStatistics, summary="Queue statistics")
+async def get_statistics(c: ContainerDep) -> Response:
+    """Items pending, downloading, paused, retrying, completed and failed."""
+    s = await c.queue.statistics()
+    return json_response({
+        "pending": s.pending, "downloading": s.downloading, "paused": s.paused,
+        "retrying": s.retrying, "completed": s.completed, "failed": s.failed,
+        "permanentFailures": s.permanent_failures, "total": s.total,
+    })
+
+
+GRAB_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/GrabBody"}},
+            "multipart/form-data": {"schema": {
+                "type": "object",
+                "properties": {
+                    "torrentFile": {"type": "string", "format": "binary"},
+                    "title": {"type": "string", "maxLength": 1000},
+                    "downloadUrl": {"type": "string"},
+                    "movieId": {"type": "integer", "minimum": 1, "maximum": INT32},
+                    "indexer": {"type": "string", "maxLength": 200},
+                    "priority": {"type": "string",
+                                 "enum": ["low", "normal", "high", "veryHigh"]},
+                    "category": {"type": "string", "maxLength": 200},
+                    "force": {"type": "boolean"},
+                },
+            }},
+        },
+    }
+}
+
+
+@router.post("/grab", status_code=201, response_model=None, summary="Add a release",
+             openapi_extra=GRAB_BODY,
+             responses={201: {"model": QueueResource}, 400: ERRORS[400],
+                        409: {"model": Message, "description": "Already queued (existingId), "
+                              "or already completed without force=true"},
+                        413: {"model": Message}, 415: {"model": Message},
+                        422: {"model": Message, "description": "Blocklisted or too large"}})
+async def grab(c: ContainerDep, request: Request) -> Response:
+    """Queue a release: JSON with `downloadUrl` (magnet, .torrent URL, or http(s) file) or
+    `torrentFile` (base64), or a multipart upload with a `torrentFile` part.
+    camelCase or snake_case property names."""
+    item = await c.queue.grab(await read_grab(request))
+    return json_response(queue_resource(item, c.clock.now()), status=201)
+
+
+@router.post("/grab/bulk", response_model=Empty, summary="Force-grab pending items",
+             openapi_extra={"requestBody": {"required": True, "content": {JSON: {
+                 "schema": {"$ref": "#/components/schemas/IdsBody"}}}}},
+             responses={404: ERRORS[404], 400: ERRORS[400]})
+async def grab_bulk(c: ContainerDep, request: Request) -> Response:
+    """Radarr's force grab of pending items; all ids must be pending, or none is touched."""
+    body: IdsBody = parse_json_body(await read_body(request), IdsBody)
+    await c.queue.force_grab_many([valid_id(i) for i in body.ids])
+    return json_response({})
+
+
+@router.post("/grab/{id}", response_model=Empty, summary="Force-grab a pending item",
+             responses={404: ERRORS[404], 400: ERRORS[400]})
+async def grab_one(c: ContainerDep, id: ItemId) -> Response:  # noqa: A002
+    """Radarr's force grab: a queued, delayed or client-unavailable item is sent now."""
+    await c.queue.force_grab(valid_id(id))
+    return json_response({})
+
+
+@router.post("/retry", response_model=IdsOut, summary="Retry failed items",
+             openapi_extra={"requestBody": {"required": False, "content": {JSON: {
+                 "schema": {"$ref": "#/components/schemas/RetryBody"}}}}},
+             responses={404: ERRORS[404], 400: ERRORS[400], 409: {"model": Message}})
+async def retry(c: ContainerDep, request: Request) -> Response:
+    """Queue failed items again with their attempts reset: the given ids, or every
+    failed item when the body is empty or has no ids."""
+    raw = await read_body(request)
+    ids = parse_json_body(raw, RetryBody).ids if raw.strip() else None
+    retried = await c.queue.retry([valid_id(i) for i in ids] if ids is not None else None)
+    return json_response({"ids": retried})
+
+
+@router.delete("/cleanup", response_model=RemovedOut, summary="Delete old finished items",
+               responses={400: ERRORS[400]})
+async def cleanup(
+    c: ContainerDep,
+    older_than_days: Annotated[int, Query(alias="olderThanDays", ge=0, le=36500)] = 30,
+) -> Response:
+    """Delete completed and failed items not updated for olderThanDays days."""
+    return json_response({"removed": await c.queue.cleanup(older_than_days)})
+
+
+def _remove_options(remove_from_client: bool, blocklist: bool, skip_redownload: bool,
+                    change_category: bool) -> RemoveOptions:
+    return RemoveOptions(remove_from_client, blocklist, skip_redownload, change_category)
+
+
+RemoveFromClient = Annotated[bool, Query(alias="removeFromClient")]
+Blocklist = Annotated[bool, Query()]
+SkipRedownload = Annotated[bool, Query(alias="skipRedownload")]
+ChangeCategory = Annotated[bool, Query(alias="changeCategory")]
+
+
+@router.delete("/bulk", response_model=Empty, summary="Remove many items",
+               openapi_extra={"requestBody": {"required": True, "content": {
+                   t: {"schema": {"$ref": "#/components/schemas/IdsBody"}}
+                   for t in (JSON, "text/json", "application/*+json")}}},
+               responses={404: ERRORS[404], 400: ERRORS[400]})
+async def remove_bulk(
+    c: ContainerDep,
+    request: Request,
+    remove_from_client: RemoveFromClient = True,
+    blocklist: Blocklist = False,
+    skip_redownload: SkipRedownload = False,
+    change_category: ChangeCategory = False,
+) -> Response:
+    """Radarr's bulk remove: all or nothing, 404 if any id is unknown."""
+    body: IdsBody = parse_json_body(await read_body(request), IdsBody)
+    options = _remove_options(remove_from_client, blocklist, skip_redownload, change_category)
+    await c.queue.remove_many([valid_id(i) for i in body.ids], options)
+    return json_response({})
+
+
+@router.get("/{id}", response_model=QueueResource, summary="One queue item",
+            responses={404: ERRORS[404], 400: ERRORS[400]})
+async def get_item(
+    c: ContainerDep,
+    id: ItemId,  # noqa: A002
+    include_movie: Annotated[bool, Query(alias="includeMovie")] = False,
+) -> Response:
+    item = await c.queue.get(valid_id(id))
+    return json_response(queue_resource(item, c.clock.now(), include_movie))
+
+
+@router.delete("/{id}", response_class=Response, summary="Remove an item",
+               responses={200: {"description": "Removed (empty body)"}, 404: ERRORS[404],
+                          400: ERRORS[400]})
+async def remove(
+    c: ContainerDep,
+    id: ItemId,  # noqa: A002
+    remove_from_client: RemoveFromClient = True,
+    blocklist: Blocklist = False,
+    skip_redownload: SkipRedownload = False,
+    change_category: ChangeCategory = False,
+) -> Response:
+    """Radarr's remove: from the client too unless removeFromClient=false; blocklist=true
+    also blocklists the release. 200 with an empty body."""
+    options = _remove_options(remove_from_client, blocklist, skip_redownload, change_category)
+    await c.queue.remove(valid_id(id), options)
+    return empty_ok()
+
+
+@router.put("/{id}/pause", response_model=QueueResource, summary="Pause an item",
+            responses={404: ERRORS[404], 409: {"model": Message}})
+async def pause(c: ContainerDep, id: ItemId) -> Response:  # noqa: A002
+    item = await c.queue.pause(valid_id(id))
+    return json_response(queue_resource(item, c.clock.now()))
+
+
+@router.put("/{id}/resume", response_model=QueueResource, summary="Resume an item",
+            responses={404: ERRORS[404], 409: {"model": Message}})
+async def resume(c: ContainerDep, id: ItemId) -> Response:  # noqa: A002
+    item = await c.queue.resume(valid_id(id))
+    return json_response(queue_resource(item, c.clock.now()))
+
+
+@router.put("/{id}/priority", response_model=QueueResource, summary="Set an item's priority",
+            openapi_extra={"requestBody": {"required": True, "content": {JSON: {
+                "schema": {"$ref": "#/components/schemas/PriorityBody"}}}}},
+            responses={404: ERRORS[404], 400: ERRORS[400]})
+async def set_priority(c: ContainerDep, id: ItemId, request: Request) -> Response:  # noqa: A002
+    body: PriorityBody = parse_json_body(await read_body(request), PriorityBody)
+    item = await c.queue.set_priority(valid_id(id), Priority.parse(body.priority.value))
+    return json_response(queue_resource(item, c.clock.now()))
+
+
+BODY_MODELS = (GrabBody, IdsBody, RetryBody, PriorityBody)

@@ -1,0 +1,335 @@
+"""Request bodies and the response shapes shown at /docs. Responses on hot paths are
+built by api/resources.py; these models document them (and schemathesis checks that the
+two agree)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+from core.listing import RadarrStatus, SortDirection
+
+INT32 = 2**31 - 1
+
+
+class Protocol(StrEnum):
+    UNKNOWN = "unknown"
+    USENET = "usenet"
+    TORRENT = "torrent"
+
+
+class PriorityName(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    VERY_HIGH = "veryHigh"
+
+
+def _fold(name: str) -> str:
+    return name.replace("_", "").lower()
+
+
+class Body(BaseModel):
+    """A JSON body read like Radarr reads one: property names in any case; Queuarr also
+    accepts snake_case. Unknown properties are refused, so typos are caught."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _case_insensitive(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        names = {_fold(n): (f.alias or n) for n, f in cls.model_fields.items()}
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            canonical = names.get(_fold(key), key) if isinstance(key, str) else key
+            out[canonical] = value
+        return out
+
+
+class MovieSnapshot(Body):
+    title: Annotated[str | None, Field(max_length=1000)] = None
+    year: Annotated[int | None, Field(ge=0, le=9999)] = None
+    tmdb_id: Annotated[int | None, Field(ge=0, le=INT32)] = None
+    imdb_id: Annotated[str | None, Field(max_length=16, pattern=r"^tt\d{1,12}$")] = None
+    sort_title: Annotated[str | None, Field(max_length=1000)] = None
+
+
+class GrabBody(Body):
+    """A release to add to the queue."""
+
+    title: Annotated[str | None, Field(max_length=1000, description=(
+        "Release title; taken from the magnet's dn, the .torrent's name or the URL when "
+        "omitted."))] = None
+    download_url: Annotated[str | None, Field(max_length=65536, description=(
+        "A magnet link, a .torrent URL or a direct http(s) file."))] = None
+    torrent_file: Annotated[str | None, Field(max_length=14_000_000, description=(
+        "A .torrent file, base64-encoded (at most 10 MB decoded)."))] = None
+    protocol: Protocol | None = None
+    movie_id: Annotated[int | None, Field(ge=1, le=INT32)] = None
+    movie: MovieSnapshot | None = None
+    release_id: Annotated[str | int | None, Field(description="The indexer's release id.")] = None
+    indexer: Annotated[str | None, Field(max_length=200)] = None
+    size: Annotated[int | None, Field(ge=0, le=2**63 - 1, description="Bytes.")] = None
+    seeders: Annotated[int | None, Field(ge=0, le=INT32)] = None
+    leechers: Annotated[int | None, Field(ge=0, le=INT32)] = None
+    priority: PriorityName = PriorityName.NORMAL
+    download_client: Annotated[str | None, Field(max_length=200)] = None
+    category: Annotated[str | None, Field(max_length=200)] = None
+    force: Annotated[bool, Field(description=(
+        "Grab again even if the same release already completed."))] = False
+
+
+class IdsBody(Body):
+    """Radarr's QueueBulkResource / BlocklistBulkResource."""
+
+    ids: Annotated[list[Annotated[int, Field(ge=-INT32 - 1, le=INT32)]],
+                   Field(max_length=100_000)]
+
+
+class RetryBody(Body):
+    ids: Annotated[list[Annotated[int, Field(ge=-INT32 - 1, le=INT32)]] | None,
+                   Field(max_length=100_000, description="Omit to retry every failed item.")
+                   ] = None
+
+
+class PriorityBody(Body):
+    priority: PriorityName
+
+
+# -- responses (documentation) ------------------------------------------------------------
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class LanguageOut(Out):
+    id: int
+    name: str | None = None
+
+
+class QualityOut(Out):
+    id: int
+    name: str | None = None
+    source: str
+    resolution: int
+    modifier: str
+
+
+class RevisionOut(Out):
+    version: int
+    real: int
+    is_repack: bool
+
+
+class QualityModelOut(Out):
+    quality: QualityOut
+    revision: RevisionOut
+
+
+class CustomFormatOut(Out):
+    id: int
+    name: str | None = None
+
+
+class StatusMessageOut(Out):
+    title: str | None = None
+    messages: list[str] | None = None
+
+
+class MovieOut(Out):
+    id: int
+    title: str | None = None
+    sort_title: str | None = None
+    year: int | None = None
+    tmdb_id: int | None = None
+    imdb_id: str | None = None
+
+
+class TrackedDownloadStatus(StrEnum):
+    OK = "ok"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+class TrackedDownloadState(StrEnum):
+    DOWNLOADING = "downloading"
+    IMPORT_BLOCKED = "importBlocked"
+    IMPORT_PENDING = "importPending"
+    IMPORTING = "importing"
+    IMPORTED = "imported"
+    FAILED_PENDING = "failedPending"
+    FAILED = "failed"
+    IGNORED = "ignored"
+
+
+class QueueResource(Out):
+    """Radarr's QueueResource; null fields are omitted. Fields after `sizeleft` are
+    Queuarr's own and ignored by Radarr clients."""
+
+    id: int
+    movie_id: int | None = None
+    movie: MovieOut | None = None
+    languages: list[LanguageOut]
+    quality: QualityModelOut
+    custom_formats: list[CustomFormatOut] | None = None
+    custom_format_score: int
+    size: float
+    title: str
+    estimated_completion_time: str | None = Field(None, json_schema_extra={"format": "date-time"})
+    added: str = Field(json_schema_extra={"format": "date-time"})
+    status: RadarrStatus
+    tracked_download_status: TrackedDownloadStatus | None = None
+    tracked_download_state: TrackedDownloadState | None = None
+    status_messages: list[StatusMessageOut] | None = None
+    error_message: str | None = None
+    download_id: str | None = None
+    protocol: Protocol
+    download_client: str | None = None
+    download_client_has_post_import_category: bool
+    indexer: str | None = None
+    output_path: str | None = None
+    sizeleft: float = Field(alias="sizeleft")
+    timeleft: str | None = Field(None, alias="timeleft", description="[d.]hh:mm:ss")
+    queue_state: str = Field(description="Queuarr's internal state.")
+    priority: PriorityName
+    progress: float = Field(description="Percent done, 0-100.")
+    download_speed: int = Field(description="Bytes per second.")
+    upload_speed: int = Field(description="Bytes per second.")
+    attempts: int
+    next_attempt_at: str | None = Field(None, json_schema_extra={"format": "date-time"})
+    info_hash: str | None = None
+    category: str | None = None
+    seeders: int | None = None
+    leechers: int | None = None
+    release_id: str | None = None
+    source: str = Field(description="magnet, torrentFile, torrentUrl or http.")
+    started_at: str | None = Field(None, json_schema_extra={"format": "date-time"})
+    completed_at: str | None = Field(None, json_schema_extra={"format": "date-time"})
+
+
+class QueuePage(Out):
+    """Radarr's QueueResourcePagingResource."""
+
+    page: int
+    page_size: int
+    sort_key: str
+    sort_direction: SortDirection
+    total_records: int
+    records: list[QueueResource]
+
+
+class QueueStatus(Out):
+    """Radarr's QueueStatusResource."""
+
+    total_count: int
+    count: int
+    unknown_count: int
+    errors: bool
+    warnings: bool
+    unknown_errors: bool
+    unknown_warnings: bool
+
+
+class QueueStatistics(Out):
+    """The seed's get_statistics: failed counts items waiting to retry and failed ones;
+    permanentFailures only those that will not be retried."""
+
+    pending: int
+    downloading: int
+    paused: int
+    retrying: int
+    completed: int
+    failed: int
+    permanent_failures: int
+    total: int
+
+
+class BlocklistResource(Out):
+    id: int
+    movie_id: int | None = None
+    source_title: str
+    languages: list[LanguageOut]
+    quality: QualityModelOut
+    custom_formats: list[CustomFormatOut]
+    date: str = Field(json_schema_extra={"format": "date-time"})
+    protocol: Protocol
+    indexer: str | None = None
+    message: str | None = None
+
+
+class BlocklistPage(Out):
+    page: int
+    page_size: int
+    sort_key: str
+    sort_direction: SortDirection
+    total_records: int
+    records: list[BlocklistResource]
+
+
+class IdsOut(Out):
+    ids: list[int]
+
+
+class RemovedOut(Out):
+    removed: int
+
+
+class Message(BaseModel):
+    """Every error body."""
+
+    message: str
+    existing_id: int | None = Field(None, alias="existingId")
+
+
+class Empty(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ApiInfo(Out):
+    current: str
+    deprecated: list[str]
+
+
+class Ping(BaseModel):
+    status: str
+
+
+class SystemStatus(Out):
+    """Radarr's SystemResource, filled with Queuarr's facts."""
+
+    app_name: str
+    instance_name: str
+    version: str
+    build_time: str
+    is_debug: bool
+    is_production: bool
+    is_admin: bool
+    is_user_interactive: bool
+    startup_path: str
+    app_data: str
+    os_name: str
+    os_version: str
+    is_net_core: bool
+    is_linux: bool
+    is_osx: bool
+    is_windows: bool
+    is_docker: bool
+    mode: str
+    branch: str
+    database_type: str
+    database_version: str
+    authentication: str
+    migration_version: int
+    url_base: str
+    runtime_version: str
+    runtime_name: str
+    start_time: str
+    package_version: str
+    package_author: str
+    package_update_mechanism: str

@@ -1,0 +1,89 @@
+"""Errors that core raises. Each class docstring is its default message.
+
+`api/errors.py` maps these to HTTP status codes; core knows nothing of HTTP.
+"""
+
+from __future__ import annotations
+
+
+class QueuarrError(Exception):
+    """Something went wrong in Queuarr."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or (self.__doc__ or "").strip())
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class NotFound(QueuarrError):
+    """NotFound"""
+
+
+class BadRequest(QueuarrError):
+    """The request is not valid."""
+
+
+class PayloadTooLarge(BadRequest):
+    """The request body is too large."""
+
+
+class UnsupportedMediaType(BadRequest):
+    """The request body has a content type that is not accepted."""
+
+
+class InvalidRelease(BadRequest):
+    """The release is not valid."""
+
+
+class ReleaseTooLarge(QueuarrError):
+    """The release is larger than the configured size limit."""
+
+
+class Blocklisted(QueuarrError):
+    """The release is blocklisted."""
+
+
+class Duplicate(QueuarrError):
+    """The release is already in the queue."""
+
+    def __init__(self, message: str, existing_id: int) -> None:
+        super().__init__(message)
+        self.existing_id = existing_id
+
+
+class AlreadyCompleted(Duplicate):
+    """The release was already downloaded; pass force=true to grab it again."""
+
+
+class IllegalTransition(QueuarrError):
+    """The item cannot move to that state from its current one."""
+
+
+class ConcurrentModification(QueuarrError):
+    """The item changed while it was being updated; try again."""
+
+
+class StorageUnavailable(QueuarrError):
+    """The database is unreachable."""
+
+
+class DownloadClientError(QueuarrError):
+    """The download client failed."""
+
+
+class ClientUnavailable(DownloadClientError):
+    """The download client is unreachable or refused the login."""
+
+
+class ClientRejected(DownloadClientError):
+    """The download client rejected the release as invalid."""
+
+
+class TransientClientError(DownloadClientError):
+    """The download client failed in a way that may pass."""
+
+
+class UnknownDownloadClient(QueuarrError):
+    """The item's download client no longer exists."""

@@ -1,0 +1,186 @@
+"""Ports: what core needs from the outside world, as Protocols. Adapters live in
+`infrastructure/`; fakes in `tests/fakes.py`. Each docstring says what is promised."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from core.domain import (
+    BlocklistEntry,
+    DownloadProtocol,
+    HistoryEvent,
+    NewBlocklistEntry,
+    NewItem,
+    QueueItem,
+    StateCounts,
+)
+from core.listing import PageRequest, QueueFilter
+
+
+class Clock(Protocol):
+    """Tells the time as an aware UTC datetime."""
+
+    def now(self) -> datetime: ...
+
+
+class QueueRepository(Protocol):
+    """Stores queue items. Every write is one short transaction that also writes a
+    history row and keeps the state counters exact. Raises StorageUnavailable when the
+    database cannot be reached."""
+
+    async def add(self, item: NewItem, event: HistoryEvent) -> QueueItem:
+        """Insert; raises Duplicate(existing_id) when an active item has the same
+        info hash or URL hash."""
+        ...
+
+    async def get(self, item_id: int) -> QueueItem | None: ...
+
+    async def get_many(self, ids: Sequence[int]) -> list[QueueItem]:
+        """The items that exist among `ids`, in the order of `ids`."""
+        ...
+
+    async def get_torrent(self, item_id: int) -> bytes | None:
+        """The .torrent file stored with an item, if any."""
+        ...
+
+    async def find_active(self, info_hash: str | None, url_hash: str | None) -> QueueItem | None:
+        """An active (not completed, not failed) item with that info hash or URL hash."""
+        ...
+
+    async def find_completed(
+        self, info_hash: str | None, url_hash: str | None
+    ) -> QueueItem | None:
+        """A completed item with that info hash or URL hash."""
+        ...
+
+    async def page(self, request: PageRequest) -> tuple[int, list[QueueItem]]:
+        """(total matching the filter, the requested slice in order)."""
+        ...
+
+    async def count(self, flt: QueueFilter) -> int: ...
+
+    async def page_ids(self, request: PageRequest) -> tuple[int, list[int]]:
+        """Like `page`, but only ids: for pages too large to hold as items at once."""
+        ...
+
+    async def counts(self) -> StateCounts:
+        """Items per state, split by known/unknown movie; O(1), from counters."""
+        ...
+
+    async def update(
+        self, changes: Sequence[tuple[QueueItem, QueueItem]], event: HistoryEvent
+    ) -> list[QueueItem]:
+        """Write each (old, new) pair in one transaction, fenced on old.version; raises
+        ConcurrentModification (and writes nothing) if any item changed meanwhile."""
+        ...
+
+    async def delete(self, items: Sequence[QueueItem], event: HistoryEvent) -> None:
+        """Delete items (and their torrents) in one transaction, writing history."""
+        ...
+
+    async def delete_finished(self, before: datetime) -> int:
+        """Delete completed and failed items last updated before `before`."""
+        ...
+
+
+class BlocklistRepository(Protocol):
+    """Stores rejected releases. Raises StorageUnavailable when the database is down."""
+
+    async def add(self, entry: NewBlocklistEntry) -> BlocklistEntry:
+        """Insert, or return the existing entry for the same info hash, URL hash or
+        title and movie (idempotent)."""
+        ...
+
+    async def find(
+        self, info_hash: str | None, url_hash: str | None, title: str | None
+    ) -> BlocklistEntry | None:
+        """An entry matching the info hash, the URL hash, or the title (any case)."""
+        ...
+
+    async def page(
+        self,
+        offset: int,
+        limit: int,
+        sort_key: str,
+        descending: bool,
+        movie_ids: frozenset[int] | None,
+        protocols: frozenset[DownloadProtocol] | None,
+    ) -> tuple[int, list[BlocklistEntry]]: ...
+
+    async def get_many(self, ids: Sequence[int]) -> list[BlocklistEntry]: ...
+
+    async def delete(self, ids: Sequence[int]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TorrentMeta:
+    info_hash: str  # v1, 40 lower-case hex
+    name: str
+    size: int
+    trackers: tuple[str, ...] = ()
+
+
+class TorrentParser(Protocol):
+    """Parses .torrent bytes safely; raises InvalidRelease for anything malformed."""
+
+    def parse(self, data: bytes) -> TorrentMeta: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ClientInfo:
+    name: str
+    version: str
+
+
+@dataclass(frozen=True, slots=True)
+class DownloadStatus:
+    """One download as its client sees it."""
+
+    download_id: str
+    state: str
+    total_bytes: int
+    left_bytes: int
+    progress: float
+    download_speed: int = 0
+    upload_speed: int = 0
+    eta_seconds: int | None = None
+    seeders: int | None = None
+    output_path: str | None = None
+    error: str | None = None
+
+
+class DownloadClient(Protocol):
+    """A download client (qBittorrent, aria2). Raises ClientUnavailable (down, timeout,
+    login refused), ClientRejected (the release is invalid: permanent) or
+    TransientClientError."""
+
+    name: str
+
+    async def test(self) -> ClientInfo: ...
+
+    async def add(self, item: QueueItem, torrent: bytes | None) -> str:
+        """Add idempotently (the info hash is the key) and return the download id."""
+        ...
+
+    async def statuses(self, download_ids: Sequence[str]) -> dict[str, DownloadStatus]:
+        """All requested downloads in one batched call; missing ones are absent."""
+        ...
+
+    async def pause(self, download_id: str) -> None: ...
+
+    async def resume(self, download_id: str) -> None: ...
+
+    async def remove(self, download_id: str, delete_data: bool) -> None: ...
+
+    async def set_priority(self, download_id: str, priority: int) -> None: ...
+
+    async def free_space(self) -> int | None: ...
+
+
+class DownloadClients(Protocol):
+    """The configured download clients, by name."""
+
+    def get(self, name: str) -> DownloadClient | None: ...

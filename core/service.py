@@ -1,0 +1,334 @@
+"""QueueService: the use cases behind the queue API, over the ports."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from core.domain import (
+    HistoryEvent,
+    ItemState,
+    NewBlocklistEntry,
+    Priority,
+    QueueItem,
+    QueueStats,
+    StateCounts,
+)
+from core.errors import (
+    AlreadyCompleted,
+    Blocklisted,
+    IllegalTransition,
+    BadRequest,
+    NotFound,
+    UnknownDownloadClient,
+)
+from core.grab import GrabRequest, validate_grab
+from core.listing import (
+    PageRequest,
+    QueueFilter,
+    SortDirection,
+    page_past_end,
+    page_window,
+    resolve_direction,
+    resolve_sort_key,
+)
+from core.ports import (
+    BlocklistRepository,
+    Clock,
+    DownloadClient,
+    DownloadClients,
+    QueueRepository,
+    TorrentParser,
+)
+from core.states import PAUSABLE, PENDING, RETRYABLE, transition
+
+# Pages larger than this are read as ids first and loaded in chunks of this size,
+# so that memory stays flat whatever pageSize a client asks for.
+CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveOptions:
+    """Radarr's DELETE /queue flags, with Radarr's defaults."""
+
+    remove_from_client: bool = True
+    blocklist: bool = False
+    skip_redownload: bool = False
+    change_category: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ListedPage:
+    """A page of the queue; `chunks` yields its records in order, a chunk at a time."""
+
+    page: int
+    page_size: int
+    sort_key: str
+    sort_direction: SortDirection
+    total_records: int
+    chunks: AsyncIterator[list[QueueItem]]
+
+
+class NoClients:
+    """The registry used until download clients are configured."""
+
+    def get(self, name: str) -> DownloadClient | None:
+        return None
+
+
+class QueueService:
+    """Grab, list, inspect and manage queue items."""
+
+    def __init__(
+        self,
+        items: QueueRepository,
+        blocklist: BlocklistRepository,
+        clock: Clock,
+        torrents: TorrentParser,
+        clients: DownloadClients | None = None,
+        max_size: int | None = None,
+    ) -> None:
+        self.items = items
+        self.blocklist = blocklist
+        self.clock = clock
+        self.torrents = torrents
+        self.clients: DownloadClients = clients or NoClients()
+        self.max_size = max_size
+
+    # -- adding ------------------------------------------------------------------------
+
+    async def grab(self, request: GrabRequest) -> QueueItem:
+        """Validate a release and queue it; refuses duplicates, blocklisted releases and
+        (unless forced) releases that already completed."""
+        new = validate_grab(request, self.torrents, self.clock.now(), self.max_size)
+        blocked = await self.blocklist.find(new.info_hash, new.url_hash, new.title)
+        if blocked is not None:
+            raise Blocklisted(
+                f"Release {new.title!r} is blocklisted (entry {blocked.id}"
+                + (f": {blocked.message})" if blocked.message else ")")
+            )
+        if not request.force:
+            done = await self.items.find_completed(new.info_hash, new.url_hash)
+            if done is not None:
+                raise AlreadyCompleted(
+                    f"Release {new.title!r} was already downloaded as item {done.id}; "
+                    "pass force=true to grab it again",
+                    done.id,
+                )
+        return await self.items.add(new, HistoryEvent("grabbed"))
+
+    # -- reading -----------------------------------------------------------------------
+
+    async def get(self, item_id: int) -> QueueItem:
+        item = await self.items.get(item_id)
+        if item is None:
+            raise NotFound()
+        return item
+
+    async def list_page(
+        self,
+        page: int = 1,
+        page_size: int = 10,
+        sort_key: str | None = None,
+        direction: SortDirection | None = None,
+        flt: QueueFilter | None = None,
+    ) -> ListedPage:
+        """A page the way Radarr's GET /queue pages, including its quirks: an unknown
+        sort key becomes timeleft, an omitted direction is descending, and an empty
+        page past the end is replaced by page max(total // pageSize, 1)."""
+        if page_size < 0:
+            raise BadRequest(f"pageSize must not be negative, got {page_size}")
+        echo_key, key = resolve_sort_key(sort_key)
+        resolved = resolve_direction(direction)
+        flt = flt or QueueFilter()
+
+        def request(for_page: int) -> PageRequest:
+            offset, limit = page_window(for_page, page_size)
+            return PageRequest(key, resolved is SortDirection.DESCENDING, offset, limit, flt)
+
+        if page_size <= CHUNK:
+            total, records = await self.items.page(request(page))
+            if not records and page > 1 and total > 0 and page_size > 0:
+                page = page_past_end(page, page_size, total)
+                total, records = await self.items.page(request(page))
+            chunks = _one(records)
+        else:
+            total, ids = await self.items.page_ids(request(page))
+            if not ids and page > 1 and total > 0:
+                page = page_past_end(page, page_size, total)
+                total, ids = await self.items.page_ids(request(page))
+            chunks = self._load(ids)
+        return ListedPage(page, page_size, echo_key, resolved, total, chunks)
+
+    async def details(self, movie_id: int | None = None) -> AsyncIterator[list[QueueItem]]:
+        """Every item (unknown movies included), or one movie's, soonest done first."""
+        flt = QueueFilter(
+            include_unknown=movie_id is None,
+            movie_ids=frozenset({movie_id}) if movie_id is not None else None,
+        )
+        _, ids = await self.items.page_ids(
+            PageRequest("timeleft", False, 0, 2**62, flt)
+        )
+        return self._load(ids)
+
+    async def _load(self, ids: list[int]) -> AsyncIterator[list[QueueItem]]:
+        for start in range(0, len(ids), CHUNK):
+            yield await self.items.get_many(ids[start : start + CHUNK])
+
+    async def counts(self) -> StateCounts:
+        return await self.items.counts()
+
+    async def statistics(self) -> QueueStats:
+        return QueueStats.from_counts(await self.items.counts())
+
+    # -- changing ----------------------------------------------------------------------
+
+    async def _get_all(self, ids: Sequence[int]) -> list[QueueItem]:
+        unique = list(dict.fromkeys(ids))
+        found = await self.items.get_many(unique)
+        if len(found) != len(unique):
+            raise NotFound()
+        return found
+
+    def _client_for(self, item: QueueItem) -> DownloadClient | None:
+        """The client holding the item's download, if it was sent to one."""
+        if item.download_id is None or item.download_client is None:
+            return None
+        client = self.clients.get(item.download_client)
+        if client is None:
+            raise UnknownDownloadClient(
+                f"Download client {item.download_client!r} of item {item.id} no longer exists"
+            )
+        return client
+
+    async def remove(self, item_id: int, options: RemoveOptions | None = None) -> None:
+        await self.remove_many([item_id], options)
+
+    async def remove_many(self, ids: Sequence[int], options: RemoveOptions | None = None) -> None:
+        """Remove items, all or nothing: an unknown id removes none. Downloads are
+        removed from their client first, so a client failure keeps the item."""
+        options = options or RemoveOptions()
+        items = await self._get_all(ids)
+        if options.remove_from_client and not options.change_category:
+            targets = [(item, self._client_for(item)) for item in items]
+            for item, client in targets:
+                if client is not None and item.download_id is not None:
+                    await client.remove(item.download_id, delete_data=True)
+        now = self.clock.now()
+        if options.blocklist:
+            for item in items:
+                await self.blocklist.add(
+                    NewBlocklistEntry.from_item(item, now, "Removed from the queue")
+                )
+        note = "blocklisted" if options.blocklist else None
+        if options.skip_redownload:
+            note = f"{note}; skip redownload" if note else "skip redownload"
+        await self.items.delete(items, HistoryEvent("removed", note))
+
+    async def force_grab(self, item_id: int) -> None:
+        await self.force_grab_many([item_id])
+
+    async def force_grab_many(self, ids: Sequence[int]) -> None:
+        """Make pending items (queued, delayed, client unavailable) due now. Like
+        Radarr, an id that is not pending answers NotFound; unlike Radarr, nothing is
+        changed unless every id is valid."""
+        items = await self._get_all(ids)
+        if any(item.state not in PENDING for item in items):
+            raise NotFound()
+        now = self.clock.now()
+        changes = []
+        for item in items:
+            new = (
+                item.evolve(next_attempt_at=None, updated_at=now)
+                if item.state is ItemState.QUEUED
+                else transition(item, ItemState.QUEUED, now, next_attempt_at=None)
+            )
+            changes.append((item, new))
+        await self.items.update(changes, HistoryEvent("forceGrabbed"))
+
+    async def pause(self, item_id: int) -> QueueItem:
+        item = await self.get(item_id)
+        if item.state is ItemState.PAUSED:
+            return item
+        if item.state not in PAUSABLE:
+            raise IllegalTransition(f"Item {item.id} is {item.state.value}; it cannot be paused")
+        client = self._client_for(item)
+        if client is not None and item.download_id is not None:
+            await client.pause(item.download_id)
+        new = transition(item, ItemState.PAUSED, self.clock.now(), download_speed=0, eta_seconds=None)
+        (saved,) = await self.items.update([(item, new)], HistoryEvent("paused"))
+        return saved
+
+    async def resume(self, item_id: int) -> QueueItem:
+        item = await self.get(item_id)
+        if item.state is not ItemState.PAUSED:
+            if item.state in PAUSABLE:
+                return item
+            raise IllegalTransition(f"Item {item.id} is {item.state.value}; it is not paused")
+        client = self._client_for(item)
+        now = self.clock.now()
+        if client is not None and item.download_id is not None:
+            await client.resume(item.download_id)
+            new = transition(item, ItemState.DOWNLOADING, now)
+        else:
+            new = transition(item, ItemState.QUEUED, now)
+        (saved,) = await self.items.update([(item, new)], HistoryEvent("resumed"))
+        return saved
+
+    async def set_priority(self, item_id: int, priority: Priority) -> QueueItem:
+        item = await self.get(item_id)
+        if item.priority is priority:
+            return item
+        client = self._client_for(item) if item.is_active else None
+        if client is not None and item.download_id is not None:
+            await client.set_priority(item.download_id, int(priority))
+        new = item.evolve(priority=priority, updated_at=self.clock.now())
+        (saved,) = await self.items.update(
+            [(item, new)], HistoryEvent("priorityChanged", priority.wire)
+        )
+        return saved
+
+    async def retry(self, ids: Sequence[int] | None = None) -> list[int]:
+        """Queue failed (or waiting-to-retry) items again with their attempts reset, the
+        seed's reset_failed_movie. With no ids, every failed item is retried."""
+        if ids is None:
+            flt = QueueFilter(include_unknown=True, states=frozenset({ItemState.FAILED}))
+            _, all_ids = await self.items.page_ids(PageRequest("added", False, 0, 2**62, flt))
+            retried: list[int] = []
+            for start in range(0, len(all_ids), CHUNK):
+                chunk = await self.items.get_many(all_ids[start : start + CHUNK])
+                retried += await self._retry(i for i in chunk if i.state is ItemState.FAILED)
+            return retried
+        items = await self._get_all(ids)
+        stuck = [item for item in items if item.state not in RETRYABLE]
+        if stuck:
+            raise IllegalTransition(
+                "Only failed or retrying items can be retried; "
+                + ", ".join(f"item {i.id} is {i.state.value}" for i in stuck)
+            )
+        return await self._retry(items)
+
+    async def _retry(self, items: Iterable[QueueItem]) -> list[int]:
+        now = self.clock.now()
+        changes = [
+            (item, transition(item, ItemState.QUEUED, now, attempts=0, next_attempt_at=None,
+                              error_message=None, status_messages=()))
+            for item in items
+        ]
+        if not changes:
+            return []
+        saved = await self.items.update(changes, HistoryEvent("retried"))
+        return [item.id for item in saved]
+
+    async def cleanup(self, older_than_days: int) -> int:
+        """Delete completed and failed items not touched for `older_than_days` days."""
+        if older_than_days < 0:
+            raise BadRequest(f"olderThanDays must not be negative, got {older_than_days}")
+        return await self.items.delete_finished(
+            self.clock.now() - timedelta(days=older_than_days)
+        )
+
+
+async def _one(records: list[QueueItem]) -> AsyncIterator[list[QueueItem]]:
+    yield records

@@ -1,0 +1,98 @@
+"""The blocklist repository on SQLAlchemy Core."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import delete, func, insert, or_, select
+
+from core.domain import BlocklistEntry, DownloadProtocol, NewBlocklistEntry
+from infrastructure.db.engine import Database
+from infrastructure.db.mapping import BLOCKLIST_COLUMNS, blocklist_values, row_to_blocklist
+from infrastructure.db.tables import blocklist
+
+B = blocklist.c
+_SELECT = [B[name] for name in BLOCKLIST_COLUMNS]
+
+# Canonical (folded) sort key -> column, for GET /api/v3/blocklist.
+SORT_COLUMNS = {
+    "date": B.date,
+    "sourcetitle": B.source_title,
+    "indexer": B.indexer,
+    "protocol": B.protocol,
+    "movieid": B.movie_id,
+}
+
+
+class SqlBlocklistRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def find(
+        self, info_hash: str | None, url_hash: str | None, title: str | None
+    ) -> BlocklistEntry | None:
+        keys = []
+        if info_hash is not None:
+            keys.append(B.info_hash == info_hash)
+        if url_hash is not None:
+            keys.append(B.url_hash == url_hash)
+        if title:
+            keys.append(B.title_key == title.casefold())
+        if not keys:
+            return None
+        async with self.db.reading() as conn:
+            row = (await conn.execute(
+                select(*_SELECT).where(or_(*keys)).order_by(B.id).limit(1)
+            )).first()
+        return row_to_blocklist(row) if row is not None else None
+
+    async def add(self, entry: NewBlocklistEntry) -> BlocklistEntry:
+        existing = await self.find(entry.info_hash, entry.url_hash, entry.source_title)
+        if existing is not None:
+            return existing
+        async with self.db.writing() as conn:
+            result = await conn.execute(
+                insert(blocklist).values(blocklist_values(entry)).returning(B.id)
+            )
+            entry_id = result.scalar_one()
+        values = {name: getattr(entry, name) for name in NewBlocklistEntry.__dataclass_fields__}
+        return BlocklistEntry(id=entry_id, **values)
+
+    async def page(
+        self,
+        offset: int,
+        limit: int,
+        sort_key: str,
+        descending: bool,
+        movie_ids: frozenset[int] | None,
+        protocols: frozenset[DownloadProtocol] | None,
+    ) -> tuple[int, list[BlocklistEntry]]:
+        where = []
+        if movie_ids is not None:
+            where.append(B.movie_id.in_(sorted(movie_ids)))
+        if protocols is not None:
+            where.append(B.protocol.in_(sorted(int(p) for p in protocols)))
+        column = SORT_COLUMNS[sort_key]
+        ordering = [column.desc(), B.id.desc()] if descending else [column.asc(), B.id.asc()]
+        async with self.db.reading() as conn:
+            total = (await conn.execute(
+                select(func.count()).select_from(blocklist).where(*where)
+            )).scalar_one()
+            if limit <= 0:
+                return int(total), []
+            rows = await conn.execute(
+                select(*_SELECT).where(*where).order_by(*ordering).limit(limit).offset(offset)
+            )
+            return int(total), [row_to_blocklist(r) for r in rows]
+
+    async def get_many(self, ids: Sequence[int]) -> list[BlocklistEntry]:
+        if not ids:
+            return []
+        async with self.db.reading() as conn:
+            rows = await conn.execute(select(*_SELECT).where(B.id.in_(list(ids))))
+            found = {r[0]: row_to_blocklist(r) for r in rows}
+        return [found[i] for i in ids if i in found]
+
+    async def delete(self, ids: Sequence[int]) -> None:
+        async with self.db.writing() as conn:
+            await conn.execute(delete(blocklist).where(B.id.in_(list(ids))))

@@ -1,0 +1,131 @@
+"""Engines and connections. Errors that mean "the database is not there" become
+core.errors.StorageUnavailable here, at the boundary."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from core.errors import StorageUnavailable
+
+
+def async_url(url: str) -> URL:
+    """Accept the sync spellings people paste (postgres://, postgresql://, sqlite://)."""
+    parsed = make_url(url.replace("postgres://", "postgresql://", 1)
+                      if url.startswith("postgres://") else url)
+    driver = {"postgresql": "postgresql+asyncpg", "sqlite": "sqlite+aiosqlite"}
+    if parsed.drivername in driver:
+        parsed = parsed.set(drivername=driver[parsed.drivername])
+    if parsed.drivername not in ("postgresql+asyncpg", "sqlite+aiosqlite"):
+        raise ValueError(
+            f"Unsupported database URL scheme {parsed.drivername!r}: "
+            "use sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db"
+        )
+    return parsed
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True for errors that mean the database cannot be reached right now."""
+    if isinstance(exc, (OSError, asyncio.TimeoutError, PoolTimeout, InterfaceError)):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, OperationalError):
+        return True  # SQLite "database is locked", Postgres "the database system is ..."
+    name = type(getattr(exc, "orig", exc)).__name__
+    return name in {"CannotConnectNowError", "ConnectionDoesNotExistError",
+                    "AdminShutdownError", "TooManyConnectionsError", "CrashShutdownError"}
+
+
+class Database:
+    """The engines for one database URL. On SQLite, writes go through one connection
+    that starts with BEGIN IMMEDIATE, so writers queue in-process instead of failing
+    with SQLITE_BUSY; reads use a pool of their own (WAL lets them run alongside)."""
+
+    def __init__(self, url: str, *, echo: bool = False, sqlite_synchronous: str = "FULL"):
+        self.url = async_url(url)
+        self.dialect = "sqlite" if self.url.drivername.startswith("sqlite") else "postgresql"
+        if self.dialect == "sqlite":
+            self._writer = self._sqlite_engine(echo, sqlite_synchronous, writer=True)
+            self._reader = self._sqlite_engine(echo, sqlite_synchronous, writer=False)
+        else:
+            self._writer = create_async_engine(
+                self.url, echo=echo, pool_size=10, max_overflow=10, pool_timeout=5,
+                connect_args={"timeout": 5, "command_timeout": 30,
+                              "server_settings": {"application_name": "queuarr"}},
+            )
+            self._reader = self._writer
+
+    def _sqlite_engine(self, echo: bool, synchronous: str, writer: bool) -> AsyncEngine:
+        engine = create_async_engine(
+            self.url, echo=echo, pool_size=1 if writer else 5, max_overflow=0, pool_timeout=30,
+            connect_args={"timeout": 30},
+        )
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+            cursor = dbapi_connection.cursor()
+            for pragma in ("journal_mode=WAL", f"synchronous={synchronous}",
+                           "foreign_keys=ON", "busy_timeout=30000"):
+                cursor.execute(f"PRAGMA {pragma}")
+            cursor.close()
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+
+        return engine
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._writer
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncConnection]:
+        try:
+            async with self._reader.connect() as conn:
+                yield conn
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise StorageUnavailable(f"The database is unreachable: {type(exc).__name__}") \
+                    from exc
+            raise
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[AsyncConnection]:
+        """One transaction: committed when the block ends, rolled back on error."""
+        try:
+            async with self._writer.begin() as conn:
+                yield conn
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise StorageUnavailable(f"The database is unreachable: {type(exc).__name__}") \
+                    from exc
+            raise
+
+    async def ping(self) -> bool:
+        try:
+            async with self.reading() as conn:
+                await conn.exec_driver_sql("SELECT 1")
+            return True
+        except StorageUnavailable:
+            return False
+
+    async def server_version(self) -> str:
+        query = "SELECT sqlite_version()" if self.dialect == "sqlite" else "SHOW server_version"
+        async with self.reading() as conn:
+            return str((await conn.exec_driver_sql(query)).scalar_one())
+
+    async def dispose(self) -> None:
+        await self._writer.dispose()
+        if self._reader is not self._writer:
+            await self._reader.dispose()

@@ -1,0 +1,188 @@
+"""SQLModel tables. Repositories map rows to core values explicitly (see mapping.py);
+the hot paths use the underlying Core tables (`Model.__table__`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    false,
+    text,
+)
+from sqlmodel import Field, SQLModel
+
+from infrastructure.db.types import UTCDateTime, sort_text
+
+# Items in these states hold their info hash / URL hash exclusively.
+ACTIVE_WHERE = "state NOT IN ('completed', 'failed')"
+
+# Every Radarr sort column gets an index ending in (progress, id): Radarr breaks ties by
+# progress, and id makes the order total so that pages never overlap.
+SORT_INDEX_COLUMNS = (
+    "added_at", "download_client_key", "ect_sort", "indexer_key", "languages_key",
+    "sort_title", "protocol", "quality_rank", "size", "status_rank", "title", "movie_year",
+)
+
+
+def _col(type_: object, nullable: bool = True, **kw: object) -> Column:  # type: ignore[type-arg]
+    return Column(type_, nullable=nullable, **kw)
+
+
+class QueueItemRow(SQLModel, table=True):
+    __tablename__ = "queue_item"
+    __table_args__ = (
+        Index("ix_queue_item_state", "state"),
+        Index("ix_queue_item_movie_id", "movie_id"),
+        Index("ix_queue_item_info_hash", "info_hash"),
+        Index("ix_queue_item_url_hash", "url_hash"),
+        Index("ux_queue_item_active_info_hash", "info_hash", unique=True,
+              sqlite_where=text(f"info_hash IS NOT NULL AND {ACTIVE_WHERE}"),
+              postgresql_where=text(f"info_hash IS NOT NULL AND {ACTIVE_WHERE}")),
+        Index("ux_queue_item_active_url_hash", "url_hash", unique=True,
+              sqlite_where=text(f"url_hash IS NOT NULL AND {ACTIVE_WHERE}"),
+              postgresql_where=text(f"url_hash IS NOT NULL AND {ACTIVE_WHERE}")),
+        Index("ix_queue_item_sort_progress", "progress", "id"),
+        *(Index(f"ix_queue_item_sort_{c}", c, "progress", "id") for c in SORT_INDEX_COLUMNS),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True,
+                                                          autoincrement=True))
+    version: int = Field(sa_column=_col(Integer, False, server_default="1"))
+    state: str = Field(sa_column=_col(String(24), False))
+    title: str = Field(sa_column=_col(sort_text(), False))
+    source: str = Field(sa_column=_col(String(16), False))
+    protocol: int = Field(sa_column=_col(SmallInteger, False))
+    download_url: str | None = Field(default=None, sa_column=_col(Text))
+    has_torrent_file: bool = Field(sa_column=_col(Boolean, False, server_default=false()))
+    info_hash: str | None = Field(default=None, sa_column=_col(String(40)))
+    url_hash: str | None = Field(default=None, sa_column=_col(String(64)))
+    movie_id: int | None = Field(default=None, sa_column=_col(Integer))
+    movie_title: str | None = Field(default=None, sa_column=_col(Text))
+    movie_year: int = Field(sa_column=_col(Integer, False, server_default="0"))
+    movie_tmdb_id: int | None = Field(default=None, sa_column=_col(Integer))
+    movie_imdb_id: str | None = Field(default=None, sa_column=_col(String(16)))
+    movie_sort_title: str | None = Field(default=None, sa_column=_col(Text))
+    release_id: str | None = Field(default=None, sa_column=_col(String(200)))
+    indexer: str | None = Field(default=None, sa_column=_col(String(200)))
+    size: int = Field(sa_column=_col(BigInteger, False, server_default="0"))
+    size_left: int = Field(sa_column=_col(BigInteger, False, server_default="0"))
+    progress: float = Field(sa_column=_col(Float, False, server_default="0"))
+    download_speed: int = Field(sa_column=_col(BigInteger, False, server_default="0"))
+    upload_speed: int = Field(sa_column=_col(BigInteger, False, server_default="0"))
+    eta_seconds: int | None = Field(default=None, sa_column=_col(BigInteger))
+    ect_sort: datetime = Field(sa_column=_col(UTCDateTime(), False))
+    priority: int = Field(sa_column=_col(SmallInteger, False, server_default="1"))
+    status_messages: str | None = Field(default=None, sa_column=_col(Text))
+    error_message: str | None = Field(default=None, sa_column=_col(Text))
+    attempts: int = Field(sa_column=_col(Integer, False, server_default="0"))
+    next_attempt_at: datetime | None = Field(default=None, sa_column=_col(UTCDateTime()))
+    download_client: str | None = Field(default=None, sa_column=_col(String(200)))
+    download_id: str | None = Field(default=None, sa_column=_col(String(200)))
+    output_path: str | None = Field(default=None, sa_column=_col(Text))
+    category: str | None = Field(default=None, sa_column=_col(String(200)))
+    seeders: int | None = Field(default=None, sa_column=_col(Integer))
+    leechers: int | None = Field(default=None, sa_column=_col(Integer))
+    added_at: datetime = Field(sa_column=_col(UTCDateTime(), False))
+    updated_at: datetime = Field(sa_column=_col(UTCDateTime(), False))
+    started_at: datetime | None = Field(default=None, sa_column=_col(UTCDateTime()))
+    completed_at: datetime | None = Field(default=None, sa_column=_col(UTCDateTime()))
+    quality: str = Field(sa_column=_col(Text, False))
+    quality_id: int = Field(sa_column=_col(Integer, False, server_default="0"))
+    languages: str = Field(sa_column=_col(Text, False))
+    language_ids: str = Field(sa_column=_col(String(200), False, server_default=","))
+    custom_formats: str = Field(sa_column=_col(Text, False, server_default="[]"))
+    custom_format_score: int = Field(sa_column=_col(Integer, False, server_default="0"))
+    # Sort columns, derived from the fields above by core.listing.sort_values.
+    download_client_key: str = Field(sa_column=_col(sort_text(), False, server_default=""))
+    indexer_key: str = Field(sa_column=_col(sort_text(), False, server_default=""))
+    languages_key: str = Field(sa_column=_col(sort_text(), False, server_default=""))
+    sort_title: str = Field(sa_column=_col(sort_text(), False))
+    quality_rank: int = Field(sa_column=_col(Integer, False, server_default="0"))
+    status_rank: int = Field(sa_column=_col(SmallInteger, False))
+
+
+class QueueTorrentRow(SQLModel, table=True):
+    __tablename__ = "queue_torrent"
+
+    item_id: int = Field(sa_column=Column(
+        Integer, ForeignKey("queue_item.id", ondelete="CASCADE"), primary_key=True
+    ))
+    data: bytes = Field(sa_column=_col(LargeBinary, False))
+
+
+class QueueHistoryRow(SQLModel, table=True):
+    __tablename__ = "queue_history"
+    __table_args__ = (Index("ix_queue_history_item_id", "item_id"),
+                      Index("ix_queue_history_at", "at"))
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(
+        Integer, "sqlite"), primary_key=True, autoincrement=True))
+    item_id: int = Field(sa_column=_col(Integer, False))
+    at: datetime = Field(sa_column=_col(UTCDateTime(), False))
+    event: str = Field(sa_column=_col(String(40), False))
+    from_state: str | None = Field(default=None, sa_column=_col(String(24)))
+    to_state: str | None = Field(default=None, sa_column=_col(String(24)))
+    message: str | None = Field(default=None, sa_column=_col(Text))
+
+
+class QueueCounterRow(SQLModel, table=True):
+    """Items per (state, known movie). SQLite keeps one row per key, updated by
+    triggers; Postgres appends signed deltas (no row contention, no deadlocks) that
+    reads sum and the repository folds from time to time."""
+
+    __tablename__ = "queue_counter"
+    __table_args__ = (Index("ix_queue_counter_key", "state", "has_movie"),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(
+        Integer, "sqlite"), primary_key=True, autoincrement=True))
+    state: str = Field(sa_column=_col(String(24), False))
+    has_movie: bool = Field(sa_column=_col(Boolean, False))
+    n: int = Field(sa_column=_col(BigInteger, False))
+
+
+class BlocklistRow(SQLModel, table=True):
+    __tablename__ = "blocklist"
+    __table_args__ = (
+        Index("ix_blocklist_info_hash", "info_hash"),
+        Index("ix_blocklist_url_hash", "url_hash"),
+        Index("ix_blocklist_title_key", "title_key"),
+        Index("ix_blocklist_date", "date", "id"),
+        Index("ix_blocklist_movie_id", "movie_id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True,
+                                                          autoincrement=True))
+    movie_id: int | None = Field(default=None, sa_column=_col(Integer))
+    source_title: str = Field(sa_column=_col(sort_text(), False))
+    title_key: str = Field(sa_column=_col(sort_text(), False))
+    info_hash: str | None = Field(default=None, sa_column=_col(String(40)))
+    url_hash: str | None = Field(default=None, sa_column=_col(String(64)))
+    protocol: int = Field(sa_column=_col(SmallInteger, False))
+    indexer: str | None = Field(default=None, sa_column=_col(String(200)))
+    message: str | None = Field(default=None, sa_column=_col(Text))
+    date: datetime = Field(sa_column=_col(UTCDateTime(), False))
+    quality: str = Field(sa_column=_col(Text, False))
+    languages: str = Field(sa_column=_col(Text, False))
+    custom_formats: str = Field(sa_column=_col(Text, False, server_default="[]"))
+
+
+queue_item: Table = QueueItemRow.__table__  # type: ignore[attr-defined]
+queue_torrent: Table = QueueTorrentRow.__table__  # type: ignore[attr-defined]
+queue_history: Table = QueueHistoryRow.__table__  # type: ignore[attr-defined]
+queue_counter: Table = QueueCounterRow.__table__  # type: ignore[attr-defined]
+blocklist: Table = BlocklistRow.__table__  # type: ignore[attr-defined]
+metadata = SQLModel.metadata

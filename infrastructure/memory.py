@@ -1,0 +1,239 @@
+"""In-memory repositories: the reference behaviour for unit tests. The contract suite in
+tests/contracts runs the same tests on these and on the SQL repositories."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime
+
+from core.domain import (
+    ACTIVE_STATES,
+    BlocklistEntry,
+    DownloadProtocol,
+    HistoryEvent,
+    ItemState,
+    NewBlocklistEntry,
+    NewItem,
+    QueueItem,
+    StateCounts,
+    materialise,
+)
+from core.errors import ConcurrentModification, Duplicate
+from core.listing import SORT_COLUMNS, PageRequest, QueueFilter, sort_values
+
+_ITEM_FIELDS = {f.name for f in fields(QueueItem)}
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRow:
+    item_id: int
+    at: datetime
+    event: str
+    from_state: ItemState | None
+    to_state: ItemState | None
+    message: str | None
+
+
+def order_items(items: list[QueueItem], sort_key: str, descending: bool) -> list[QueueItem]:
+    """Radarr's ordering: the key in the given direction, then progress descending,
+    then id in the key's direction as the final tie-break."""
+    column = SORT_COLUMNS[sort_key]
+    ordered = sorted(items, key=lambda i: i.id, reverse=descending)
+    ordered.sort(key=lambda i: i.progress, reverse=True)
+    ordered.sort(key=lambda i: sort_values(i)[column], reverse=descending)  # type: ignore[arg-type,return-value]
+    return ordered
+
+
+class MemoryQueueRepository:
+    def __init__(self) -> None:
+        self._items: dict[int, QueueItem] = {}
+        self._torrents: dict[int, bytes] = {}
+        self._next_id = 1
+        self._lock = asyncio.Lock()
+        self.history: list[HistoryRow] = []
+
+    def _active_with(self, info_hash: str | None, url_hash: str | None) -> QueueItem | None:
+        for item in self._items.values():
+            if item.state in ACTIVE_STATES and (
+                (info_hash is not None and item.info_hash == info_hash)
+                or (url_hash is not None and item.url_hash == url_hash)
+            ):
+                return item
+        return None
+
+    async def add(self, item: NewItem, event: HistoryEvent) -> QueueItem:
+        async with self._lock:
+            existing = self._active_with(item.info_hash, item.url_hash)
+            if existing is not None:
+                raise Duplicate(
+                    f"Release {item.title!r} is already in the queue as item {existing.id}",
+                    existing.id,
+                )
+            stored = materialise(item, self._next_id)
+            self._next_id += 1
+            self._items[stored.id] = stored
+            if item.torrent is not None:
+                self._torrents[stored.id] = item.torrent
+            self._log(stored.id, stored.added_at, event, None, stored.state)
+            return stored
+
+    def _log(self, item_id: int, at: datetime, event: HistoryEvent,
+             old: ItemState | None, new: ItemState | None) -> None:
+        self.history.append(HistoryRow(item_id, at, event.event, old, new, event.message))
+
+    async def get(self, item_id: int) -> QueueItem | None:
+        return self._items.get(item_id)
+
+    async def get_many(self, ids: Sequence[int]) -> list[QueueItem]:
+        return [self._items[i] for i in ids if i in self._items]
+
+    async def get_torrent(self, item_id: int) -> bytes | None:
+        return self._torrents.get(item_id)
+
+    async def find_active(self, info_hash: str | None, url_hash: str | None) -> QueueItem | None:
+        return self._active_with(info_hash, url_hash)
+
+    async def find_completed(
+        self, info_hash: str | None, url_hash: str | None
+    ) -> QueueItem | None:
+        for item in sorted(self._items.values(), key=lambda i: i.id):
+            if item.state is ItemState.COMPLETED and (
+                (info_hash is not None and item.info_hash == info_hash)
+                or (url_hash is not None and item.url_hash == url_hash)
+            ):
+                return item
+        return None
+
+    def _matching(self, flt: QueueFilter) -> list[QueueItem]:
+        return [item for item in self._items.values() if flt.matches(item)]
+
+    async def page(self, request: PageRequest) -> tuple[int, list[QueueItem]]:
+        matching = order_items(
+            self._matching(request.filter), request.sort_key, request.descending
+        )
+        window = matching[request.offset : request.offset + request.limit]
+        return len(matching), window
+
+    async def page_ids(self, request: PageRequest) -> tuple[int, list[int]]:
+        total, items = await self.page(request)
+        return total, [item.id for item in items]
+
+    async def count(self, flt: QueueFilter) -> int:
+        return len(self._matching(flt))
+
+    async def counts(self) -> StateCounts:
+        known: dict[ItemState, int] = {}
+        unknown: dict[ItemState, int] = {}
+        for item in self._items.values():
+            bucket = unknown if item.movie_id is None else known
+            bucket[item.state] = bucket.get(item.state, 0) + 1
+        return StateCounts(known, unknown)
+
+    async def update(
+        self, changes: Sequence[tuple[QueueItem, QueueItem]], event: HistoryEvent
+    ) -> list[QueueItem]:
+        async with self._lock:
+            for old, _ in changes:
+                current = self._items.get(old.id)
+                if current is None or current.version != old.version:
+                    raise ConcurrentModification(
+                        f"Item {old.id} changed while it was being updated; try again"
+                    )
+            saved = []
+            for old, new in changes:
+                stored = new.evolve(version=old.version + 1)
+                if stored.state in ACTIVE_STATES and (stored.info_hash or stored.url_hash):
+                    other = self._active_with(stored.info_hash, stored.url_hash)
+                    if other is not None and other.id != stored.id:
+                        raise Duplicate(
+                            f"Item {stored.id} would duplicate active item {other.id}", other.id
+                        )
+                self._items[old.id] = stored
+                if old.state is not new.state or event.event != "updated":
+                    self._log(old.id, new.updated_at, event, old.state, new.state)
+                saved.append(stored)
+            return saved
+
+    async def delete(self, items: Sequence[QueueItem], event: HistoryEvent) -> None:
+        async with self._lock:
+            for item in items:
+                if self._items.pop(item.id, None) is not None:
+                    self._torrents.pop(item.id, None)
+                    self._log(item.id, item.updated_at, event, item.state, None)
+
+    async def delete_finished(self, before: datetime) -> int:
+        async with self._lock:
+            doomed = [
+                i for i in self._items.values()
+                if i.state in (ItemState.COMPLETED, ItemState.FAILED) and i.updated_at < before
+            ]
+            for item in doomed:
+                del self._items[item.id]
+                self._torrents.pop(item.id, None)
+                self._log(item.id, before, HistoryEvent("cleanedUp"), item.state, None)
+            return len(doomed)
+
+
+BLOCKLIST_SORT_KEYS = {  # the keys of core.blocklist.SORT_KEYS
+    "date": lambda e: e.date,
+    "sourcetitle": lambda e: e.source_title,
+    "indexer": lambda e: (e.indexer or "").lower(),
+    "protocol": lambda e: int(e.protocol),
+    "movieid": lambda e: e.movie_id or 0,
+}
+
+
+class MemoryBlocklistRepository:
+    def __init__(self) -> None:
+        self._entries: dict[int, BlocklistEntry] = {}
+        self._next_id = 1
+
+    async def find(
+        self, info_hash: str | None, url_hash: str | None, title: str | None
+    ) -> BlocklistEntry | None:
+        folded = title.casefold() if title else None
+        for entry in sorted(self._entries.values(), key=lambda e: e.id):
+            if (
+                (info_hash is not None and entry.info_hash == info_hash)
+                or (url_hash is not None and entry.url_hash == url_hash)
+                or (folded is not None and entry.source_title.casefold() == folded)
+            ):
+                return entry
+        return None
+
+    async def add(self, entry: NewBlocklistEntry) -> BlocklistEntry:
+        existing = await self.find(entry.info_hash, entry.url_hash, entry.source_title)
+        if existing is not None:
+            return existing
+        values = {f.name: getattr(entry, f.name) for f in fields(NewBlocklistEntry)}
+        stored = BlocklistEntry(id=self._next_id, **values)
+        self._next_id += 1
+        self._entries[stored.id] = stored
+        return stored
+
+    async def page(
+        self,
+        offset: int,
+        limit: int,
+        sort_key: str,
+        descending: bool,
+        movie_ids: frozenset[int] | None,
+        protocols: frozenset[DownloadProtocol] | None,
+    ) -> tuple[int, list[BlocklistEntry]]:
+        matching = [
+            e for e in self._entries.values()
+            if (movie_ids is None or e.movie_id in movie_ids)
+            and (protocols is None or e.protocol in protocols)
+        ]
+        matching.sort(key=lambda e: e.id, reverse=descending)
+        matching.sort(key=BLOCKLIST_SORT_KEYS[sort_key], reverse=descending)  # type: ignore[arg-type]
+        return len(matching), matching[offset : offset + limit]
+
+    async def get_many(self, ids: Sequence[int]) -> list[BlocklistEntry]:
+        return [self._entries[i] for i in ids if i in self._entries]
+
+    async def delete(self, ids: Sequence[int]) -> None:
+        for i in ids:
+            self._entries.pop(i, None)

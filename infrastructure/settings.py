@@ -1,0 +1,78 @@
+"""Settings from the environment (prefix QUEUARR_) or a .env file. Every field here is
+in the README's configuration table."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "k": 1000, "m": 1000**2, "g": 1000**3, "t": 1000**4,
+          "ki": 1024, "mi": 1024**2, "gi": 1024**3, "ti": 1024**4}
+
+
+def parse_size(value: object) -> int | None:
+    """Bytes from an int or a string such as '2G', '1.5GiB' or '700MB'."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int):
+        return value
+    match = _SIZE.match(str(value))
+    if not match:
+        raise ValueError(f"not a size: {value!r} (use bytes, or a number with K/M/G/T[i]B)")
+    unit = (match.group(2) or "").lower().rstrip("b")
+    return int(float(match.group(1)) * _UNITS[unit])
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="QUEUARR_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    data_dir: Path = Field(default=Path("./data"), description="Where the SQLite file, "
+                           "the generated API key and downloads live.")
+    database_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("QUEUARR_DATABASE_URL", "DATABASE_URL"),
+        description="SQLAlchemy URL; empty means sqlite+aiosqlite:///<data dir>/queuarr.db.",
+    )
+    api_key: SecretStr | None = Field(default=None, description="API key; generated and "
+                                      "stored in the data dir when unset.")
+    host: str = "127.0.0.1"
+    port: int = Field(default=7878, ge=1, le=65535)
+    max_size: int | None = Field(default=None, description="Largest release accepted, bytes.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+
+    @field_validator("max_size", mode="before")
+    @classmethod
+    def _size(cls, value: object) -> int | None:
+        size = parse_size(value)
+        if size is not None and size <= 0:
+            raise ValueError("max_size must be positive")
+        return size
+
+    @field_validator("log_level", "sqlite_synchronous", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _blank_key(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _default_database(self) -> Settings:
+        if not self.database_url:
+            path = (self.data_dir / "queuarr.db").resolve()
+            self.database_url = f"sqlite+aiosqlite:///{path}"
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

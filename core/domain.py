@@ -206,7 +206,9 @@ class StateCounts:
     known: dict[ItemState, int] = field(default_factory=dict)
     unknown: dict[ItemState, int] = field(default_factory=dict)
 
-    def total(self, include_unknown: bool = True, states: frozenset[ItemState] | None = None) -> int:
+    def total(
+        self, include_unknown: bool = True, states: frozenset[ItemState] | None = None
+    ) -> int:
         def pick(counts: dict[ItemState, int]) -> int:
             return sum(n for s, n in counts.items() if states is None or s in states)
 
@@ -289,4 +291,16 @@ class HistoryEvent:
     """What happened to an item; written beside every state change."""
 
     event: str
+    message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One stored history row."""
+
+    item_id: int
+    at: datetime
+    event: str
+    from_state: ItemState | None
+    to_state: ItemState | None
     message: str | None = None

@@ -11,6 +11,7 @@ from typing import Protocol
 from core.domain import (
     BlocklistEntry,
     DownloadProtocol,
+    HistoryEntry,
     HistoryEvent,
     NewBlocklistEntry,
     NewItem,
@@ -83,6 +84,10 @@ class QueueRepository(Protocol):
 
     async def delete_finished(self, before: datetime) -> int:
         """Delete completed and failed items last updated before `before`."""
+        ...
+
+    async def history(self, item_id: int) -> list[HistoryEntry]:
+        """An item's history, oldest first (it outlives the item)."""
         ...
 
 

@@ -17,9 +17,9 @@ from core.domain import (
 )
 from core.errors import (
     AlreadyCompleted,
+    BadRequest,
     Blocklisted,
     IllegalTransition,
-    BadRequest,
     NotFound,
     UnknownDownloadClient,
 )
@@ -256,7 +256,9 @@ class QueueService:
         client = self._client_for(item)
         if client is not None and item.download_id is not None:
             await client.pause(item.download_id)
-        new = transition(item, ItemState.PAUSED, self.clock.now(), download_speed=0, eta_seconds=None)
+        new = transition(
+            item, ItemState.PAUSED, self.clock.now(), download_speed=0, eta_seconds=None
+        )
         (saved,) = await self.items.update([(item, new)], HistoryEvent("paused"))
         return saved
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
 from datetime import datetime
 
 from core.domain import (
     ACTIVE_STATES,
     BlocklistEntry,
     DownloadProtocol,
+    HistoryEntry,
     HistoryEvent,
     ItemState,
     NewBlocklistEntry,
@@ -22,18 +22,7 @@ from core.domain import (
 )
 from core.errors import ConcurrentModification, Duplicate
 from core.listing import SORT_COLUMNS, PageRequest, QueueFilter, sort_values
-
-_ITEM_FIELDS = {f.name for f in fields(QueueItem)}
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryRow:
-    item_id: int
-    at: datetime
-    event: str
-    from_state: ItemState | None
-    to_state: ItemState | None
-    message: str | None
+from core.ports import Clock
 
 
 def order_items(items: list[QueueItem], sort_key: str, descending: bool) -> list[QueueItem]:
@@ -47,12 +36,13 @@ def order_items(items: list[QueueItem], sort_key: str, descending: bool) -> list
 
 
 class MemoryQueueRepository:
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
         self._items: dict[int, QueueItem] = {}
         self._torrents: dict[int, bytes] = {}
         self._next_id = 1
         self._lock = asyncio.Lock()
-        self.history: list[HistoryRow] = []
+        self._history: list[HistoryEntry] = []
 
     def _active_with(self, info_hash: str | None, url_hash: str | None) -> QueueItem | None:
         for item in self._items.values():
@@ -81,7 +71,7 @@ class MemoryQueueRepository:
 
     def _log(self, item_id: int, at: datetime, event: HistoryEvent,
              old: ItemState | None, new: ItemState | None) -> None:
-        self.history.append(HistoryRow(item_id, at, event.event, old, new, event.message))
+        self._history.append(HistoryEntry(item_id, at, event.event, old, new, event.message))
 
     async def get(self, item_id: int) -> QueueItem | None:
         return self._items.get(item_id)
@@ -151,17 +141,18 @@ class MemoryQueueRepository:
                             f"Item {stored.id} would duplicate active item {other.id}", other.id
                         )
                 self._items[old.id] = stored
-                if old.state is not new.state or event.event != "updated":
-                    self._log(old.id, new.updated_at, event, old.state, new.state)
+                self._log(old.id, new.updated_at, event, old.state, new.state)
                 saved.append(stored)
             return saved
 
     async def delete(self, items: Sequence[QueueItem], event: HistoryEvent) -> None:
+        now = self._clock.now()
         async with self._lock:
             for item in items:
-                if self._items.pop(item.id, None) is not None:
+                stored = self._items.pop(item.id, None)
+                if stored is not None:
                     self._torrents.pop(item.id, None)
-                    self._log(item.id, item.updated_at, event, item.state, None)
+                    self._log(item.id, now, event, stored.state, None)
 
     async def delete_finished(self, before: datetime) -> int:
         async with self._lock:
@@ -169,11 +160,15 @@ class MemoryQueueRepository:
                 i for i in self._items.values()
                 if i.state in (ItemState.COMPLETED, ItemState.FAILED) and i.updated_at < before
             ]
+            now = self._clock.now()
             for item in doomed:
                 del self._items[item.id]
                 self._torrents.pop(item.id, None)
-                self._log(item.id, before, HistoryEvent("cleanedUp"), item.state, None)
+                self._log(item.id, now, HistoryEvent("cleanedUp"), item.state, None)
             return len(doomed)
+
+    async def history(self, item_id: int) -> list[HistoryEntry]:
+        return [h for h in self._history if h.item_id == item_id]
 
 
 BLOCKLIST_SORT_KEYS = {  # the keys of core.blocklist.SORT_KEYS
@@ -207,7 +202,7 @@ class MemoryBlocklistRepository:
         existing = await self.find(entry.info_hash, entry.url_hash, entry.source_title)
         if existing is not None:
             return existing
-        values = {f.name: getattr(entry, f.name) for f in fields(NewBlocklistEntry)}
+        values = {n: getattr(entry, n) for n in NewBlocklistEntry.__dataclass_fields__}
         stored = BlocklistEntry(id=self._next_id, **values)
         self._next_id += 1
         self._entries[stored.id] = stored

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +28,24 @@ def alembic_config(database_url: str | None = None, connection: Any = None) -> C
     return config
 
 
+def _outside_loop(fn: Callable[[], None]) -> None:
+    """Alembic's env.py runs its own event loop; inside a running loop, use a thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        fn()
+        return
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(fn).result()
+
+
 def upgrade(database_url: str, revision: str = "head") -> None:
-    """Apply migrations up to `revision` (blocking; call it outside an event loop)."""
-    command.upgrade(alembic_config(database_url), revision)
+    """Apply migrations up to `revision` (blocking)."""
+    _outside_loop(lambda: command.upgrade(alembic_config(database_url), revision))
 
 
 def downgrade(database_url: str, revision: str = "base") -> None:
-    command.downgrade(alembic_config(database_url), revision)
+    _outside_loop(lambda: command.downgrade(alembic_config(database_url), revision))
 
 
 async def upgrade_engine(engine: AsyncEngine, revision: str = "head") -> None:

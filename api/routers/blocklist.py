@@ -64,6 +64,6 @@ async def remove_bulk(c: ContainerDep, request: Request) -> Response:
 @router.delete("/{id}", response_class=Response, summary="Remove a blocklist entry",
                responses={200: {"description": "Removed (empty body)"}, 404: ERRORS[404],
                           400: ERRORS[400]})
-async def remove(c: ContainerDep, id: ItemId) -> Response:  # noqa: A002
+async def remove(c: ContainerDep, id: ItemId) -> Response:
     await c.blocklist.remove([valid_id(id)])
     return empty_ok()

@@ -206,7 +206,7 @@ async def grab_bulk(c: ContainerDep, request: Request) -> Response:
 
 @router.post("/grab/{id}", response_model=Empty, summary="Force-grab a pending item",
              responses={404: ERRORS[404], 400: ERRORS[400]})
-async def grab_one(c: ContainerDep, id: ItemId) -> Response:  # noqa: A002
+async def grab_one(c: ContainerDep, id: ItemId) -> Response:
     """Radarr's force grab: a queued, delayed or client-unavailable item is sent now."""
     await c.queue.force_grab(valid_id(id))
     return json_response({})
@@ -270,7 +270,7 @@ async def remove_bulk(
             responses={404: ERRORS[404], 400: ERRORS[400]})
 async def get_item(
     c: ContainerDep,
-    id: ItemId,  # noqa: A002
+    id: ItemId,
     include_movie: Annotated[bool, Query(alias="includeMovie")] = False,
 ) -> Response:
     item = await c.queue.get(valid_id(id))
@@ -282,7 +282,7 @@ async def get_item(
                           400: ERRORS[400]})
 async def remove(
     c: ContainerDep,
-    id: ItemId,  # noqa: A002
+    id: ItemId,
     remove_from_client: RemoveFromClient = True,
     blocklist: Blocklist = False,
     skip_redownload: SkipRedownload = False,
@@ -297,14 +297,14 @@ async def remove(
 
 @router.put("/{id}/pause", response_model=QueueResource, summary="Pause an item",
             responses={404: ERRORS[404], 409: {"model": Message}})
-async def pause(c: ContainerDep, id: ItemId) -> Response:  # noqa: A002
+async def pause(c: ContainerDep, id: ItemId) -> Response:
     item = await c.queue.pause(valid_id(id))
     return json_response(queue_resource(item, c.clock.now()))
 
 
 @router.put("/{id}/resume", response_model=QueueResource, summary="Resume an item",
             responses={404: ERRORS[404], 409: {"model": Message}})
-async def resume(c: ContainerDep, id: ItemId) -> Response:  # noqa: A002
+async def resume(c: ContainerDep, id: ItemId) -> Response:
     item = await c.queue.resume(valid_id(id))
     return json_response(queue_resource(item, c.clock.now()))
 
@@ -313,7 +313,7 @@ async def resume(c: ContainerDep, id: ItemId) -> Response:  # noqa: A002
             openapi_extra={"requestBody": {"required": True, "content": {JSON: {
                 "schema": {"$ref": "#/components/schemas/PriorityBody"}}}}},
             responses={404: ERRORS[404], 400: ERRORS[400]})
-async def set_priority(c: ContainerDep, id: ItemId, request: Request) -> Response:  # noqa: A002
+async def set_priority(c: ContainerDep, id: ItemId, request: Request) -> Response:
     body: PriorityBody = parse_json_body(await read_body(request), PriorityBody)
     item = await c.queue.set_priority(valid_id(id), Priority.parse(body.priority.value))
     return json_response(queue_resource(item, c.clock.now()))

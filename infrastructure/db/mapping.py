@@ -3,7 +3,6 @@ small caches: a queue holds few distinct qualities and language sets."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.domain import (
     FINISHED_STATES,
+    HistoryEntry,
     HistoryEvent,
     ItemState,
     NewItem,
@@ -69,8 +70,10 @@ def order_by(sort_key: str, descending: bool, reverse: bool = False) -> list[Any
     key_desc, progress_desc, id_desc = descending, True, descending
     if reverse:
         key_desc, progress_desc, id_desc = not key_desc, not progress_desc, not id_desc
-    cols = [(key, key_desc)] if key is not C.progress else []
-    cols += [(C.progress, progress_desc), (C.id, id_desc)]
+    if key is C.progress:  # the key is its own tie-break
+        cols = [(key, key_desc), (C.id, id_desc)]
+    else:
+        cols = [(key, key_desc), (C.progress, progress_desc), (C.id, id_desc)]
     return [c.desc() if d else c.asc() for c, d in cols]
 
 
@@ -186,6 +189,19 @@ class SqlQueueRepository:
         return len(rows)
 
     # -- reads -------------------------------------------------------------------------
+
+    async def history(self, item_id: int) -> list[HistoryEntry]:
+        h = queue_history.c
+        async with self.db.reading() as conn:
+            rows = await conn.execute(
+                select(h.item_id, h.at, h.event, h.from_state, h.to_state, h.message)
+                .where(h.item_id == item_id).order_by(h.id)
+            )
+            return [
+                HistoryEntry(i, at, event, _STATES.get(old) if old else None,
+                             _STATES.get(new) if new else None, message)
+                for i, at, event, old, new, message in rows
+            ]
 
     async def get(self, item_id: int) -> QueueItem | None:
         async with self.db.reading() as conn:

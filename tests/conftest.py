@@ -1,0 +1,133 @@
+"""Shared fixtures: a fake clock, and the three stores (memory, SQLite, Postgres) that the
+contract suites run on. Postgres comes from TEST_DATABASE_URL or the local server; when
+it cannot be reached the Postgres cases skip, except under CI=true, where they fail."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from infrastructure.db.blocklist_repository import SqlBlocklistRepository
+from infrastructure.db.engine import Database, async_url
+from infrastructure.db.queue_repository import SqlQueueRepository
+from infrastructure.memory import MemoryBlocklistRepository, MemoryQueueRepository
+from infrastructure.migrate import upgrade
+from tests.fakes import FakeClock
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+POSTGRES_URL = os.environ.get(
+    "TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+TABLES = ("queue_torrent", "queue_item", "queue_history", "queue_counter", "blocklist")
+
+
+def _plain_dsn(url: str, database: str | None = None) -> str:
+    parsed = async_url(url)
+    if database is not None:
+        parsed = parsed.set(database=database)
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _admin(sql: str) -> None:
+    """Run one statement on the Postgres server, from inside or outside an event loop."""
+    import asyncpg
+
+    async def run() -> None:
+        conn = await asyncpg.connect(_plain_dsn(POSTGRES_URL), timeout=5)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, run()).result()
+
+
+def postgres_unavailable(reason: str) -> None:
+    message = f"PostgreSQL is not reachable at {POSTGRES_URL}: {reason}"
+    if IN_CI:
+        pytest.fail(message + " (CI=true: Postgres tests must run, not skip)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh database on the Postgres server, migrated to head, dropped afterwards."""
+    name = f"queuarr_test_{uuid.uuid4().hex[:12]}"
+    try:
+        _admin(f'CREATE DATABASE "{name}"')
+    except Exception as exc:  # any reason the server cannot be used
+        postgres_unavailable(f"{type(exc).__name__}: {exc}")
+    url = async_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file that tests copy instead of migrating each time."""
+    path = tmp_path_factory.mktemp("template") / "queuarr.db"
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+def sqlite_copy(template: Path, directory: Path) -> str:
+    path = directory / f"queuarr-{uuid.uuid4().hex[:8]}.db"
+    shutil.copy(template, path)
+    return f"sqlite+aiosqlite:///{path}"
+
+
+async def truncate_postgres(db: Database) -> None:
+    async with db.writing() as conn:
+        await conn.exec_driver_sql(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY")
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@dataclass
+class Store:
+    kind: str
+    items: MemoryQueueRepository | SqlQueueRepository
+    blocklist: MemoryBlocklistRepository | SqlBlocklistRepository
+    db: Database | None = None
+
+
+STORE_KINDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+async def open_store(kind: str, request: pytest.FixtureRequest, tmp_path: Path,
+                     clock: FakeClock) -> Store:
+    if kind == "memory":
+        return Store(kind, MemoryQueueRepository(clock), MemoryBlocklistRepository())
+    if kind == "sqlite":
+        db = Database(sqlite_copy(request.getfixturevalue("sqlite_template"), tmp_path))
+    else:
+        db = Database(request.getfixturevalue("postgres_url"))
+        await truncate_postgres(db)
+    return Store(kind, SqlQueueRepository(db, clock), SqlBlocklistRepository(db), db)
+
+
+@pytest.fixture(params=STORE_KINDS)
+async def store(request: pytest.FixtureRequest, tmp_path: Path,
+                clock: FakeClock) -> AsyncIterator[Store]:
+    """The same repositories on memory, SQLite and Postgres."""
+    opened = await open_store(request.param, request, tmp_path, clock)
+    try:
+        yield opened
+    finally:
+        if opened.db is not None:
+            await opened.db.dispose()

@@ -49,6 +49,8 @@ def message_response(status: int, body: dict[str, Any],
 
 def _describe(error: dict[str, Any]) -> str:
     where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "request"
+    if error.get("type") == "extra_forbidden":
+        return f"{where}: unknown field"
     return f"{where}: {error.get('msg', 'invalid')}"
 
 

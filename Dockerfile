@@ -1,0 +1,31 @@
+# Queuarr: `docker build -t queuarr .` then
+# `docker run -p 7878:7878 -v queuarr-data:/data queuarr`
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    QUEUARR_DATA_DIR=/data \
+    QUEUARR_PORT=7878
+
+WORKDIR /app
+COPY pyproject.toml README.md alembic.ini ./
+COPY core ./core
+COPY infrastructure ./infrastructure
+COPY api ./api
+COPY migrations ./migrations
+RUN pip install . \
+ && useradd --system --uid 10001 --user-group --home-dir /data --no-create-home queuarr \
+ && mkdir -p /data \
+ && chown queuarr:queuarr /data
+
+USER queuarr
+VOLUME ["/data"]
+EXPOSE 7878
+
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["python", "-c", "import os, sys, urllib.request; port = os.environ.get('QUEUARR_PORT', '7878'); sys.exit(0 if urllib.request.urlopen(f'http://127.0.0.1:{port}/ping', timeout=4).status == 200 else 1)"]
+
+ENTRYPOINT ["queuarr"]
+CMD ["serve", "--host", "0.0.0.0"]

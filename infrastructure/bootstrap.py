@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from core.blocklist import BlocklistService
+from core.errors import StorageUnavailable
 from core.ports import Clock
 from core.service import QueueService
 from infrastructure.apikey import load_or_create_api_key
@@ -36,9 +37,14 @@ class Container:
     database_version: str = ""
 
     async def start(self) -> None:
-        """Connect once, so a wrong URL fails at start-up rather than on first use."""
+        """Connect once to learn the server version; a database that is down now only
+        makes requests answer 503 until it is back."""
         if self.database is not None:
-            self.database_version = await self.database.server_version()
+            try:
+                self.database_version = await self.database.server_version()
+            except StorageUnavailable as exc:
+                log.warning("Database unreachable at start-up (%s); answering 503 until it "
+                            "is back", exc.message)
 
     async def ping(self) -> bool:
         return await self.database.ping() if self.database is not None else True

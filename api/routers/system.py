@@ -19,14 +19,27 @@ from infrastructure.migrate import head_revision
 router = APIRouter(tags=["System"])
 
 
-@router.api_route("/ping", methods=["GET", "HEAD"], response_model=Ping,
-                  responses={503: {"model": Ping, "description": "The database is down"}},
-                  summary="Health check (no API key)")
-async def ping(c: ContainerDep) -> Response:
+PING_RESPONSES: dict[int | str, dict[str, object]] = {
+    503: {"model": Ping, "description": "The database is down"}}
+
+
+async def _ping(c: ContainerDep) -> Response:
     if await c.ping():
         return json_response({"status": "OK"})
     return Response(b'{"status":"Error"}', status_code=503, media_type="application/json",
                     headers={"Retry-After": "5"})
+
+
+@router.get("/ping", response_model=Ping, responses=PING_RESPONSES,
+            summary="Health check (no API key)")
+async def ping(c: ContainerDep) -> Response:
+    return await _ping(c)
+
+
+@router.head("/ping", response_model=Ping, responses=PING_RESPONSES,
+             summary="Health check (no API key)")
+async def ping_head(c: ContainerDep) -> Response:
+    return await _ping(c)
 
 
 @router.get("/api", response_model=ApiInfo, summary="API versions")

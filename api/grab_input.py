@@ -21,7 +21,7 @@ MAX_BODY = 16 * 1024 * 1024  # a 10 MB torrent in base64, plus the other fields
 
 async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    if declared and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
     body = bytearray()
     async for chunk in request.stream():
@@ -60,7 +60,7 @@ async def read_grab(request: Request) -> GrabRequest:
 
 async def _multipart(request: Request) -> tuple[GrabBody, bytes | None]:
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY:
+    if declared and declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY:
         raise PayloadTooLarge(f"Request body is larger than {MAX_BODY} bytes")
     try:
         form = await request.form(max_files=1, max_fields=40, max_part_size=1024 * 1024)

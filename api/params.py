@@ -34,7 +34,7 @@ def lenient_enum(enum: type[Enum]) -> Callable[[Any], Any]:
         if isinstance(value, str):
             if value.lower() in folded:
                 return folded[value.lower()]
-            if value.lstrip("-").isdigit() and 0 <= int(value) < len(members):
+            if value.isascii() and value.isdigit() and int(value) < len(members):
                 return members[int(value)]
         return value
 

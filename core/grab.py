@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -45,7 +46,7 @@ def _clean_text(value: str | None, what: str, limit: int) -> str | None:
         return None
     if len(value) > limit:
         raise InvalidRelease(f"{what} is longer than {limit} characters")
-    if any(ord(c) < 32 and c not in "\t" for c in value):
+    if any(c != "\t" and unicodedata.category(c) == "Cc" for c in value):
         raise InvalidRelease(f"{what} contains control characters")
     return value
 

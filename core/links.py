@@ -14,6 +14,7 @@ from core.errors import InvalidRelease
 MAX_MAGNET_LENGTH = 64 * 1024
 MAX_URL_LENGTH = 8 * 1024
 
+_URLSAFE = str.maketrans("-_", "+/")
 _HEX40 = re.compile(r"[0-9a-fA-F]{40}")
 _BASE32 = re.compile(r"[A-Za-z2-7]{32}")
 
@@ -63,7 +64,7 @@ def parse_magnet(uri: str) -> Magnet:
         elif key == "dn" and value.strip():
             name = value.strip()
         elif key == "xl":
-            if not value.isdigit():
+            if not (value.isascii() and value.isdigit()):
                 raise InvalidRelease(f"Invalid magnet size xl={value[:32]!r}")
             size = int(value)
         elif key == "tr" and value and value not in trackers:
@@ -131,12 +132,15 @@ def decode_base64(data: str, what: str, limit: int) -> bytes:
     if len(compact) > (limit * 4) // 3 + 4:
         raise InvalidRelease(f"{what} is larger than {limit} bytes")
     compact += "=" * (-len(compact) % 4)
+    if "-" in compact or "_" in compact:  # URL-safe alphabet
+        compact = compact.translate(_URLSAFE)
     try:
-        if "-" in compact or "_" in compact:
-            return base64.urlsafe_b64decode(compact)
-        return base64.b64decode(compact, validate=True)
+        data = base64.b64decode(compact, validate=True)
     except (binascii.Error, ValueError):
         raise InvalidRelease(f"{what} is not valid base64") from None
+    if len(data) > limit:
+        raise InvalidRelease(f"{what} is larger than {limit} bytes")
+    return data
 
 
 def filename_from_url(url: str) -> str | None:

@@ -149,13 +149,13 @@ class QueueService:
 
         if page_size <= CHUNK:
             total, records = await self.items.page(request(page))
-            if not records and page > 1 and total > 0 and page_size > 0:
+            if not records and page > 1 and page_size > 0:
                 page = page_past_end(page, page_size, total)
                 total, records = await self.items.page(request(page))
             chunks = _one(records)
         else:
             total, ids = await self.items.page_ids(request(page))
-            if not ids and page > 1 and total > 0:
+            if not ids and page > 1:
                 page = page_past_end(page, page_size, total)
                 total, ids = await self.items.page_ids(request(page))
             chunks = self._load(ids)

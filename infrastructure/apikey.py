@@ -24,6 +24,7 @@ def load_or_create_api_key(settings: Settings) -> tuple[str, bool]:
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(16)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # also when the file existed with wider permissions
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(key + "\n")
     return key, True

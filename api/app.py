@@ -36,9 +36,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         c = container or build(settings or Settings())
         await c.start()
         app.state.container = c
-        log.info("Queuarr %s ready on %s (%s)", QUEUARR_VERSION, c.database_type,
-                 c.settings.database_url.split("@")[-1].split("?")[0] if c.database_type
-                 == "sqLite" else "postgres")
+        where = c.database.url.render_as_string(hide_password=True) if c.database else "memory"
+        log.info("Queuarr %s ready on %s", QUEUARR_VERSION, where)
         try:
             yield
         finally:

@@ -16,7 +16,7 @@ def _migrate(settings: Settings) -> None:
     from infrastructure.migrate import upgrade
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade(settings.database_url)
+    upgrade(settings.database)
     log.info("Database schema is up to date")
 
 

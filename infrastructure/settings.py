@@ -35,8 +35,8 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default=Path("./data"), description="Where the SQLite file, "
                            "the generated API key and downloads live.")
-    database_url: str = Field(
-        default="",
+    database_url: SecretStr = Field(
+        default=SecretStr(""),
         validation_alias=AliasChoices("QUEUARR_DATABASE_URL", "DATABASE_URL"),
         description="SQLAlchemy URL; empty means sqlite+aiosqlite:///<data dir>/queuarr.db.",
     )
@@ -68,11 +68,12 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:
-        if not self.database_url:
+        if not self.database_url.get_secret_value():
             path = (self.data_dir / "queuarr.db").resolve()
-            self.database_url = f"sqlite+aiosqlite:///{path}"
+            self.database_url = SecretStr(f"sqlite+aiosqlite:///{path}")
         return self
 
     @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
+    def database(self) -> str:
+        """The database URL, password included (keep it out of logs)."""
+        return self.database_url.get_secret_value()

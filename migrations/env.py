@@ -21,7 +21,7 @@ def _url() -> str:
     if not url:
         from infrastructure.settings import Settings
 
-        url = Settings().database_url
+        url = Settings().database
     return str(url)
 
 

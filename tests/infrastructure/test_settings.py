@@ -91,20 +91,20 @@ def test_the_default_database_is_sqlite_in_the_data_dir(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data")
 
     expected = (tmp_path / "data" / "queuarr.db").resolve()
-    assert settings.database_url == f"sqlite+aiosqlite:///{expected}"
-    assert settings.is_sqlite
+    assert settings.database == f"sqlite+aiosqlite:///{expected}"
+    assert settings.database.startswith("sqlite+aiosqlite:")
 
 
 def test_the_default_database_path_is_absolute_for_a_relative_data_dir(tmp_path: Path) -> None:
     settings = Settings(data_dir=Path("rel"))
 
-    assert settings.database_url == f"sqlite+aiosqlite:///{tmp_path.resolve()}/rel/queuarr.db"
+    assert settings.database == f"sqlite+aiosqlite:///{tmp_path.resolve()}/rel/queuarr.db"
 
 
 def test_the_default_data_dir_is_data_in_the_working_directory(tmp_path: Path) -> None:
     settings = Settings()
 
-    assert settings.database_url == (
+    assert settings.database == (
         f"sqlite+aiosqlite:///{(tmp_path / 'data' / 'queuarr.db').resolve()}"
     )
 
@@ -116,15 +116,15 @@ def test_unprefixed_database_url_is_used_when_no_queuarr_one_is_set(
 
     settings = Settings()
 
-    assert settings.database_url == "postgresql+asyncpg://u@db/queuarr"
-    assert not settings.is_sqlite
+    assert settings.database == "postgresql+asyncpg://u@db/queuarr"
+    assert not settings.database.startswith("sqlite")
 
 
 def test_queuarr_database_url_wins_over_database_url(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg://u@other/db")
     monkeypatch.setenv("QUEUARR_DATABASE_URL", "postgresql+asyncpg://u@mine/queuarr")
 
-    assert Settings().database_url == "postgresql+asyncpg://u@mine/queuarr"
+    assert Settings().database == "postgresql+asyncpg://u@mine/queuarr"
 
 
 def test_an_empty_database_url_means_the_default_sqlite_file(
@@ -132,7 +132,7 @@ def test_an_empty_database_url_means_the_default_sqlite_file(
 ) -> None:
     monkeypatch.setenv("QUEUARR_DATABASE_URL", "")
 
-    assert Settings(data_dir=tmp_path).database_url == (
+    assert Settings(data_dir=tmp_path).database == (
         f"sqlite+aiosqlite:///{(tmp_path / 'queuarr.db').resolve()}"
     )
 
@@ -220,3 +220,12 @@ def test_a_blank_api_key_counts_as_none(monkeypatch: pytest.MonkeyPatch, blank: 
     monkeypatch.setenv("QUEUARR_API_KEY", blank)
 
     assert Settings().api_key is None
+
+
+def test_the_database_password_is_hidden_in_the_settings_repr(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("QUEUARR_DATABASE_URL", "postgresql+asyncpg://u:hunter2@db/queuarr")
+    settings = Settings()
+    assert "hunter2" not in repr(settings) and "hunter2" not in str(settings.model_dump())
+    assert settings.database == "postgresql+asyncpg://u:hunter2@db/queuarr"

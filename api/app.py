@@ -50,6 +50,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         description=DESCRIPTION,
         lifespan=lifespan,
         redirect_slashes=False,
+        # FastAPI's OpenTelemetry bridge probes the providers on every request; Queuarr
+        # does not use OpenTelemetry, so it stays off.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     errors.install(app)
     app.include_router(system.router)

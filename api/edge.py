@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hmac
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode
 
@@ -63,6 +63,12 @@ class RadarrEdge:
         return urlencode(out).encode("latin-1") if changed else None
 
 
+async def _bare(send: Any, status: int, headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-length", b"0"), *headers]})
+    await send({"type": "http.response.body", "body": b""})
+
+
 def api_key_from(scope: dict[str, Any]) -> str | None:
     """The key the way Radarr reads it: a present `apikey` query parameter wins, even
     when empty; then X-Api-Key; then Authorization: Bearer."""
@@ -79,6 +85,25 @@ def api_key_from(scope: dict[str, Any]) -> str | None:
         if name == b"authorization" and value[:7].lower() == b"bearer ":
             bearer = value[7:].decode("latin-1").strip()
     return bearer
+
+
+_JSON_RANGES = frozenset({"application/json", "text/json", "application/*", "text/*", "*/*"})
+
+
+def accepts_json(accept: bytes | None) -> bool:
+    """Whether an Accept header admits a JSON answer (no header admits anything)."""
+    if not accept:
+        return True
+    for media_range in accept.decode("latin-1").lower().split(","):
+        kind, *params = (part.strip() for part in media_range.split(";"))
+        if kind in _JSON_RANGES or (kind.startswith("application/") and kind.endswith("+json")):
+            q = next((p[2:] for p in params if p.startswith("q=")), "1")
+            try:
+                if float(q) > 0:
+                    return True
+            except ValueError:
+                return True
+    return False
 
 
 class ApiKeyAuth:
@@ -104,11 +129,14 @@ class ApiKeyAuth:
         if given is None or not hmac.compare_digest(
             given.encode("utf-8", "surrogateescape"), self._key().encode()
         ):
-            await send({"type": "http.response.start", "status": 401,
-                        "headers": [(b"content-length", b"0")]})
-            await send({"type": "http.response.body", "body": b""})
+            await _bare(send, 401)
             return
         extra = self._headers
+        if scope["method"] in ("GET", "HEAD") and not accepts_json(
+            next((v for k, v in scope.get("headers", ()) if k == b"accept"), None)
+        ):
+            await _bare(send, 406, extra)  # Radarr's ReturnHttpNotAcceptable
+            return
 
         async def send_with_headers(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":

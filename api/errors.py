@@ -63,6 +63,8 @@ def install(app: FastAPI) -> None:
             body["message"] = f"BadRequest: {exc.message}"
         if isinstance(exc, e.Duplicate):
             body["existingId"] = exc.existing_id
+        if isinstance(exc, e.InvalidId):
+            body["content"] = exc.content
         if status == 500:
             log.error("unmapped core error", exc_info=exc)
         headers = {"Retry-After": RETRY_AFTER[status]} if status in RETRY_AFTER else None

@@ -8,64 +8,48 @@ import orjson
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
+from api.bodies import MAX_BODY, content_type, is_json_type, parse_json_body, read_body
 from api.schemas import GrabBody
 from core.domain import DownloadProtocol, MovieInfo, Priority
 from core.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from core.grab import MAX_TORRENT_BYTES, GrabRequest
 from core.links import decode_base64
 
-MAX_BODY = 16 * 1024 * 1024  # a 10 MB torrent in base64, plus the other fields
-
-
-async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isascii() and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
-    return bytes(body)
-
-
-def parse_json_body(raw: bytes, model: type[Any]) -> Any:
-    """Validate a JSON body; errors become the API's 400 with a message."""
-    if not raw.strip():
-        raise BadRequest("A JSON request body is required")
-    try:
-        return model.model_validate_json(raw)
-    except ValidationError as exc:
-        raise RequestValidationError(exc.errors(include_url=False)) from None
-
 
 async def read_grab(request: Request) -> GrabRequest:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type == "multipart/form-data":
+    media_type = content_type(request)
+    if media_type == "multipart/form-data":
         body, torrent = await _multipart(request)
-    elif content_type in ("application/json", "text/json", "") or content_type.endswith("+json"):
+    elif media_type == "" or is_json_type(media_type):
         body = parse_json_body(await read_body(request), GrabBody)
         torrent = None
         if body.torrent_file is not None:
             torrent = decode_base64(body.torrent_file, "torrentFile", MAX_TORRENT_BYTES)
     else:
         raise UnsupportedMediaType(
-            f"Content-Type {content_type!r} is not accepted; send application/json "
+            f"Content-Type {media_type!r} is not accepted; send application/json "
             "or multipart/form-data"
         )
     return to_request(body, torrent)
 
 
 async def _multipart(request: Request) -> tuple[GrabBody, bytes | None]:
-    declared = request.headers.get("content-length")
-    if declared and declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY:
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY:
         raise PayloadTooLarge(f"Request body is larger than {MAX_BODY} bytes")
     try:
         form = await request.form(max_files=1, max_fields=40, max_part_size=1024 * 1024)
     except Exception as exc:  # python-multipart's errors have no common base
         raise BadRequest(f"Malformed multipart body: {exc}") from None
+    try:
+        return await _read_form(form)
+    finally:
+        await form.close()  # the spooled upload files
+
+
+async def _read_form(form: FormData) -> tuple[GrabBody, bytes | None]:
     fields: dict[str, Any] = {}
     torrent: bytes | None = None
     for key, value in form.multi_items():

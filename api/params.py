@@ -10,7 +10,7 @@ from fastapi import Depends, Path, Request
 from pydantic import BeforeValidator, Field
 
 from api.schemas import Protocol
-from core.errors import BadRequest
+from core.errors import InvalidId
 from core.listing import RadarrStatus, SortDirection
 from infrastructure.bootstrap import Container
 
@@ -44,7 +44,7 @@ def lenient_enum(enum: type[Enum]) -> Callable[[Any], Any]:
 def valid_id(value: int) -> int:
     """Radarr's RestController.ValidateId."""
     if value <= 0:
-        raise BadRequest(f"BadRequest: {value} is not a valid ID")
+        raise InvalidId(value)
     return value
 
 

@@ -8,11 +8,10 @@ from functools import lru_cache
 from typing import Any
 
 from core.domain import BlocklistEntry, ItemState, QueueItem, StateCounts
-from core.listing import RADARR_STATUS
+from core.listing import PENDING_STATES, RADARR_STATUS, completion_time
 from core.quality import CustomFormatRef, Language, QualityModel
 
 S = ItemState
-_PENDING = frozenset({S.RETRYING, S.CLIENT_UNAVAILABLE})
 _TRACKED_STATUS = {S.WARNING: "warning", S.FAILED: "error"}
 _TRACKED_STATE = {S.COMPLETED: "importPending", S.FAILED: "failed"}
 _STATUS = {state: status.value for state, status in RADARR_STATUS.items()}
@@ -96,16 +95,17 @@ def queue_resource(item: QueueItem, now: datetime, include_movie: bool = False) 
     r["customFormatScore"] = item.custom_format_score
     r["size"] = item.size
     r["title"] = item.title
-    if state in _PENDING and item.next_attempt_at is not None:
-        r["estimatedCompletionTime"] = radarr_date(item.next_attempt_at)
-        r["timeleft"] = radarr_timespan((item.next_attempt_at - now).total_seconds())
+    done_at = completion_time(item)
+    if state in PENDING_STATES and done_at is not None:
+        r["estimatedCompletionTime"] = radarr_date(done_at)
+        r["timeleft"] = radarr_timespan((done_at - now).total_seconds())
     elif item.eta_seconds is not None:
-        if item.estimated_completion_at is not None:
-            r["estimatedCompletionTime"] = radarr_date(item.estimated_completion_at)
+        if done_at is not None:
+            r["estimatedCompletionTime"] = radarr_date(done_at)
         r["timeleft"] = radarr_timespan(item.eta_seconds)
     r["added"] = radarr_date(item.added_at)
     r["status"] = _STATUS[state]
-    if state not in _PENDING:
+    if state not in PENDING_STATES:
         r["trackedDownloadStatus"] = _TRACKED_STATUS.get(state, "ok")
         r["trackedDownloadState"] = _TRACKED_STATE.get(state, "downloading")
         r["statusMessages"] = [

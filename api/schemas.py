@@ -285,6 +285,8 @@ class Message(BaseModel):
 
     message: str
     existing_id: int | None = Field(None, alias="existingId")
+    content: str | None = None
+    errors: list[str] | None = None
 
 
 class Empty(BaseModel):

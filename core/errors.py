@@ -25,6 +25,14 @@ class BadRequest(QueuarrError):
     """The request is not valid."""
 
 
+class InvalidId(BadRequest):
+    """The id is not valid."""
+
+    def __init__(self, item_id: int) -> None:
+        self.content = f"{item_id} is not a valid ID"
+        super().__init__(f"BadRequest: {self.content}")
+
+
 class PayloadTooLarge(BadRequest):
     """The request body is too large."""
 

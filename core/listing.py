@@ -163,6 +163,18 @@ class QueuePage:
     records: list[QueueItem]
 
 
+# Radarr's pending states: their timeleft counts down to the next attempt.
+PENDING_STATES = frozenset({ItemState.RETRYING, ItemState.CLIENT_UNAVAILABLE})
+
+
+def completion_time(item: QueueItem) -> datetime | None:
+    """Radarr's estimatedCompletionTime: the next attempt for a pending (delayed) item,
+    else the client's estimate."""
+    if item.state in PENDING_STATES and item.next_attempt_at is not None:
+        return item.next_attempt_at
+    return item.estimated_completion_at
+
+
 def sort_values(item: QueueItem) -> dict[str, object]:
     """The stored sort columns of an item, derived from its fields."""
     movie = item.movie
@@ -170,7 +182,7 @@ def sort_values(item: QueueItem) -> dict[str, object]:
     return {
         "added_at": item.added_at,
         "download_client_key": (item.download_client or "").lower(),
-        "ect_sort": item.estimated_completion_at or NO_ETA,
+        "ect_sort": completion_time(item) or NO_ETA,
         "indexer_key": (item.indexer or "").lower(),
         "languages_key": ",".join(lang.name for lang in item.languages).lower(),
         "sort_title": (sort_title or item.title).lower(),

@@ -41,7 +41,7 @@ from core.ports import (
     QueueRepository,
     TorrentParser,
 )
-from core.states import PAUSABLE, PENDING, RETRYABLE, transition
+from core.states import GRABBABLE, PAUSABLE, RETRYABLE, transition
 
 # Pages larger than this are read as ids first and loaded in chunks of this size,
 # so that memory stays flat whatever pageSize a client asks for.
@@ -234,7 +234,7 @@ class QueueService:
         Radarr, an id that is not pending answers NotFound; unlike Radarr, nothing is
         changed unless every id is valid."""
         items = await self._get_all(ids)
-        if any(item.state not in PENDING for item in items):
+        if any(item.state not in GRABBABLE for item in items):
             raise NotFound()
         now = self.clock.now()
         changes = []

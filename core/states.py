@@ -24,9 +24,9 @@ TRANSITIONS: dict[ItemState, frozenset[ItemState]] = {
     S.FAILED: frozenset({S.QUEUED}),
 }
 
-# States a user may pause from, and the pending states a force-grab applies to.
+# States a user may pause from, and the waiting states a force-grab applies to.
 PAUSABLE = frozenset({S.QUEUED, S.RETRYING, S.CLIENT_UNAVAILABLE, S.DOWNLOADING, S.WARNING})
-PENDING = frozenset({S.QUEUED, S.RETRYING, S.CLIENT_UNAVAILABLE})
+GRABBABLE = frozenset({S.QUEUED, S.RETRYING, S.CLIENT_UNAVAILABLE})
 RETRYABLE = frozenset({S.FAILED, S.RETRYING})
 
 

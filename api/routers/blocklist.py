@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from api.grab_input import parse_json_body, read_body
+from api.bodies import require_json
 from api.params import (
     INT32,
     ContainerDep,
@@ -30,7 +30,7 @@ async def get_blocklist(
     c: ContainerDep,
     page: Annotated[int, Query(ge=-INT32 - 1, le=INT32)] = 1,
     page_size: Annotated[int, Query(alias="pageSize", ge=0, le=INT32)] = 10,
-    sort_key: Annotated[str | None, Query(alias="sortKey", max_length=100)] = None,
+    sort_key: Annotated[str | None, Query(alias="sortKey")] = None,
     sort_direction: Annotated[SortDirectionParam, Query(alias="sortDirection")] = None,
     movie_ids: Annotated[list[Int32Item], Query(alias="movieIds")] = [],  # noqa: B006
     protocols: Annotated[list[ProtocolItem], Query()] = [],  # noqa: B006
@@ -56,7 +56,7 @@ async def get_blocklist(
                           400: ERRORS[400]})
 async def remove_bulk(c: ContainerDep, request: Request) -> Response:
     """All or nothing: 404 if any id is unknown."""
-    body: IdsBody = parse_json_body(await read_body(request), IdsBody)
+    body = await require_json(request, IdsBody)
     await c.blocklist.remove([valid_id(i) for i in body.ids])
     return empty_ok()
 

@@ -10,7 +10,8 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response, StreamingResponse
 
-from api.grab_input import parse_json_body, read_body, read_grab
+from api.bodies import read_json, require_json
+from api.grab_input import read_grab
 from api.params import (
     INT32,
     ContainerDep,
@@ -87,7 +88,7 @@ async def get_queue(
     c: ContainerDep,
     page: Annotated[int, Query(ge=-INT32 - 1, le=INT32)] = 1,
     page_size: Annotated[int, Query(alias="pageSize", ge=0, le=INT32)] = 10,
-    sort_key: Annotated[str | None, Query(alias="sortKey", max_length=100)] = None,
+    sort_key: Annotated[str | None, Query(alias="sortKey")] = None,
     sort_direction: Annotated[SortDirectionParam, Query(alias="sortDirection")] = None,
     include_unknown: Annotated[bool, Query(alias="includeUnknownMovieItems")] = False,
     include_movie: Annotated[bool, Query(alias="includeMovie")] = False,
@@ -199,7 +200,7 @@ async def grab(c: ContainerDep, request: Request) -> Response:
              responses={404: ERRORS[404], 400: ERRORS[400]})
 async def grab_bulk(c: ContainerDep, request: Request) -> Response:
     """Radarr's force grab of pending items; all ids must be pending, or none is touched."""
-    body: IdsBody = parse_json_body(await read_body(request), IdsBody)
+    body = await require_json(request, IdsBody, exact=True)
     await c.queue.force_grab_many([valid_id(i) for i in body.ids])
     return json_response({})
 
@@ -219,8 +220,8 @@ async def grab_one(c: ContainerDep, id: ItemId) -> Response:
 async def retry(c: ContainerDep, request: Request) -> Response:
     """Queue failed items again with their attempts reset: the given ids, or every
     failed item when the body is empty or has no ids."""
-    raw = await read_body(request)
-    ids = parse_json_body(raw, RetryBody).ids if raw.strip() else None
+    body = await read_json(request, RetryBody)
+    ids = body.ids if body is not None else None
     retried = await c.queue.retry([valid_id(i) for i in ids] if ids is not None else None)
     return json_response({"ids": retried})
 
@@ -260,7 +261,7 @@ async def remove_bulk(
     change_category: ChangeCategory = False,
 ) -> Response:
     """Radarr's bulk remove: all or nothing, 404 if any id is unknown."""
-    body: IdsBody = parse_json_body(await read_body(request), IdsBody)
+    body = await require_json(request, IdsBody)
     options = _remove_options(remove_from_client, blocklist, skip_redownload, change_category)
     await c.queue.remove_many([valid_id(i) for i in body.ids], options)
     return json_response({})
@@ -296,14 +297,14 @@ async def remove(
 
 
 @router.put("/{id}/pause", response_model=QueueResource, summary="Pause an item",
-            responses={404: ERRORS[404], 409: {"model": Message}})
+            responses={404: ERRORS[404], 400: ERRORS[400], 409: {"model": Message}})
 async def pause(c: ContainerDep, id: ItemId) -> Response:
     item = await c.queue.pause(valid_id(id))
     return json_response(queue_resource(item, c.clock.now()))
 
 
 @router.put("/{id}/resume", response_model=QueueResource, summary="Resume an item",
-            responses={404: ERRORS[404], 409: {"model": Message}})
+            responses={404: ERRORS[404], 400: ERRORS[400], 409: {"model": Message}})
 async def resume(c: ContainerDep, id: ItemId) -> Response:
     item = await c.queue.resume(valid_id(id))
     return json_response(queue_resource(item, c.clock.now()))
@@ -314,7 +315,7 @@ async def resume(c: ContainerDep, id: ItemId) -> Response:
                 "schema": {"$ref": "#/components/schemas/PriorityBody"}}}}},
             responses={404: ERRORS[404], 400: ERRORS[400]})
 async def set_priority(c: ContainerDep, id: ItemId, request: Request) -> Response:
-    body: PriorityBody = parse_json_body(await read_body(request), PriorityBody)
+    body = await require_json(request, PriorityBody)
     item = await c.queue.set_priority(valid_id(id), Priority.parse(body.priority.value))
     return json_response(queue_resource(item, c.clock.now()))
 

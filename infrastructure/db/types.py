@@ -42,6 +42,20 @@ class UTCDateTime(TypeDecorator[datetime]):
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC) if value.utcoffset() else value
 
+    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        # Reads are the hot path: skip TypeDecorator's generic wrapper. asyncpg already
+        # returns aware UTC datetimes for timestamptz; SQLite returns our fixed text.
+        if dialect.name == "postgresql" and dialect.driver == "asyncpg":
+            return None
+        if dialect.name == "sqlite":
+            parse = datetime.fromisoformat
+
+            def from_text(value: str | None) -> datetime | None:
+                return None if value is None else parse(value).replace(tzinfo=UTC)
+
+            return from_text
+        return super().result_processor(dialect, coltype)
+
 
 def sort_text() -> TypeEngine[str]:
     """Text that sorts by code point on both engines (Postgres collation "C")."""

@@ -8,7 +8,14 @@ import pytest
 
 from core.domain import ACTIVE_STATES, DownloadProtocol, ItemState, QueueItem, SourceKind
 from core.errors import IllegalTransition
-from core.states import PAUSABLE, PENDING, RETRYABLE, TRANSITIONS, can_transition, transition
+from core.states import (
+    GRABBABLE,
+    PAUSABLE,
+    RETRYABLE,
+    TRANSITIONS,
+    can_transition,
+    transition,
+)
 from tests.fakes import EPOCH
 
 S = ItemState
@@ -167,7 +174,7 @@ def test_extra_changes_are_applied_with_the_move() -> None:
 
 
 def test_pausable_pending_and_retryable_states_are_what_the_service_expects() -> None:
-    assert {S.QUEUED, S.RETRYING, S.CLIENT_UNAVAILABLE} == PENDING
+    assert {S.QUEUED, S.RETRYING, S.CLIENT_UNAVAILABLE} == GRABBABLE
     assert {S.FAILED, S.RETRYING} == RETRYABLE
     assert {S.QUEUED, S.RETRYING, S.CLIENT_UNAVAILABLE, S.DOWNLOADING, S.WARNING} == PAUSABLE
 
@@ -182,6 +189,6 @@ def test_every_retryable_state_can_be_queued_again(state: ItemState) -> None:
     assert transition(item_in(state), S.QUEUED, LATER).state is S.QUEUED
 
 
-@pytest.mark.parametrize("state", sorted(PENDING - {S.QUEUED}), ids=str)
+@pytest.mark.parametrize("state", sorted(GRABBABLE - {S.QUEUED}), ids=str)
 def test_every_pending_state_but_queued_can_be_queued(state: ItemState) -> None:
     assert transition(item_in(state), S.QUEUED, LATER).state is S.QUEUED

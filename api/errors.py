@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from api.resources import dumps
 from core import errors as e
 
 log = logging.getLogger("queuarr.api")
@@ -43,7 +43,7 @@ def status_for(exc: e.QueuarrError) -> int:
 
 def message_response(status: int, body: dict[str, Any],
                      headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(body), status_code=status, headers=headers,
+    return Response(dumps(body), status_code=status, headers=headers,
                     media_type="application/json")
 
 

@@ -1,13 +1,16 @@
 """Core values to Radarr's JSON, by hand: the list endpoints serialise thousands of items,
-so this builds plain dicts (nulls omitted, Radarr's formats) for orjson."""
+so this builds plain dicts (nulls omitted) that `dumps` turns into Radarr's formats:
+datetimes as YYYY-MM-DDTHH:MM:SSZ (orjson does that in C), enums as their values."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from datetime import datetime
-from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
-from core.domain import BlocklistEntry, ItemState, QueueItem, StateCounts
+import orjson
+
+from core.domain import BlocklistEntry, ItemState, Priority, QueueItem, StateCounts
 from core.listing import PENDING_STATES, RADARR_STATUS, completion_time
 from core.quality import CustomFormatRef, Language, QualityModel
 
@@ -16,6 +19,7 @@ _TRACKED_STATUS = {S.WARNING: "warning", S.FAILED: "error"}
 _TRACKED_STATE = {S.COMPLETED: "importPending", S.FAILED: "failed"}
 _STATUS = {state: status.value for state, status in RADARR_STATUS.items()}
 _PROTOCOL = {0: "unknown", 1: "usenet", 2: "torrent"}
+_PRIORITY = {p: p.wire for p in Priority}
 
 # Fields Queuarr adds to Radarr's QueueResource; none collides with a Radarr field,
 # even case-insensitively (Radarr reads JSON case-insensitively).
@@ -26,9 +30,32 @@ EXTRA_QUEUE_FIELDS = frozenset({
 })
 
 
-def radarr_date(value: datetime) -> str:
-    """Radarr's DateTime: whole seconds, UTC, literal Z."""
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+_DUMPS_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_OMIT_MICROSECONDS
+T = TypeVar("T", bound=Hashable)
+
+
+def dumps(value: Any) -> bytes:
+    """JSON the way Radarr writes it: aware datetimes as whole seconds with a Z."""
+    return orjson.dumps(value, option=_DUMPS_OPTIONS)
+
+
+def by_identity(build: Callable[[T], Any], size: int = 512) -> Callable[[T], Any]:
+    """Memoise on the object's identity: the repositories hand out shared quality and
+    language values, and hashing nested dataclasses for every row costs more than
+    building the JSON. Equal values that are not identical are simply built again."""
+    cache: dict[int, tuple[T, Any]] = {}
+
+    def get(value: T) -> Any:
+        hit = cache.get(id(value))
+        if hit is not None and hit[0] is value:
+            return hit[1]
+        if len(cache) >= size:
+            cache.clear()
+        built = build(value)
+        cache[id(value)] = (value, built)
+        return built
+
+    return get
 
 
 def radarr_timespan(seconds: float) -> str:
@@ -42,8 +69,7 @@ def radarr_timespan(seconds: float) -> str:
     return f"{hours:02}:{minutes:02}:{secs:02}"
 
 
-@lru_cache(maxsize=256)
-def quality_json(q: QualityModel) -> dict[str, Any]:
+def _quality_json(q: QualityModel) -> dict[str, Any]:
     return {
         "quality": {"id": q.quality.id, "name": q.quality.name, "source": q.quality.source,
                     "resolution": q.quality.resolution, "modifier": q.quality.modifier},
@@ -52,14 +78,17 @@ def quality_json(q: QualityModel) -> dict[str, Any]:
     }
 
 
-@lru_cache(maxsize=256)
-def languages_json(langs: tuple[Language, ...]) -> list[dict[str, Any]]:
+def _languages_json(langs: tuple[Language, ...]) -> list[dict[str, Any]]:
     return [{"id": lang.id, "name": lang.name} for lang in langs]
 
 
-@lru_cache(maxsize=256)
-def formats_json(formats: tuple[CustomFormatRef, ...]) -> list[dict[str, Any]]:
+def _formats_json(formats: tuple[CustomFormatRef, ...]) -> list[dict[str, Any]]:
     return [{"id": f.id, "name": f.name} for f in formats]
+
+
+quality_json = by_identity(_quality_json)
+languages_json = by_identity(_languages_json)
+formats_json = by_identity(_formats_json)
 
 
 def movie_json(item: QueueItem) -> dict[str, Any] | None:
@@ -97,13 +126,13 @@ def queue_resource(item: QueueItem, now: datetime, include_movie: bool = False) 
     r["title"] = item.title
     done_at = completion_time(item)
     if state in PENDING_STATES and done_at is not None:
-        r["estimatedCompletionTime"] = radarr_date(done_at)
+        r["estimatedCompletionTime"] = done_at
         r["timeleft"] = radarr_timespan((done_at - now).total_seconds())
     elif item.eta_seconds is not None:
         if done_at is not None:
-            r["estimatedCompletionTime"] = radarr_date(done_at)
+            r["estimatedCompletionTime"] = done_at
         r["timeleft"] = radarr_timespan(item.eta_seconds)
-    r["added"] = radarr_date(item.added_at)
+    r["added"] = item.added_at
     r["status"] = _STATUS[state]
     if state not in PENDING_STATES:
         r["trackedDownloadStatus"] = _TRACKED_STATUS.get(state, "ok")
@@ -125,14 +154,14 @@ def queue_resource(item: QueueItem, now: datetime, include_movie: bool = False) 
         r["indexer"] = item.indexer
     r["sizeleft"] = item.size_left
     # Queuarr's own fields.
-    r["queueState"] = state.value
-    r["priority"] = item.priority.wire
+    r["queueState"] = state
+    r["priority"] = _PRIORITY[item.priority]
     r["progress"] = round(item.progress, 2)
     r["downloadSpeed"] = item.download_speed
     r["uploadSpeed"] = item.upload_speed
     r["attempts"] = item.attempts
     if item.next_attempt_at is not None:
-        r["nextAttemptAt"] = radarr_date(item.next_attempt_at)
+        r["nextAttemptAt"] = item.next_attempt_at
     if item.info_hash is not None:
         r["infoHash"] = item.info_hash
     if item.category is not None:
@@ -143,11 +172,11 @@ def queue_resource(item: QueueItem, now: datetime, include_movie: bool = False) 
         r["leechers"] = item.leechers
     if item.release_id is not None:
         r["releaseId"] = item.release_id
-    r["source"] = item.source.value
+    r["source"] = item.source
     if item.started_at is not None:
-        r["startedAt"] = radarr_date(item.started_at)
+        r["startedAt"] = item.started_at
     if item.completed_at is not None:
-        r["completedAt"] = radarr_date(item.completed_at)
+        r["completedAt"] = item.completed_at
     r["id"] = item.id
     return r
 
@@ -176,7 +205,7 @@ def blocklist_resource(entry: BlocklistEntry) -> dict[str, Any]:
     r["languages"] = languages_json(entry.languages)
     r["quality"] = quality_json(entry.quality)
     r["customFormats"] = formats_json(entry.custom_formats)
-    r["date"] = radarr_date(entry.date)
+    r["date"] = entry.date
     r["protocol"] = _PROTOCOL[entry.protocol]
     if entry.indexer is not None:
         r["indexer"] = entry.indexer

@@ -18,7 +18,8 @@ from api.params import (
     valid_id,
 )
 from api.resources import blocklist_resource
-from api.routers.queue import ERRORS, empty_ok, json_response
+from api.responses import empty_ok, json_response
+from api.routers.queue import ERRORS
 from api.schemas import BlocklistPage, IdsBody
 from core.domain import DownloadProtocol
 

@@ -3,12 +3,10 @@ registered before /{id} so that /queue/bulk never parses as an id."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Query, Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from api.bodies import read_json, require_json
 from api.grab_input import read_grab
@@ -23,6 +21,7 @@ from api.params import (
     valid_id,
 )
 from api.resources import queue_resource, status_resource
+from api.responses import JSON, empty_ok, json_response, stream_items
 from api.schemas import (
     Empty,
     GrabBody,
@@ -43,43 +42,10 @@ from core.service import CHUNK, RemoveOptions
 
 router = APIRouter(prefix="/api/v3/queue", tags=["Queue"])
 
-JSON = "application/json"
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": Message, "description": "Invalid input"},
     404: {"model": Message, "description": "Not found"},
 }
-
-
-def json_response(body: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type=JSON)
-
-
-def empty_ok() -> Response:
-    """Radarr's void actions: 200 with an empty body and no Content-Type."""
-    return Response(status_code=200)
-
-
-async def _stream(prefix: bytes, chunks: AsyncIterator[list[QueueItem]], suffix: bytes,
-                  render: Any) -> AsyncIterator[bytes]:
-    yield prefix
-    first = True
-    async for chunk in chunks:
-        if not chunk:
-            continue
-        encoded = orjson.dumps([render(item) for item in chunk])[1:-1]
-        yield encoded if first else b"," + encoded
-        first = False
-    yield suffix
-
-
-def _items_response(header: dict[str, Any] | None, chunks: AsyncIterator[list[QueueItem]],
-                    render: Any) -> StreamingResponse:
-    if header is None:
-        prefix, suffix = b"[", b"]"
-    else:
-        prefix = orjson.dumps(header)[:-1] + b',"records":['
-        suffix = b"]}"
-    return StreamingResponse(_stream(prefix, chunks, suffix, render), media_type=JSON)
 
 
 @router.get("", response_model=None, summary="List the queue, a page at a time",
@@ -121,7 +87,7 @@ async def get_queue(
     if page_size <= CHUNK:
         records = [render(item) async for chunk in listed.chunks for item in chunk]
         return json_response({**header, "records": records})
-    return _items_response(header, listed.chunks, render)
+    return stream_items(header, listed.chunks, render)
 
 
 @router.get("/details", response_model=None, summary="Every queue item, unpaged",
@@ -135,7 +101,7 @@ async def get_details(
     movieId is given."""
     now = c.clock.now()
     chunks = await c.queue.details(movie_id)
-    return _items_response(None, chunks, lambda item: queue_resource(item, now, include_movie))
+    return stream_items(None, chunks, lambda item: queue_resource(item, now, include_movie))
 
 
 @router.get("/status", response_model=QueueStatus, summary="Queue counters")

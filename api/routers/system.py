@@ -10,8 +10,7 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from api.params import ContainerDep
-from api.resources import radarr_date
-from api.routers.queue import json_response
+from api.responses import json_response
 from api.schemas import ApiInfo, Ping, SystemStatus
 from api.version import QUEUARR_VERSION, RADARR_API_VERSION
 from infrastructure.migrate import head_revision
@@ -55,7 +54,7 @@ async def system_status(c: ContainerDep) -> Response:
         "appName": "Queuarr",
         "instanceName": "Queuarr",
         "version": RADARR_API_VERSION,
-        "buildTime": radarr_date(c.started_at),
+        "buildTime": c.started_at,
         "isDebug": False,
         "isProduction": True,
         "isAdmin": False,
@@ -78,7 +77,7 @@ async def system_status(c: ContainerDep) -> Response:
         "urlBase": "",
         "runtimeVersion": platform.python_version(),
         "runtimeName": "python",
-        "startTime": radarr_date(c.started_at),
+        "startTime": c.started_at,
         "packageVersion": QUEUARR_VERSION,
         "packageAuthor": "Queuarr",
         "packageUpdateMechanism": "docker" if in_docker else "external",

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Select,
     and_,
+    bindparam,
     delete,
     func,
     insert,
@@ -34,6 +37,7 @@ from core.errors import ConcurrentModification, Duplicate
 from core.listing import SORT_COLUMNS, PageRequest, QueueFilter
 from core.ports import Clock
 from infrastructure.db.engine import Database
+from infrastructure.db.fast import fetch_all
 from infrastructure.db.mapping import ITEM_COLUMNS, insert_values, row_to_item, update_values
 from infrastructure.db.tables import queue_counter, queue_history, queue_item, queue_torrent
 
@@ -75,6 +79,64 @@ def order_by(sort_key: str, descending: bool, reverse: bool = False) -> list[Any
     else:
         cols = [(key, key_desc), (C.progress, progress_desc), (C.id, id_desc)]
     return [c.desc() if d else c.asc() for c, d in cols]
+
+
+_GET = select(*_ITEM_SELECT).where(C.id == bindparam("id", 0))
+_KEYS = or_(C.info_hash == bindparam("info_hash", ""), C.url_hash == bindparam("url_hash", ""))
+_FIND_ACTIVE = (select(*_ITEM_SELECT).where(_KEYS, C.state.not_in(_FINISHED))
+                .order_by(C.id).limit(1))
+_FIND_COMPLETED = (select(*_ITEM_SELECT).where(_KEYS, C.state == ItemState.COMPLETED.value)
+                   .order_by(C.id).limit(1))
+_COUNTS = (select(queue_counter.c.state, queue_counter.c.has_movie,
+                  func.sum(queue_counter.c.n), func.count())
+           .group_by(queue_counter.c.state, queue_counter.c.has_movie))
+
+
+@lru_cache(maxsize=CHUNK + 1)
+def _get_many_statement(n: int) -> Select[Any]:
+    return select(*_ITEM_SELECT).where(C.id.in_([bindparam(f"id{i}", 0) for i in range(n)]))
+
+
+# Pages that start this close to the front are read forwards in one statement.
+FORWARD_OFFSET = 1000
+
+
+@lru_cache(maxsize=512)
+def _ids_select(sort_key: str, descending: bool, reverse: bool, flt: QueueFilter) -> Select[Any]:
+    return (
+        select(C.id)
+        .where(*filter_clauses(flt))
+        .order_by(*order_by(sort_key, descending, reverse))
+        .limit(bindparam("limit", 0))
+        .offset(bindparam("offset", 0))
+    )
+
+
+@lru_cache(maxsize=512)
+def _total_statement(flt: QueueFilter) -> Select[Any]:
+    """The number of items matching a filter: from the counters when they can say."""
+    if not flt.counter_only:
+        return select(func.count()).select_from(queue_item).where(*filter_clauses(flt))
+    K = queue_counter.c
+    where: list[ColumnElement[bool]] = []
+    if not flt.include_unknown:
+        where.append(K.has_movie.is_(True))
+    if flt.states is not None:
+        where.append(K.state.in_(sorted(s.value for s in flt.states)))
+    return select(func.coalesce(func.sum(K.n), 0)).where(*where)
+
+
+@lru_cache(maxsize=512)
+def _page_statement(sort_key: str, descending: bool, reverse: bool, flt: QueueFilter,
+                    with_total: bool) -> Select[Any]:
+    """A page of full rows through a deferred join (index-only scan for the ids, then
+    50 row fetches), optionally with the filter's total as the first column."""
+    ids = _ids_select(sort_key, descending, reverse, flt).subquery()
+    columns: list[Any] = list(_ITEM_SELECT)
+    if with_total:
+        columns.insert(0, _total_statement(flt).scalar_subquery().label("total"))
+    return (select(*columns).join(ids, ids.c.id == C.id)
+            .order_by(*order_by(sort_key, descending, reverse)))
 
 
 def _window(request: PageRequest, total: int) -> tuple[int, int, bool]:
@@ -205,8 +267,8 @@ class SqlQueueRepository:
 
     async def get(self, item_id: int) -> QueueItem | None:
         async with self.db.reading() as conn:
-            row = (await conn.execute(select(*_ITEM_SELECT).where(C.id == item_id))).first()
-        return row_to_item(row) if row is not None else None
+            rows = await fetch_all(conn, _GET, {"id": item_id})
+        return row_to_item(rows[0]) if rows else None
 
     async def get_many(self, ids: Sequence[int]) -> list[QueueItem]:
         if not ids:
@@ -214,9 +276,9 @@ class SqlQueueRepository:
         found: dict[int, QueueItem] = {}
         async with self.db.reading() as conn:
             for start in range(0, len(ids), CHUNK):
-                chunk = list(ids[start : start + CHUNK])
-                rows = await conn.execute(select(*_ITEM_SELECT).where(C.id.in_(chunk)))
-                for row in rows:
+                chunk = ids[start : start + CHUNK]
+                params = {f"id{n}": i for n, i in enumerate(chunk)}
+                for row in await fetch_all(conn, _get_many_statement(len(chunk)), params):
                     found[row[0]] = row_to_item(row)
         return [found[i] for i in ids if i in found]
 
@@ -228,28 +290,22 @@ class SqlQueueRepository:
             data = result.scalar_one_or_none()
         return bytes(data) if data is not None else None
 
-    async def _find(self, info_hash: str | None, url_hash: str | None,
-                    state: ColumnElement[bool]) -> QueueItem | None:
-        keys = []
-        if info_hash is not None:
-            keys.append(C.info_hash == info_hash)
-        if url_hash is not None:
-            keys.append(C.url_hash == url_hash)
-        if not keys:
+    async def _find(self, statement: Select[Any], info_hash: str | None,
+                    url_hash: str | None) -> QueueItem | None:
+        if info_hash is None and url_hash is None:
             return None
         async with self.db.reading() as conn:
-            row = (await conn.execute(
-                select(*_ITEM_SELECT).where(or_(*keys), state).order_by(C.id).limit(1)
-            )).first()
-        return row_to_item(row) if row is not None else None
+            rows = await fetch_all(conn, statement, {"info_hash": info_hash,
+                                                     "url_hash": url_hash})
+        return row_to_item(rows[0]) if rows else None
 
     async def find_active(self, info_hash: str | None, url_hash: str | None) -> QueueItem | None:
-        return await self._find(info_hash, url_hash, C.state.not_in(_FINISHED))
+        return await self._find(_FIND_ACTIVE, info_hash, url_hash)
 
     async def find_completed(
         self, info_hash: str | None, url_hash: str | None
     ) -> QueueItem | None:
-        return await self._find(info_hash, url_hash, C.state == ItemState.COMPLETED.value)
+        return await self._find(_FIND_COMPLETED, info_hash, url_hash)
 
     async def counts(self) -> StateCounts:
         async with self.db.reading() as conn:
@@ -259,11 +315,7 @@ class SqlQueueRepository:
         return counts
 
     async def _counts(self, conn: AsyncConnection) -> tuple[StateCounts, int]:
-        result = await conn.execute(
-            select(queue_counter.c.state, queue_counter.c.has_movie,
-                   func.sum(queue_counter.c.n), func.count())
-            .group_by(queue_counter.c.state, queue_counter.c.has_movie)
-        )
+        result = await fetch_all(conn, _COUNTS)
         known: dict[ItemState, int] = {}
         unknown: dict[ItemState, int] = {}
         rows = 0
@@ -285,33 +337,26 @@ class SqlQueueRepository:
             )
 
     async def _total(self, conn: AsyncConnection, flt: QueueFilter) -> int:
-        if flt.counter_only:
-            counts, _ = await self._counts(conn)
-            return counts.total(flt.include_unknown, flt.states)
-        result = await conn.execute(
-            select(func.count()).select_from(queue_item).where(*filter_clauses(flt))
-        )
-        return int(result.scalar_one())
+        return int((await fetch_all(conn, _total_statement(flt)))[0][0])
 
     async def page(self, request: PageRequest) -> tuple[int, list[QueueItem]]:
+        params = {"offset": request.offset, "limit": request.limit}
         async with self.db.reading() as conn:
+            if request.limit > 0 and request.offset <= FORWARD_OFFSET:
+                # One round trip: the total rides along as a column of every row.
+                rows = await fetch_all(conn, _page_statement(
+                    request.sort_key, request.descending, False, request.filter,
+                    with_total=True), params)
+                if rows:
+                    return int(rows[0][0]), [row_to_item(row[1:]) for row in rows]
             total = await self._total(conn, request.filter)
             offset, limit, reverse = _window(request, total)
             if limit <= 0:
                 return total, []
-            ordering = order_by(request.sort_key, request.descending, reverse)
-            ids = (
-                select(C.id)
-                .where(*filter_clauses(request.filter))
-                .order_by(*ordering)
-                .limit(limit)
-                .offset(offset)
-                .subquery()
-            )
-            rows = await conn.execute(
-                select(*_ITEM_SELECT).join(ids, ids.c.id == C.id).order_by(*ordering)
-            )
-            items = [row_to_item(row) for row in rows]
+            rows = await fetch_all(conn, _page_statement(
+                request.sort_key, request.descending, reverse, request.filter,
+                with_total=False), {"offset": offset, "limit": limit})
+        items = [row_to_item(row) for row in rows]
         if reverse:
             items.reverse()
         return total, items
@@ -322,12 +367,9 @@ class SqlQueueRepository:
             offset, limit, reverse = _window(request, total)
             if limit <= 0:
                 return total, []
-            rows = await conn.execute(
-                select(C.id)
-                .where(*filter_clauses(request.filter))
-                .order_by(*order_by(request.sort_key, request.descending, reverse))
-                .limit(limit)
-                .offset(offset)
+            rows = await fetch_all(
+                conn, _ids_select(request.sort_key, request.descending, reverse, request.filter),
+                {"offset": offset, "limit": limit},
             )
             ids = [row[0] for row in rows]
         if reverse:

@@ -32,6 +32,22 @@ def async_url(url: str) -> URL:
     return parsed
 
 
+# Driver errors (seen when statements run on the raw driver, see fast.py) that mean the
+# connection or the server is gone, as opposed to a bad statement.
+_DRIVER_UNAVAILABLE = {
+    ("asyncpg", "InterfaceError"), ("asyncpg", "PostgresConnectionError"),
+    ("asyncpg", "ConnectionDoesNotExistError"), ("asyncpg", "CannotConnectNowError"),
+    ("asyncpg", "AdminShutdownError"), ("asyncpg", "CrashShutdownError"),
+    ("asyncpg", "TooManyConnectionsError"), ("asyncpg", "ConnectionFailureError"),
+    ("sqlite3", "OperationalError"),
+}
+
+
+def is_driver_unavailable(exc: BaseException) -> bool:
+    return any((cls.__module__.split(".")[0], cls.__name__) in _DRIVER_UNAVAILABLE
+               for cls in type(exc).__mro__)
+
+
 def is_unavailable(exc: BaseException) -> bool:
     """True for errors that mean the database cannot be reached right now."""
     if isinstance(exc, (OSError, asyncio.TimeoutError, PoolTimeout, InterfaceError)):
@@ -40,9 +56,7 @@ def is_unavailable(exc: BaseException) -> bool:
         return True
     if isinstance(exc, OperationalError):
         return True  # SQLite "database is locked", Postgres "the database system is ..."
-    name = type(getattr(exc, "orig", exc)).__name__
-    return name in {"CannotConnectNowError", "ConnectionDoesNotExistError",
-                    "AdminShutdownError", "TooManyConnectionsError", "CrashShutdownError"}
+    return is_driver_unavailable(getattr(exc, "orig", None) or exc)
 
 
 class Database:

@@ -16,6 +16,7 @@ from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from infrastructure.db.engine import is_driver_unavailable
 from infrastructure.db.types import UTCDateTime
 
 
@@ -67,13 +68,18 @@ async def fetch_all(conn: AsyncConnection, stmt: Select[Any],
         args.append(processor(value) if processor is not None else value)
     raw = await conn.get_raw_connection()
     driver = raw.driver_connection
-    if conn.dialect.name == "postgresql":
-        return await driver.fetch(prepared.sql, *args)  # type: ignore[union-attr,no-any-return]
-    cursor = await driver.execute(prepared.sql, args)  # type: ignore[union-attr]
     try:
-        rows = await cursor.fetchall()
-    finally:
-        await cursor.close()
+        if conn.dialect.name == "postgresql":
+            return await driver.fetch(prepared.sql, *args)  # type: ignore[union-attr,no-any-return]
+        cursor = await driver.execute(prepared.sql, args)  # type: ignore[union-attr]
+        try:
+            rows = await cursor.fetchall()
+        finally:
+            await cursor.close()
+    except Exception as exc:
+        if is_driver_unavailable(exc) or isinstance(exc, OSError):
+            await conn.invalidate()  # never hand this connection out again
+        raise
     if not prepared.text_datetimes:
         return rows  # type: ignore[no-any-return]
     positions = prepared.text_datetimes

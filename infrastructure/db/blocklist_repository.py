@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import bindparam, delete, func, insert, or_, select
 
 from core.domain import BlocklistEntry, DownloadProtocol, NewBlocklistEntry
 from infrastructure.db.engine import Database
+from infrastructure.db.fast import fetch_all
 from infrastructure.db.mapping import BLOCKLIST_COLUMNS, blocklist_values, row_to_blocklist
 from infrastructure.db.tables import blocklist
 
 B = blocklist.c
 _SELECT = [B[name] for name in BLOCKLIST_COLUMNS]
+
+_FIND = (select(*_SELECT)
+         .where(or_(B.info_hash == bindparam("info_hash", ""),
+                    B.url_hash == bindparam("url_hash", ""),
+                    B.title_key == bindparam("title_key", "")))
+         .order_by(B.id).limit(1))
 
 # Canonical (folded) sort key -> column, for GET /api/v3/blocklist.
 SORT_COLUMNS = {
@@ -31,20 +38,14 @@ class SqlBlocklistRepository:
     async def find(
         self, info_hash: str | None, url_hash: str | None, title: str | None
     ) -> BlocklistEntry | None:
-        keys = []
-        if info_hash is not None:
-            keys.append(B.info_hash == info_hash)
-        if url_hash is not None:
-            keys.append(B.url_hash == url_hash)
-        if title:
-            keys.append(B.title_key == title.casefold())
-        if not keys:
+        if info_hash is None and url_hash is None and not title:
             return None
         async with self.db.reading() as conn:
-            row = (await conn.execute(
-                select(*_SELECT).where(or_(*keys)).order_by(B.id).limit(1)
-            )).first()
-        return row_to_blocklist(row) if row is not None else None
+            rows = await fetch_all(conn, _FIND, {
+                "info_hash": info_hash, "url_hash": url_hash,
+                "title_key": title.casefold() if title else None,
+            })
+        return row_to_blocklist(rows[0]) if rows else None
 
     async def add(self, entry: NewBlocklistEntry) -> BlocklistEntry:
         existing = await self.find(entry.info_hash, entry.url_hash, entry.source_title)

@@ -79,23 +79,24 @@ class Database:
             self._reader = self._writer
 
     def _sqlite_engine(self, echo: bool, synchronous: str, writer: bool) -> AsyncEngine:
+        # Each call into aiosqlite is a hop to its thread, so: no reset-on-return
+        # rollback (transactions are explicit, and closing a connection still rolls back
+        # an open one), and the writer lets sqlite3 itself issue BEGIN IMMEDIATE before
+        # a transaction's first write. Reads run without a transaction (one statement,
+        # one snapshot).
         engine = create_async_engine(
             self.url, echo=echo, pool_size=1 if writer else 5, max_overflow=0, pool_timeout=30,
-            connect_args={"timeout": 30},
+            pool_reset_on_return=None, connect_args={"timeout": 30},
         )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _connect(dbapi_connection: Any, _record: Any) -> None:
-            dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
             cursor = dbapi_connection.cursor()
             for pragma in ("journal_mode=WAL", f"synchronous={synchronous}",
                            "foreign_keys=ON", "busy_timeout=30000"):
                 cursor.execute(f"PRAGMA {pragma}")
             cursor.close()
-
-        @event.listens_for(engine.sync_engine, "begin")
-        def _begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+            dbapi_connection.isolation_level = "IMMEDIATE" if writer else None
 
         return engine
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.base import Executable
 
 from infrastructure.db.engine import is_driver_unavailable
 from infrastructure.db.types import UTCDateTime
@@ -29,19 +29,19 @@ class Prepared:
     text_datetimes: tuple[int, ...]  # result columns to parse (SQLite stores text)
 
 
-_prepared: dict[tuple[int, str], tuple[Select[Any], Prepared]] = {}
+_prepared: dict[tuple[int, str], tuple[Executable, Prepared]] = {}
 
 
-def prepare(stmt: Select[Any], dialect: Dialect) -> Prepared:
+def prepare(stmt: Executable, dialect: Dialect) -> Prepared:
     """Compile once per statement object and dialect (statements are cached objects)."""
     key = (id(stmt), dialect.name)
     hit = _prepared.get(key)
     if hit is not None and hit[0] is stmt:
         return hit[1]
     compiled = stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+    selected = getattr(stmt, "selected_columns", None) or ()
     datetimes = tuple(
-        i for i, column in enumerate(stmt.selected_columns)
-        if isinstance(column.type, UTCDateTime)
+        i for i, column in enumerate(selected) if isinstance(column.type, UTCDateTime)
     ) if dialect.name == "sqlite" else ()
     prepared = Prepared(
         sql=compiled.string,
@@ -56,9 +56,11 @@ def prepare(stmt: Select[Any], dialect: Dialect) -> Prepared:
     return prepared
 
 
-async def fetch_all(conn: AsyncConnection, stmt: Select[Any],
+async def fetch_all(conn: AsyncConnection, stmt: Executable,
                     params: Mapping[str, Any] | None = None) -> Sequence[Sequence[Any]]:
-    """All rows of a read-only statement, as tuples in the statement's column order."""
+    """All rows a statement returns, as tuples in its column order. Outside a
+    transaction each statement commits on its own, so a single INSERT ... RETURNING
+    (with its CTEs) is atomic too."""
     prepared = prepare(stmt, conn.dialect)
     args = []
     for name in prepared.names:
@@ -71,11 +73,8 @@ async def fetch_all(conn: AsyncConnection, stmt: Select[Any],
     try:
         if conn.dialect.name == "postgresql":
             return await driver.fetch(prepared.sql, *args)  # type: ignore[union-attr,no-any-return]
-        cursor = await driver.execute(prepared.sql, args)  # type: ignore[union-attr]
-        try:
-            rows = await cursor.fetchall()
-        finally:
-            await cursor.close()
+        # One hop to aiosqlite's thread instead of three (execute, fetchall, close).
+        rows = await driver.execute_fetchall(prepared.sql, args)  # type: ignore[union-attr]
     except Exception as exc:
         if is_driver_unavailable(exc) or isinstance(exc, OSError):
             await conn.invalidate()  # never hand this connection out again

@@ -16,12 +16,15 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal,
+    null,
     or_,
     select,
     update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import Insert
 
 from core.domain import (
     FINISHED_STATES,
@@ -92,6 +95,47 @@ _COUNTS = (select(queue_counter.c.state, queue_counter.c.has_movie,
            .group_by(queue_counter.c.state, queue_counter.c.has_movie))
 
 
+def is_unique_violation(exc: BaseException) -> bool:
+    """A unique index refused a row (SQLAlchemy's, sqlite3's or asyncpg's error)."""
+    return isinstance(exc, IntegrityError) or type(exc).__name__ in (
+        "IntegrityError", "UniqueViolationError")
+
+
+_INSERT_COLUMNS = [column.name for column in queue_item.c if column.name != "id"]
+_INSERT_ITEM = (insert(queue_item)
+                .values({name: bindparam(name, type_=C[name].type) for name in _INSERT_COLUMNS})
+                .returning(C.id))
+_INSERT_TORRENT = insert(queue_torrent).values(
+    item_id=bindparam("item_id", type_=queue_torrent.c.item_id.type),
+    data=bindparam("t_data", type_=queue_torrent.c.data.type))
+_INSERT_HISTORY = insert(queue_history).values(
+    item_id=bindparam("item_id", type_=queue_history.c.item_id.type),
+    at=bindparam("h_at", type_=queue_history.c.at.type),
+    event=bindparam("h_event", type_=queue_history.c.event.type),
+    to_state=ItemState.QUEUED.value,
+    message=bindparam("h_message", type_=queue_history.c.message.type))
+
+
+@lru_cache(maxsize=2)
+def _insert_statement(with_torrent: bool) -> Insert:
+    """INSERT item -> (torrent) -> history as data-modifying CTEs (Postgres only)."""
+    new = _INSERT_ITEM.cte("new_item")
+    h = queue_history.c
+    statement = insert(queue_history).from_select(
+        ["item_id", "at", "event", "from_state", "to_state", "message"],
+        select(new.c.id, bindparam("h_at", type_=h.at.type),
+               bindparam("h_event", type_=h.event.type), null(),
+               literal(ItemState.QUEUED.value, type_=h.to_state.type),
+               bindparam("h_message", type_=h.message.type)),
+    ).returning(h.item_id)
+    if with_torrent:
+        statement = statement.add_cte(insert(queue_torrent).from_select(
+            ["item_id", "data"],
+            select(new.c.id, bindparam("t_data", type_=queue_torrent.c.data.type)),
+        ).cte("new_torrent"))
+    return statement
+
+
 @lru_cache(maxsize=CHUNK + 1)
 def _get_many_statement(n: int) -> Select[Any]:
     return select(*_ITEM_SELECT).where(C.id.in_([bindparam(f"id{i}", 0) for i in range(n)]))
@@ -159,28 +203,47 @@ class SqlQueueRepository:
     # -- writes ------------------------------------------------------------------------
 
     async def add(self, item: NewItem, event: HistoryEvent) -> QueueItem:
+        if self.db.dialect == "postgresql":
+            return await self._add_in_one_statement(item, event)
+        params = insert_values(item)
+        params.update(h_at=item.added_at, h_event=event.event, h_message=event.message,
+                      t_data=item.torrent)
         try:
             async with self.db.writing() as conn:
-                result = await conn.execute(
-                    insert(queue_item).values(insert_values(item)).returning(C.id)
-                )
-                item_id = result.scalar_one()
+                rows = await fetch_all(conn, _INSERT_ITEM, params)
+                params["item_id"] = rows[0][0]
                 if item.torrent is not None:
-                    await conn.execute(insert(queue_torrent).values(item_id=item_id,
-                                                                    data=item.torrent))
-                await conn.execute(insert(queue_history).values(
-                    item_id=item_id, at=item.added_at, event=event.event, from_state=None,
-                    to_state=ItemState.QUEUED.value, message=event.message,
-                ))
-        except IntegrityError:
-            existing = await self.find_active(item.info_hash, item.url_hash)
-            if existing is None:
-                raise
+                    await fetch_all(conn, _INSERT_TORRENT, params)
+                await fetch_all(conn, _INSERT_HISTORY, params)
+        except Exception as exc:
+            await self._raise_duplicate(exc, item)
+            raise
+        return materialise(item, int(params["item_id"]))
+
+    async def _add_in_one_statement(self, item: NewItem, event: HistoryEvent) -> QueueItem:
+        """Postgres: item, torrent and history rows in one atomic statement (one round
+        trip, no explicit transaction)."""
+        params = insert_values(item)
+        params.update(h_at=item.added_at, h_event=event.event, h_message=event.message,
+                      t_data=item.torrent)
+        try:
+            async with self.db.reading() as conn:
+                rows = await fetch_all(conn, _insert_statement(item.torrent is not None), params)
+        except Exception as exc:
+            await self._raise_duplicate(exc, item)
+            raise
+        return materialise(item, int(rows[0][0]))
+
+    async def _raise_duplicate(self, exc: Exception, item: NewItem) -> None:
+        """Turn a unique-index violation into Duplicate(existing id)."""
+        if not is_unique_violation(exc):
+            return
+        existing = await self.find_active(item.info_hash, item.url_hash)
+        if existing is not None:
             raise Duplicate(
                 f"Release {item.title!r} is already in the queue as item {existing.id}",
                 existing.id,
             ) from None
-        return materialise(item, item_id)
 
     async def update(
         self, changes: Sequence[tuple[QueueItem, QueueItem]], event: HistoryEvent

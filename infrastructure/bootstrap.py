@@ -64,7 +64,8 @@ def build(settings: Settings, clock: Clock | None = None) -> Container:
         print(f"Queuarr generated an API key: {api_key}\n"
               f"It is stored in {(settings.data_dir / 'api_key').resolve()}; "
               "send it as X-Api-Key or ?apikey=.", flush=True)
-    database = Database(settings.database, sqlite_synchronous=settings.sqlite_synchronous)
+    database = Database(settings.database, sqlite_synchronous=settings.sqlite_synchronous,
+                        pool_size=settings.database_pool_size)
     items = SqlQueueRepository(database, clock)
     blocklist = SqlBlocklistRepository(database)
     queue = QueueService(items, blocklist, clock, TorfParser(), max_size=settings.max_size)

@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     max_size: int | None = Field(default=None, description="Largest release accepted, bytes.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    database_pool_size: int = Field(default=20, ge=1, le=1000,
+                                    description="Postgres connections per process.")
 
     @field_validator("max_size", mode="before")
     @classmethod

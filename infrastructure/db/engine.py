@@ -64,15 +64,18 @@ class Database:
     that starts with BEGIN IMMEDIATE, so writers queue in-process instead of failing
     with SQLITE_BUSY; reads use a pool of their own (WAL lets them run alongside)."""
 
-    def __init__(self, url: str, *, echo: bool = False, sqlite_synchronous: str = "FULL"):
+    def __init__(self, url: str, *, echo: bool = False, sqlite_synchronous: str = "FULL",
+                 pool_size: int = 20):
         self.url = async_url(url)
         self.dialect = "sqlite" if self.url.drivername.startswith("sqlite") else "postgresql"
         if self.dialect == "sqlite":
             self._writer = self._sqlite_engine(echo, sqlite_synchronous, writer=True)
             self._reader = self._sqlite_engine(echo, sqlite_synchronous, writer=False)
         else:
+            # A fixed pool that requests wait on: overflow connections would be opened and
+            # closed again under load, and a new Postgres connection costs milliseconds.
             self._writer = create_async_engine(
-                self.url, echo=echo, pool_size=10, max_overflow=10, pool_timeout=5,
+                self.url, echo=echo, pool_size=pool_size, max_overflow=0, pool_timeout=10,
                 connect_args={"timeout": 5, "command_timeout": 30,
                               "server_settings": {"application_name": "queuarr"}},
             )

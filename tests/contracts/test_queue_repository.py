@@ -3,6 +3,7 @@ The memory repository is the reference; the SQL ones must behave identically."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -346,3 +347,19 @@ async def test_filters_select_the_same_items_everywhere(store: Store) -> None:
         total, ids = await store.items.page_ids(PageRequest("title", False, 0, 100, flt))
         assert (total, ids) == (len(expected), expected), flt
         assert await store.items.count(flt) == len(expected), flt
+
+
+async def test_concurrent_identical_grabs_store_exactly_one(store: Store) -> None:
+    async def attempt(n: int) -> int | Duplicate:
+        try:
+            return (await store.items.add(new_item(n, info_hash="ee" * 20), GRABBED)).id
+        except Duplicate as duplicate:
+            return duplicate
+
+    outcomes = await asyncio.gather(*(attempt(n) for n in range(1, 31)))
+    stored = [o for o in outcomes if isinstance(o, int)]
+    refused = [o for o in outcomes if isinstance(o, Duplicate)]
+    assert len(stored) == 1 and len(refused) == 29
+    assert {d.existing_id for d in refused} == set(stored)
+    counts = await store.items.counts()
+    assert counts.total() == 1

@@ -17,7 +17,7 @@ from infrastructure.bootstrap import Container
 INT32 = 2**31 - 1
 
 
-def get_container(request: Request) -> Container:
+async def get_container(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
 

@@ -3,6 +3,7 @@ Dialect-specific parts: the counter table (see tables.QueueCounterRow) and nothi
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
@@ -85,11 +86,15 @@ def order_by(sort_key: str, descending: bool, reverse: bool = False) -> list[Any
 
 
 _GET = select(*_ITEM_SELECT).where(C.id == bindparam("id", 0))
-_KEYS = or_(C.info_hash == bindparam("info_hash", ""), C.url_hash == bindparam("url_hash", ""))
-_FIND_ACTIVE = (select(*_ITEM_SELECT).where(_KEYS, C.state.not_in(_FINISHED))
-                .order_by(C.id).limit(1))
-_FIND_COMPLETED = (select(*_ITEM_SELECT).where(_KEYS, C.state == ItemState.COMPLETED.value)
-                   .order_by(C.id).limit(1))
+# One lookup per key, each on its (hash, state) index: an OR of the two lets SQLite,
+# which has no statistics until ANALYZE, plan the query on the state index instead.
+_FIND = {
+    (key, active): select(*_ITEM_SELECT).where(
+        C[key] == bindparam("key", ""),
+        C.state.not_in(_FINISHED) if active else C.state == ItemState.COMPLETED.value,
+    ).order_by(C.id).limit(1)
+    for key in ("info_hash", "url_hash") for active in (True, False)
+}
 _COUNTS = (select(queue_counter.c.state, queue_counter.c.has_movie,
                   func.sum(queue_counter.c.n), func.count())
            .group_by(queue_counter.c.state, queue_counter.c.has_movie))
@@ -199,6 +204,18 @@ class SqlQueueRepository:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
+        self._writes = 0
+        self._folding = asyncio.Lock()
+
+    async def _wrote(self) -> None:
+        """Every so many writes, fold Postgres counter deltas so they stay few."""
+        if self.db.dialect != "postgresql":
+            return
+        self._writes += 1
+        if self._writes >= COUNTER_FOLD_ROWS and not self._folding.locked():
+            async with self._folding:
+                self._writes = 0
+                await self.fold_counters()
 
     # -- writes ------------------------------------------------------------------------
 
@@ -232,6 +249,7 @@ class SqlQueueRepository:
         except Exception as exc:
             await self._raise_duplicate(exc, item)
             raise
+        await self._wrote()
         return materialise(item, int(rows[0][0]))
 
     async def _raise_duplicate(self, exc: Exception, item: NewItem) -> None:
@@ -278,6 +296,7 @@ class SqlQueueRepository:
                         f"Item {new.id} would duplicate active item {other.id}", other.id
                     ) from None
             raise
+        await self._wrote()
         return saved
 
     async def delete(self, items: Sequence[QueueItem], event: HistoryEvent) -> None:
@@ -296,6 +315,7 @@ class SqlQueueRepository:
                         {"item_id": i, "at": now, "event": event.event, "from_state": state,
                          "to_state": None, "message": event.message} for i, state in rows
                     ])
+        await self._wrote()
 
     async def delete_finished(self, before: datetime) -> int:
         now = self.clock.now()
@@ -311,6 +331,7 @@ class SqlQueueRepository:
                     {"item_id": i, "at": now, "event": "cleanedUp", "from_state": state,
                      "to_state": None, "message": None} for i, state in rows
                 ])
+        await self._wrote()
         return len(rows)
 
     # -- reads -------------------------------------------------------------------------
@@ -353,22 +374,24 @@ class SqlQueueRepository:
             data = result.scalar_one_or_none()
         return bytes(data) if data is not None else None
 
-    async def _find(self, statement: Select[Any], info_hash: str | None,
+    async def _find(self, active: bool, info_hash: str | None,
                     url_hash: str | None) -> QueueItem | None:
-        if info_hash is None and url_hash is None:
-            return None
+        """The oldest matching item by either key."""
+        found: list[QueueItem] = []
         async with self.db.reading() as conn:
-            rows = await fetch_all(conn, statement, {"info_hash": info_hash,
-                                                     "url_hash": url_hash})
-        return row_to_item(rows[0]) if rows else None
+            for key, value in (("info_hash", info_hash), ("url_hash", url_hash)):
+                if value is not None:
+                    rows = await fetch_all(conn, _FIND[key, active], {"key": value})
+                    found += [row_to_item(row) for row in rows]
+        return min(found, key=lambda item: item.id, default=None)
 
     async def find_active(self, info_hash: str | None, url_hash: str | None) -> QueueItem | None:
-        return await self._find(_FIND_ACTIVE, info_hash, url_hash)
+        return await self._find(True, info_hash, url_hash)
 
     async def find_completed(
         self, info_hash: str | None, url_hash: str | None
     ) -> QueueItem | None:
-        return await self._find(_FIND_COMPLETED, info_hash, url_hash)
+        return await self._find(False, info_hash, url_hash)
 
     async def counts(self) -> StateCounts:
         async with self.db.reading() as conn:

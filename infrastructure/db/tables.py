@@ -45,8 +45,8 @@ class QueueItemRow(SQLModel, table=True):
     __table_args__ = (
         Index("ix_queue_item_state", "state"),
         Index("ix_queue_item_movie_id", "movie_id"),
-        Index("ix_queue_item_info_hash", "info_hash"),
-        Index("ix_queue_item_url_hash", "url_hash"),
+        Index("ix_queue_item_info_hash_state", "info_hash", "state"),
+        Index("ix_queue_item_url_hash_state", "url_hash", "state"),
         Index("ux_queue_item_active_info_hash", "info_hash", unique=True,
               sqlite_where=text(f"info_hash IS NOT NULL AND {ACTIVE_WHERE}"),
               postgresql_where=text(f"info_hash IS NOT NULL AND {ACTIVE_WHERE}")),

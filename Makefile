@@ -27,9 +27,11 @@ run: install
 migrate: install
 	$(BIN)/queuarr migrate
 
-## Lint, then the whole test suite (Postgres from TEST_DATABASE_URL or 127.0.0.1:5432).
+## Lint and type-check, then the whole test suite (Postgres from TEST_DATABASE_URL or
+## 127.0.0.1:5432).
 test: install-dev
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest -q
 
 lint: install-dev

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -36,6 +37,10 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         c = container or build(settings or Settings())
         await c.start()
         app.state.container = c
+        # Everything built so far lives as long as the process: keep it out of the
+        # cyclic collector, whose full passes over it were 50 ms pauses under load.
+        gc.collect()
+        gc.freeze()
         where = c.database.url.render_as_string(hide_password=True) if c.database else "memory"
         log.info("Queuarr %s ready on %s", QUEUARR_VERSION, where)
         try:

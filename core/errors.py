@@ -64,6 +64,14 @@ class Duplicate(QueuarrError):
 class AlreadyCompleted(Duplicate):
     """The release was already downloaded; pass force=true to grab it again."""
 
+    @classmethod
+    def of(cls, title: str, existing_id: int) -> AlreadyCompleted:
+        return cls(
+            f"Release {title!r} was already downloaded as item {existing_id}; "
+            "pass force=true to grab it again",
+            existing_id,
+        )
+
 
 class IllegalTransition(QueuarrError):
     """The item cannot move to that state from its current one."""

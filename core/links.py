@@ -135,12 +135,12 @@ def decode_base64(data: str, what: str, limit: int) -> bytes:
     if "-" in compact or "_" in compact:  # URL-safe alphabet
         compact = compact.translate(_URLSAFE)
     try:
-        data = base64.b64decode(compact, validate=True)
+        decoded = base64.b64decode(compact, validate=True)
     except (binascii.Error, ValueError):
         raise InvalidRelease(f"{what} is not valid base64") from None
-    if len(data) > limit:
+    if len(decoded) > limit:
         raise InvalidRelease(f"{what} is larger than {limit} bytes")
-    return data
+    return decoded
 
 
 def filename_from_url(url: str) -> str | None:

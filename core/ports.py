@@ -32,9 +32,12 @@ class QueueRepository(Protocol):
     history row and keeps the state counters exact. Raises StorageUnavailable when the
     database cannot be reached."""
 
-    async def add(self, item: NewItem, event: HistoryEvent) -> QueueItem:
+    async def add(
+        self, item: NewItem, event: HistoryEvent, *, refuse_completed: bool = False
+    ) -> QueueItem:
         """Insert; raises Duplicate(existing_id) when an active item has the same
-        info hash or URL hash."""
+        info hash or URL hash, and, with refuse_completed, AlreadyCompleted(existing_id)
+        when a completed one has; both checks are atomic with the insert."""
         ...
 
     async def get(self, item_id: int) -> QueueItem | None: ...

@@ -16,7 +16,6 @@ from core.domain import (
     StateCounts,
 )
 from core.errors import (
-    AlreadyCompleted,
     BadRequest,
     Blocklisted,
     IllegalTransition,
@@ -108,15 +107,8 @@ class QueueService:
                 f"Release {new.title!r} is blocklisted (entry {blocked.id}"
                 + (f": {blocked.message})" if blocked.message else ")")
             )
-        if not request.force:
-            done = await self.items.find_completed(new.info_hash, new.url_hash)
-            if done is not None:
-                raise AlreadyCompleted(
-                    f"Release {new.title!r} was already downloaded as item {done.id}; "
-                    "pass force=true to grab it again",
-                    done.id,
-                )
-        return await self.items.add(new, HistoryEvent("grabbed"))
+        return await self.items.add(new, HistoryEvent("grabbed"),
+                                    refuse_completed=not request.force)
 
     # -- reading -----------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from core.domain import (
     StateCounts,
     materialise,
 )
-from core.errors import ConcurrentModification, Duplicate
+from core.errors import AlreadyCompleted, ConcurrentModification, Duplicate
 from core.listing import SORT_COLUMNS, PageRequest, QueueFilter, sort_values
 from core.ports import Clock
 
@@ -53,8 +53,14 @@ class MemoryQueueRepository:
                 return item
         return None
 
-    async def add(self, item: NewItem, event: HistoryEvent) -> QueueItem:
+    async def add(
+        self, item: NewItem, event: HistoryEvent, *, refuse_completed: bool = False
+    ) -> QueueItem:
         async with self._lock:
+            if refuse_completed:
+                done = await self.find_completed(item.info_hash, item.url_hash)
+                if done is not None:
+                    raise AlreadyCompleted.of(item.title, done.id)
             existing = self._active_with(item.info_hash, item.url_hash)
             if existing is not None:
                 raise Duplicate(

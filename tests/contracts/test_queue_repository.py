@@ -21,7 +21,7 @@ from core.domain import (
     SourceKind,
     StatusMessage,
 )
-from core.errors import ConcurrentModification, Duplicate
+from core.errors import AlreadyCompleted, ConcurrentModification, Duplicate
 from core.listing import SORT_KEYS, PageRequest, QueueFilter
 from core.quality import QUALITY_BY_ID, CustomFormatRef, Language, QualityModel, Revision
 from core.states import transition
@@ -376,3 +376,29 @@ async def test_counter_deltas_are_folded_as_writes_go_on(store: Store) -> None:
         assert rows is not None and rows <= 300
     counts = await store.items.counts()
     assert counts.total() == 600 and counts.total(include_unknown=False) == 300
+
+
+async def test_a_completed_release_is_refused_in_the_same_step_as_the_insert(
+    store: Store,
+) -> None:
+    first = await store.items.add(new_item(1), GRABBED)
+    done = await advance(store, first, S.SENDING, S.DOWNLOADING, S.COMPLETED)
+    with pytest.raises(AlreadyCompleted) as caught:
+        await store.items.add(new_item(2, info_hash=first.info_hash), GRABBED,
+                              refuse_completed=True)
+    assert caught.value.existing_id == done.id
+    assert (await store.items.counts()).total() == 1
+    again = await store.items.add(new_item(3, info_hash=first.info_hash), GRABBED)
+    assert again.id != done.id and again.state is S.QUEUED
+
+
+async def test_the_completed_guard_also_covers_url_hashes(store: Store) -> None:
+    http = dict(source=SourceKind.HTTP, protocol=DownloadProtocol.UNKNOWN, info_hash=None,
+                url_hash="cd" * 32, download_url="https://example.org/b.mkv")
+    first = await store.items.add(new_item(1, **http), GRABBED)
+    await advance(store, first, S.SENDING, S.DOWNLOADING, S.COMPLETED)
+    with pytest.raises(AlreadyCompleted):
+        await store.items.add(new_item(2, **http), GRABBED, refuse_completed=True)
+    other = await store.items.add(new_item(3, **{**http, "url_hash": "ef" * 32}), GRABBED,
+                                  refuse_completed=True)
+    assert other.state is S.QUEUED

@@ -16,7 +16,7 @@ from core.listing import SORT_KEYS, QueueFilter
 from infrastructure.db.engine import Database
 from infrastructure.db.fast import prepare
 from infrastructure.db.mapping import insert_values
-from infrastructure.db.queue_repository import _FIND, _ids_select
+from infrastructure.db.queue_statements import FIND, ids_select
 from infrastructure.db.tables import queue_item
 from tests.conftest import sqlite_copy
 from tests.fakes import EPOCH
@@ -53,7 +53,7 @@ async def plan(db: Database, statement: object, params: list[object]) -> str:
     ("info_hash", True), ("info_hash", False), ("url_hash", True), ("url_hash", False)])
 async def test_release_lookups_use_the_hash_indexes(busy_sqlite: Database, key: str,
                                                     active: bool) -> None:
-    statement = _FIND[key, active]
+    statement = FIND[key, active]
     params = [{"key": "x", **prepare(statement, aiosqlite.dialect()).defaults}[name]
               for name in prepare(statement, aiosqlite.dialect()).names]
     text = await plan(busy_sqlite, statement, params)
@@ -63,7 +63,7 @@ async def test_release_lookups_use_the_hash_indexes(busy_sqlite: Database, key: 
 
 @pytest.mark.parametrize("key", SORT_KEYS)
 async def test_each_sort_key_pages_in_index_order(busy_sqlite: Database, key: str) -> None:
-    statement = _ids_select(key, True, False, QueueFilter(include_unknown=True))
+    statement = ids_select(key, True, False, QueueFilter(include_unknown=True))
     prepared = prepare(statement, aiosqlite.dialect())
     text = await plan(busy_sqlite, statement,
                       [{"limit": 50, "offset": 0}[name] for name in prepared.names])

@@ -1,0 +1,1 @@
+"""Queuarr's benchmark harness: `python -m bench` (see bench/README.md)."""

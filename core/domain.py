@@ -250,22 +250,6 @@ class QueueStats:
 
 
 @dataclass(frozen=True, slots=True)
-class BlocklistEntry:
-    id: int
-    source_title: str
-    date: datetime
-    protocol: DownloadProtocol
-    movie_id: int | None = None
-    info_hash: str | None = None
-    url_hash: str | None = None
-    indexer: str | None = None
-    message: str | None = None
-    quality: QualityModel = UNKNOWN_QUALITY
-    languages: tuple[Language, ...] = (UNKNOWN_LANGUAGE,)
-    custom_formats: tuple[CustomFormatRef, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
 class NewBlocklistEntry:
     source_title: str
     date: datetime
@@ -287,6 +271,13 @@ class NewBlocklistEntry:
             message=message, quality=item.quality, languages=item.languages,
             custom_formats=item.custom_formats,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class BlocklistEntry(NewBlocklistEntry):
+    """A stored blocklist entry."""
+
+    id: int = field(kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)

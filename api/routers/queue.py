@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from api.bodies import read_json, require_json
@@ -202,15 +202,17 @@ async def cleanup(
     return json_response({"removed": await c.queue.cleanup(older_than_days)})
 
 
-def _remove_options(remove_from_client: bool, blocklist: bool, skip_redownload: bool,
-                    change_category: bool) -> RemoveOptions:
+def remove_options(
+    remove_from_client: Annotated[bool, Query(alias="removeFromClient")] = True,
+    blocklist: Annotated[bool, Query()] = False,
+    skip_redownload: Annotated[bool, Query(alias="skipRedownload")] = False,
+    change_category: Annotated[bool, Query(alias="changeCategory")] = False,
+) -> RemoveOptions:
+    """Radarr's DELETE /queue flags, with Radarr's defaults."""
     return RemoveOptions(remove_from_client, blocklist, skip_redownload, change_category)
 
 
-RemoveFromClient = Annotated[bool, Query(alias="removeFromClient")]
-Blocklist = Annotated[bool, Query()]
-SkipRedownload = Annotated[bool, Query(alias="skipRedownload")]
-ChangeCategory = Annotated[bool, Query(alias="changeCategory")]
+RemoveFlags = Annotated[RemoveOptions, Depends(remove_options)]
 
 
 @router.delete("/bulk", response_model=Empty, summary="Remove many items",
@@ -218,17 +220,9 @@ ChangeCategory = Annotated[bool, Query(alias="changeCategory")]
                    t: {"schema": {"$ref": "#/components/schemas/IdsBody"}}
                    for t in (JSON, "text/json", "application/*+json")}}},
                responses={404: ERRORS[404], 400: ERRORS[400]})
-async def remove_bulk(
-    c: ContainerDep,
-    request: Request,
-    remove_from_client: RemoveFromClient = True,
-    blocklist: Blocklist = False,
-    skip_redownload: SkipRedownload = False,
-    change_category: ChangeCategory = False,
-) -> Response:
+async def remove_bulk(c: ContainerDep, request: Request, options: RemoveFlags) -> Response:
     """Radarr's bulk remove: all or nothing, 404 if any id is unknown."""
     body = await require_json(request, IdsBody)
-    options = _remove_options(remove_from_client, blocklist, skip_redownload, change_category)
     await c.queue.remove_many([valid_id(i) for i in body.ids], options)
     return json_response({})
 
@@ -247,17 +241,9 @@ async def get_item(
 @router.delete("/{id}", response_class=Response, summary="Remove an item",
                responses={200: {"description": "Removed (empty body)"}, 404: ERRORS[404],
                           400: ERRORS[400]})
-async def remove(
-    c: ContainerDep,
-    id: ItemId,
-    remove_from_client: RemoveFromClient = True,
-    blocklist: Blocklist = False,
-    skip_redownload: SkipRedownload = False,
-    change_category: ChangeCategory = False,
-) -> Response:
+async def remove(c: ContainerDep, id: ItemId, options: RemoveFlags) -> Response:
     """Radarr's remove: from the client too unless removeFromClient=false; blocklist=true
     also blocklists the release. 200 with an empty body."""
-    options = _remove_options(remove_from_client, blocklist, skip_redownload, change_category)
     await c.queue.remove(valid_id(id), options)
     return empty_ok()
 

@@ -4,8 +4,8 @@ core.errors.StorageUnavailable here, at the boundary."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 from sqlalchemy import event
@@ -59,6 +59,17 @@ def is_unavailable(exc: BaseException) -> bool:
     return is_driver_unavailable(getattr(exc, "orig", None) or exc)
 
 
+@contextmanager
+def _unavailable_as_storage_error() -> Iterator[None]:
+    try:
+        yield
+    except Exception as exc:
+        if is_unavailable(exc):
+            raise StorageUnavailable(
+                f"The database is unreachable: {type(exc).__name__}") from exc
+        raise
+
+
 class Database:
     """The engines for one database URL. On SQLite, writes go through one connection
     that starts with BEGIN IMMEDIATE, so writers queue in-process instead of failing
@@ -109,26 +120,17 @@ class Database:
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncConnection]:
-        try:
+        """A connection without an explicit transaction: each statement stands alone."""
+        with _unavailable_as_storage_error():
             async with self._reader.connect() as conn:
                 yield conn
-        except Exception as exc:
-            if is_unavailable(exc):
-                raise StorageUnavailable(f"The database is unreachable: {type(exc).__name__}") \
-                    from exc
-            raise
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[AsyncConnection]:
         """One transaction: committed when the block ends, rolled back on error."""
-        try:
+        with _unavailable_as_storage_error():
             async with self._writer.begin() as conn:
                 yield conn
-        except Exception as exc:
-            if is_unavailable(exc):
-                raise StorageUnavailable(f"The database is unreachable: {type(exc).__name__}") \
-                    from exc
-            raise
 
     async def ping(self) -> bool:
         try:

@@ -197,6 +197,6 @@ def row_to_blocklist(r: Any) -> BlocklistEntry:
     (id_, title, date, protocol, movie_id, info_hash, url_hash, indexer, message, quality,
      languages, formats) = r
     return BlocklistEntry(
-        id_, title, date, _PROTOCOLS[protocol], movie_id, info_hash, url_hash, indexer,
-        message, load_quality(quality), load_languages(languages), load_formats(formats),
+        title, date, _PROTOCOLS[protocol], movie_id, info_hash, url_hash, indexer, message,
+        load_quality(quality), load_languages(languages), load_formats(formats), id=id_,
     )

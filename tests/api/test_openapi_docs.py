@@ -1,0 +1,50 @@
+"""/docs describes every endpoint: each operation has a summary, typed parameters, a
+documented success answer, its error answers and the API-key requirement."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.api.conftest import Api
+
+
+async def _operations(api: Api) -> list[tuple[str, str, dict[str, Any]]]:
+    response = await api.anon.get("/openapi.json")
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    return [(path, method, op) for path, item in paths.items()
+            for method, op in item.items()]
+
+
+# Radarr's queue endpoints, Queuarr's own beside them, blocklist and system.
+EXPECTED = {
+    "GET /ping", "HEAD /ping", "GET /api", "GET /api/v3/system/status",
+    "GET /api/v3/queue", "GET /api/v3/queue/details", "GET /api/v3/queue/status",
+    "DELETE /api/v3/queue/{id}", "DELETE /api/v3/queue/bulk", "POST /api/v3/queue/grab/{id}",
+    "POST /api/v3/queue/grab/bulk", "POST /api/v3/queue/grab", "GET /api/v3/queue/{id}",
+    "PUT /api/v3/queue/{id}/pause", "PUT /api/v3/queue/{id}/resume",
+    "PUT /api/v3/queue/{id}/priority", "POST /api/v3/queue/retry",
+    "DELETE /api/v3/queue/cleanup", "GET /api/v3/queue/statistics", "GET /api/v3/blocklist",
+    "DELETE /api/v3/blocklist/{id}", "DELETE /api/v3/blocklist/bulk",
+}
+
+
+async def test_every_operation_is_documented(api: Api) -> None:
+    operations = await _operations(api)
+    assert {f"{method.upper()} {path}" for path, method, _ in operations} == EXPECTED
+    for path, method, op in operations:
+        where = f"{method.upper()} {path}"
+        assert op.get("summary"), where
+        assert any(code.startswith("2") for code in op["responses"]), where
+        for parameter in op.get("parameters", []):
+            assert "schema" in parameter, (where, parameter["name"])
+        if path.startswith("/api"):
+            assert "401" in op["responses"], where
+            assert op.get("security"), where
+            if op.get("parameters") or op.get("requestBody") or "{" in path:
+                assert "400" in op["responses"] or "404" in op["responses"], where
+
+
+async def test_the_docs_page_is_served(api: Api) -> None:
+    page = await api.anon.get("/docs")
+    assert page.status_code == 200 and "swagger" in page.text.lower()

@@ -14,7 +14,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from api import errors
 from api.edge import ApiKeyAuth, RadarrEdge
-from api.routers import blocklist, queue, system
+from api.routers import blocklist, downloadclient, queue, system
 from api.version import QUEUARR_VERSION, RADARR_API_VERSION
 from infrastructure.bootstrap import Container, build
 from infrastructure.settings import Settings
@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.include_router(system.router)
     app.include_router(queue.router)
     app.include_router(blocklist.router)
+    app.include_router(downloadclient.router)
 
     def query_names() -> frozenset[str]:
         names = {"apikey"}

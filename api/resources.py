@@ -10,6 +10,15 @@ from typing import Any, TypeVar
 
 import orjson
 
+from core.clientfields import (
+    CONFIG_CONTRACTS,
+    FIELDS,
+    IMPLEMENTATION_NAMES,
+    INFO_LINKS,
+    FieldSpec,
+    masked,
+)
+from core.clients import ClientConfig, ClientKind, ClientSource
 from core.domain import BlocklistEntry, ItemState, Priority, QueueItem, StateCounts
 from core.listing import PENDING_STATES, RADARR_STATUS, completion_time
 from core.quality import CustomFormatRef, Language, QualityModel
@@ -212,3 +221,54 @@ def blocklist_resource(entry: BlocklistEntry) -> dict[str, Any]:
     if entry.message is not None:
         r["message"] = entry.message
     return r
+
+
+def download_client_resource(config: ClientConfig) -> dict[str, Any]:
+    """Radarr's DownloadClientResource; secrets masked."""
+    values = masked(config.kind, config.fields)
+    resource: dict[str, Any] = {
+        "id": config.id or 0,
+        "name": config.name,
+        "fields": [field_resource(order, spec, values.get(spec.name))
+                   for order, spec in enumerate(FIELDS[config.kind])],
+        "implementationName": IMPLEMENTATION_NAMES[config.kind],
+        "implementation": config.kind.value,
+        "configContract": CONFIG_CONTRACTS[config.kind],
+        "infoLink": INFO_LINKS[config.kind],
+        "tags": list(config.tags),
+        "enable": config.enable,
+        "protocol": "torrent",
+        "priority": config.priority,
+        "removeCompletedDownloads": config.remove_completed,
+        "removeFailedDownloads": config.remove_failed,
+    }
+    if config.source is not ClientSource.API:
+        resource["message"] = {
+            "message": "Configured by QUEUARR_* settings; read-only here"
+            if config.source is ClientSource.SETTINGS
+            else "The aria2c that Queuarr started itself; read-only",
+            "type": "info"}
+    return resource
+
+
+def field_resource(order: int, spec: FieldSpec, value: Any) -> dict[str, Any]:
+    field: dict[str, Any] = {
+        "order": order, "name": spec.name, "label": spec.label, "value": value,
+        "type": "textbox" if spec.type == "path" else spec.type,
+        "advanced": spec.advanced, "privacy": spec.privacy, "isFloat": False,
+    }
+    if spec.help:
+        field["helpText"] = spec.help
+    if spec.options:
+        field["selectOptions"] = [{"value": v, "name": n, "order": i, "dividerAfter": False}
+                                  for i, (v, n) in enumerate(spec.options)]
+    return field
+
+
+def download_client_schema(kind: ClientKind) -> dict[str, Any]:
+    """A blank resource for one implementation, as GET /downloadclient/schema lists."""
+    template = ClientConfig(name="", kind=kind,
+                            fields={s.name: s.default for s in FIELDS[kind]})
+    resource = download_client_resource(template)
+    resource["presets"] = []
+    return resource

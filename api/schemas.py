@@ -335,3 +335,82 @@ class SystemStatus(Out):
     package_version: str
     package_author: str
     package_update_mechanism: str
+
+
+class FieldValue(BaseModel):
+    """One entry of a provider's `fields[]`: only name and value are read; the rest of
+    Radarr's Field (label, type, helpText...) is accepted and ignored, so a resource
+    fetched from GET can be sent back as it is."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: str
+    value: Any = None
+
+
+class DownloadClientBody(BaseModel):
+    """Radarr's DownloadClientResource as a request body (read-only parts ignored)."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+    id: int | None = None
+    name: str | None = None
+    implementation: str = Field(description="QBittorrent or Aria2")
+    config_contract: str | None = None
+    enable: bool = True
+    priority: int = 1
+    protocol: Protocol | None = None
+    remove_completed_downloads: bool = True
+    remove_failed_downloads: bool = True
+    tags: list[Annotated[int, Field(ge=0, le=INT32)]] = Field(default=[], max_length=1000)
+    fields: list[FieldValue] = Field(default=[], max_length=100)
+
+
+class ProviderMessage(BaseModel):
+    message: str | None = None
+    type: str = "info"
+
+
+class FieldResource(BaseModel):
+    """Radarr's Field."""
+
+    order: int
+    name: str
+    label: str
+    value: Any = None
+    type: str
+    advanced: bool = False
+    privacy: str = "normal"
+    help_text: str | None = Field(default=None, alias="helpText")
+    select_options: list[dict[str, Any]] | None = Field(default=None, alias="selectOptions")
+    is_float: bool = Field(default=False, alias="isFloat")
+
+
+class DownloadClientResource(BaseModel):
+    """Radarr's DownloadClientResource; secrets come back as ********."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: int
+    name: str
+    fields: list[FieldResource]
+    implementation_name: str = Field(alias="implementationName")
+    implementation: str
+    config_contract: str = Field(alias="configContract")
+    info_link: str = Field(alias="infoLink")
+    message: ProviderMessage | None = None
+    tags: list[int]
+    presets: list[Any] | None = None
+    enable: bool
+    protocol: Protocol
+    priority: int
+    remove_completed_downloads: bool = Field(alias="removeCompletedDownloads")
+    remove_failed_downloads: bool = Field(alias="removeFailedDownloads")
+
+
+class DownloadClientTestResult(BaseModel):
+    """One entry of POST /api/v3/downloadclient/testall."""
+
+    id: int
+    is_valid: bool = Field(alias="isValid")
+    validation_failures: list[dict[str, Any]] = Field(alias="validationFailures")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from core.clients import ClientConfig, ClientDescriptor, ClientState
 from core.domain import (
     BlocklistEntry,
     DownloadProtocol,
@@ -145,10 +146,14 @@ class ClientInfo:
 
 @dataclass(frozen=True, slots=True)
 class DownloadStatus:
-    """One download as its client sees it."""
+    """One download as its client sees it. `download_id` is the download's current id:
+    when it differs from the id that was asked for, the client re-keyed the download
+    (aria2 follows a magnet's metadata download to the real one) and the item should
+    follow it. `progress` is a percentage (0-100). `permanent` says whether a FAILED
+    download's error will not pass with a retry."""
 
     download_id: str
-    state: str
+    state: ClientState
     total_bytes: int
     left_bytes: int
     progress: float
@@ -158,6 +163,8 @@ class DownloadStatus:
     seeders: int | None = None
     output_path: str | None = None
     error: str | None = None
+    permanent: bool = False
+    name: str | None = None
 
 
 class DownloadClient(Protocol):
@@ -167,28 +174,71 @@ class DownloadClient(Protocol):
 
     name: str
 
-    async def test(self) -> ClientInfo: ...
+    async def test(self) -> ClientInfo:
+        """The client's version; raises ClientUnavailable when it cannot be reached."""
+        ...
 
     async def add(self, item: QueueItem, torrent: bytes | None) -> str:
-        """Add idempotently (the info hash is the key) and return the download id."""
+        """Send the item and return its download id once the client confirmed it.
+        Idempotent: an item already in the client (same info hash, or the item's own
+        tag or id) is found and its id returned, never added twice."""
         ...
 
     async def statuses(self, download_ids: Sequence[str]) -> dict[str, DownloadStatus]:
-        """All requested downloads in one batched call; missing ones are absent."""
+        """All requested downloads in one batched call, keyed by the ids asked for;
+        downloads the client does not know are absent."""
         ...
 
     async def pause(self, download_id: str) -> None: ...
 
     async def resume(self, download_id: str) -> None: ...
 
-    async def remove(self, download_id: str, delete_data: bool) -> None: ...
+    async def remove(self, download_id: str, delete_data: bool) -> None:
+        """Remove the download (a no-op if it is gone), and its files if asked."""
+        ...
 
-    async def set_priority(self, download_id: str, priority: int) -> None: ...
+    async def set_priority(self, download_id: str, priority: int) -> None:
+        """Move the download in the client's own queue (a Priority value); a no-op
+        where the client has no such notion."""
+        ...
 
-    async def free_space(self) -> int | None: ...
+    async def free_space(self) -> int | None:
+        """Free bytes where the client saves, or None when it cannot tell."""
+        ...
+
+
+class ClientConfigRepository(Protocol):
+    """Stored download-client configurations. Names are unique: storing a taken name
+    raises BadRequest."""
+
+    async def list(self) -> list[ClientConfig]: ...
+
+    async def add(self, config: ClientConfig) -> ClientConfig:
+        """Store a new configuration and return it with its id."""
+        ...
+
+    async def update(self, config: ClientConfig) -> ClientConfig:
+        """Replace the configuration with config.id; NotFound if there is none."""
+        ...
+
+    async def delete(self, config_id: int) -> None:
+        """Delete it; NotFound if there is none."""
+        ...
+
+
+class UrlGuard(Protocol):
+    """Checks a URL a caller wants fetched (by us or by a download client)."""
+
+    async def check(self, url: str) -> None:
+        """Raise InvalidRelease if the URL must not be fetched (private address space)."""
+        ...
 
 
 class DownloadClients(Protocol):
     """The configured download clients, by name."""
 
     def get(self, name: str) -> DownloadClient | None: ...
+
+    def descriptors(self) -> Sequence[ClientDescriptor]:
+        """Every configured client, enabled or not, for routing."""
+        ...

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from core.clients import ClientDescriptor, check_named_client
 from core.domain import (
     HistoryEvent,
     ItemState,
@@ -13,6 +14,7 @@ from core.domain import (
     Priority,
     QueueItem,
     QueueStats,
+    SourceKind,
     StateCounts,
 )
 from core.errors import (
@@ -39,6 +41,7 @@ from core.ports import (
     DownloadClients,
     QueueRepository,
     TorrentParser,
+    UrlGuard,
 )
 from core.states import GRABBABLE, PAUSABLE, RETRYABLE, transition
 
@@ -75,6 +78,9 @@ class NoClients:
     def get(self, name: str) -> DownloadClient | None:
         return None
 
+    def descriptors(self) -> Sequence[ClientDescriptor]:
+        return ()
+
 
 class QueueService:
     """Grab, list, inspect and manage queue items."""
@@ -87,6 +93,7 @@ class QueueService:
         torrents: TorrentParser,
         clients: DownloadClients | None = None,
         max_size: int | None = None,
+        url_guard: UrlGuard | None = None,
     ) -> None:
         self.items = items
         self.blocklist = blocklist
@@ -94,6 +101,7 @@ class QueueService:
         self.torrents = torrents
         self.clients: DownloadClients = clients or NoClients()
         self.max_size = max_size
+        self.url_guard = url_guard
 
     # -- adding ------------------------------------------------------------------------
 
@@ -101,6 +109,11 @@ class QueueService:
         """Validate a release and queue it; refuses duplicates, blocklisted releases and
         (unless forced) releases that already completed."""
         new = validate_grab(request, self.torrents, self.clock.now(), self.max_size)
+        if new.download_client is not None:
+            check_named_client(new.download_client, new.source, self.clients.descriptors())
+        if self.url_guard is not None and new.download_url and new.source in (
+                SourceKind.HTTP, SourceKind.TORRENT_URL):
+            await self.url_guard.check(new.download_url)
         blocked = await self.blocklist.find(new.info_hash, new.url_hash, new.title)
         if blocked is not None:
             raise Blocklisted(

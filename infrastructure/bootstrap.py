@@ -8,14 +8,20 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from core.blocklist import BlocklistService
-from core.errors import StorageUnavailable
+from core.clients import ClientSource
+from core.errors import BadRequest, StorageUnavailable
 from core.ports import Clock
 from core.service import QueueService
 from infrastructure.apikey import load_or_create_api_key
+from infrastructure.clients.configured import managed_client, settings_clients
+from infrastructure.clients.managed_aria2 import ManagedAria2, find_aria2c
+from infrastructure.clients.registry import ClientRegistry
 from infrastructure.clock import SystemClock
 from infrastructure.db.blocklist_repository import SqlBlocklistRepository
+from infrastructure.db.client_repository import SqlClientConfigRepository
 from infrastructure.db.engine import Database
 from infrastructure.db.queue_repository import SqlQueueRepository
+from infrastructure.netguard import UrlGuard
 from infrastructure.settings import Settings
 from infrastructure.torrents import TorfParser
 
@@ -35,21 +41,60 @@ class Container:
     database: Database | None = None
     database_type: str = "memory"
     database_version: str = ""
+    clients: ClientRegistry | None = None
+    managed_aria2: ManagedAria2 | None = None
 
     async def start(self) -> None:
         """Connect once to learn the server version; a database that is down now only
-        makes requests answer 503 until it is back."""
+        makes requests answer 503 until it is back. Then load the download clients,
+        starting the managed aria2c when it is wanted."""
         if self.database is not None:
             try:
                 self.database_version = await self.database.server_version()
             except StorageUnavailable as exc:
                 log.warning("Database unreachable at start-up (%s); answering 503 until it "
                             "is back", exc.message)
+                return
+        if self.clients is not None:
+            await self.start_clients(self.clients)
+
+    async def start_clients(self, registry: ClientRegistry) -> None:
+        settings = self.settings
+        wanted = settings_clients(settings)
+        for config in wanted:
+            try:
+                registry.build(config)
+            except BadRequest as exc:
+                raise RuntimeError(f"Download client {config.name!r} from settings: "
+                                   f"{exc.message}") from None
+        await registry.load()
+        made_by_api = [c for c in registry.configs() if c.source is ClientSource.API]
+        executable = find_aria2c()
+        mode = settings.managed_aria2
+        if mode == "true" or (mode == "auto" and executable and not wanted and not made_by_api):
+            if executable is None:
+                raise RuntimeError("QUEUARR_MANAGED_ARIA2=true, but aria2c is not on the PATH "
+                                   "(apt install aria2)")
+            self.managed_aria2 = ManagedAria2(executable, settings.downloads,
+                                              settings.data_dir.resolve() / "aria2")
+            await self.managed_aria2.start()
+            wanted.append(managed_client(self.managed_aria2))
+        elif not wanted and not made_by_api:
+            why = ("QUEUARR_MANAGED_ARIA2 is false" if mode == "false"
+                   else "aria2c is not on the PATH")
+            log.warning("No download client is configured and %s: grabs will wait in the "
+                        "queue. Install aria2, or set QUEUARR_QBITTORRENT_URL / "
+                        "QUEUARR_ARIA2_URL, or add one at /api/v3/downloadclient.", why)
+        await registry.sync_configured(wanted)
 
     async def ping(self) -> bool:
         return await self.database.ping() if self.database is not None else True
 
     async def aclose(self) -> None:
+        if self.clients is not None:
+            await self.clients.aclose()
+        if self.managed_aria2 is not None:
+            await self.managed_aria2.stop()
         if self.database is not None:
             await self.database.dispose()
 
@@ -68,9 +113,14 @@ def build(settings: Settings, clock: Clock | None = None) -> Container:
                         pool_size=settings.database_pool_size)
     items = SqlQueueRepository(database, clock)
     blocklist = SqlBlocklistRepository(database)
-    queue = QueueService(items, blocklist, clock, TorfParser(), max_size=settings.max_size)
+    clients = ClientRegistry(SqlClientConfigRepository(database, clock), settings.roots,
+                             timeout=settings.client_timeout)
+    queue = QueueService(items, blocklist, clock, TorfParser(), clients=clients,
+                         max_size=settings.max_size,
+                         url_guard=UrlGuard(allow_private=settings.allow_private_urls))
     return Container(
         settings=settings, api_key=api_key, clock=clock, queue=queue,
         blocklist=BlocklistService(blocklist), started_at=clock.now(), database=database,
         database_type="sqLite" if database.dialect == "sqlite" else "postgreSQL",
+        clients=clients,
     )

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
+from core.clients import ClientConfig
 from core.domain import (
     ACTIVE_STATES,
     BlocklistEntry,
@@ -20,7 +22,7 @@ from core.domain import (
     StateCounts,
     materialise,
 )
-from core.errors import AlreadyCompleted, ConcurrentModification, Duplicate
+from core.errors import AlreadyCompleted, BadRequest, ConcurrentModification, Duplicate, NotFound
 from core.listing import SORT_COLUMNS, PageRequest, QueueFilter, sort_values
 from core.ports import Clock
 
@@ -238,3 +240,36 @@ class MemoryBlocklistRepository:
     async def delete(self, ids: Sequence[int]) -> None:
         for i in ids:
             self._entries.pop(i, None)
+
+
+class MemoryClientConfigRepository:
+    """The reference ClientConfigRepository."""
+
+    def __init__(self) -> None:
+        self._rows: dict[int, ClientConfig] = {}
+        self._next_id = 1
+
+    async def list(self) -> list[ClientConfig]:
+        return [self._rows[i] for i in sorted(self._rows)]
+
+    def _check_name(self, config: ClientConfig) -> None:
+        if any(c.name == config.name and c.id != config.id for c in self._rows.values()):
+            raise BadRequest(f"A download client named {config.name!r} exists already")
+
+    async def add(self, config: ClientConfig) -> ClientConfig:
+        self._check_name(replace(config, id=None))
+        stored = replace(config, id=self._next_id)
+        self._next_id += 1
+        self._rows[stored.id] = stored  # type: ignore[index]
+        return stored
+
+    async def update(self, config: ClientConfig) -> ClientConfig:
+        if config.id not in self._rows:
+            raise NotFound(f"Download client {config.id} not found")
+        self._check_name(config)
+        self._rows[config.id] = config
+        return config
+
+    async def delete(self, config_id: int) -> None:
+        if self._rows.pop(config_id, None) is None:
+            raise NotFound(f"Download client {config_id} not found")

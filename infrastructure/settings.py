@@ -50,6 +50,26 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(default=20, ge=1, le=1000,
                                     description="Postgres connections per process.")
 
+    # Download clients.
+    download_dir: Path | None = Field(default=None, description="Where downloads are "
+                                      "saved; empty means <data dir>/downloads.")
+    download_roots: str = Field(default="", description="More directories (comma "
+                                "separated) that client save paths may point into.")
+    managed_aria2: Literal["auto", "true", "false"] = "auto"
+    qbittorrent_url: str = Field(default="", validation_alias=AliasChoices(
+        "QUEUARR_QBITTORRENT_URL", "QBITTORRENT_URL"))
+    qbittorrent_username: str = Field(default="", validation_alias=AliasChoices(
+        "QUEUARR_QBITTORRENT_USERNAME", "QBITTORRENT_USERNAME"))
+    qbittorrent_password: SecretStr = Field(default=SecretStr(""), validation_alias=AliasChoices(
+        "QUEUARR_QBITTORRENT_PASSWORD", "QBITTORRENT_PASSWORD"))
+    qbittorrent_category: str = "queuarr"
+    aria2_url: str = ""
+    aria2_secret: SecretStr = SecretStr("")
+    client_timeout: float = Field(default=10.0, gt=0, le=300,
+                                  description="Seconds per download-client request.")
+    allow_private_urls: bool = Field(default=False, description="Accept download URLs "
+                                     "into private address space (a LAN indexer).")
+
     @field_validator("max_size", mode="before")
     @classmethod
     def _size(cls, value: object) -> int | None:
@@ -63,6 +83,14 @@ class Settings(BaseSettings):
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
+    @field_validator("managed_aria2", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return {"1": "true", "yes": "true", "on": "true", "0": "false", "no": "false",
+                "off": "false"}.get(str(value).strip().lower(), str(value).strip().lower())
+
     @field_validator("api_key", mode="before")
     @classmethod
     def _blank_key(cls, value: object) -> object:
@@ -74,6 +102,17 @@ class Settings(BaseSettings):
             path = (self.data_dir / "queuarr.db").resolve()
             self.database_url = SecretStr(f"sqlite+aiosqlite:///{path}")
         return self
+
+    @property
+    def downloads(self) -> Path:
+        """The download directory, absolute."""
+        return (self.download_dir or self.data_dir / "downloads").resolve()
+
+    @property
+    def roots(self) -> list[Path]:
+        """Directories that client save paths and deletions are confined to."""
+        extra = [Path(p.strip()).resolve() for p in self.download_roots.split(",") if p.strip()]
+        return [self.downloads, *extra]
 
     @property
     def database(self) -> str:

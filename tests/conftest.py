@@ -10,15 +10,20 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from infrastructure.db.blocklist_repository import SqlBlocklistRepository
+from infrastructure.db.client_repository import SqlClientConfigRepository
 from infrastructure.db.engine import Database, async_url
 from infrastructure.db.queue_repository import SqlQueueRepository
-from infrastructure.memory import MemoryBlocklistRepository, MemoryQueueRepository
+from infrastructure.memory import (
+    MemoryBlocklistRepository,
+    MemoryClientConfigRepository,
+    MemoryQueueRepository,
+)
 from infrastructure.migrate import upgrade
 from tests.fakes import FakeClock
 
@@ -26,7 +31,8 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 POSTGRES_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
-TABLES = ("queue_torrent", "queue_item", "queue_history", "queue_counter", "blocklist")
+TABLES = ("queue_torrent", "queue_item", "queue_history", "queue_counter", "blocklist",
+          "download_client")
 
 
 def _plain_dsn(url: str, database: str | None = None) -> str:
@@ -104,6 +110,8 @@ class Store:
     items: MemoryQueueRepository | SqlQueueRepository
     blocklist: MemoryBlocklistRepository | SqlBlocklistRepository
     db: Database | None = None
+    client_configs: MemoryClientConfigRepository | SqlClientConfigRepository = field(
+        default_factory=MemoryClientConfigRepository)
 
 
 STORE_KINDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -118,7 +126,8 @@ async def open_store(kind: str, request: pytest.FixtureRequest, tmp_path: Path,
     else:
         db = Database(request.getfixturevalue("postgres_url"))
         await truncate_postgres(db)
-    return Store(kind, SqlQueueRepository(db, clock), SqlBlocklistRepository(db), db)
+    return Store(kind, SqlQueueRepository(db, clock), SqlBlocklistRepository(db), db,
+                 SqlClientConfigRepository(db, clock))
 
 
 @pytest.fixture(params=STORE_KINDS)

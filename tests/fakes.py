@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from core.clients import ClientDescriptor, ClientKind, ClientState
 from core.domain import QueueItem
 from core.ports import ClientInfo, DownloadStatus, TorrentMeta
 
@@ -51,7 +52,7 @@ class FakeDownloadClient:
         self._record("add", item.id)
         download_id = item.info_hash or f"dl-{item.id}"
         self.downloads.setdefault(download_id, DownloadStatus(
-            download_id, "downloading", item.size, item.size, 0.0))
+            download_id, ClientState.DOWNLOADING, item.size, item.size, 0.0))
         return download_id
 
     async def statuses(self, download_ids: Sequence[str]) -> dict[str, DownloadStatus]:
@@ -77,11 +78,15 @@ class FakeDownloadClient:
 
 
 class FakeClients:
-    def __init__(self, *clients: FakeDownloadClient) -> None:
+    def __init__(self, *clients: FakeDownloadClient, kind: ClientKind = ClientKind.ARIA2) -> None:
         self.by_name = {c.name: c for c in clients}
+        self.kind = kind
 
     def get(self, name: str) -> FakeDownloadClient | None:
         return self.by_name.get(name)
+
+    def descriptors(self) -> list[ClientDescriptor]:
+        return [ClientDescriptor(name, self.kind) for name in self.by_name]
 
 
 class FakeTorrentParser:

@@ -180,9 +180,30 @@ class BlocklistRow(SQLModel, table=True):
     custom_formats: str = Field(sa_column=_col(Text, False, server_default="[]"))
 
 
+class DownloadClientRow(SQLModel, table=True):
+    """A configured download client (Radarr's DownloadClientResource, stored)."""
+
+    __tablename__ = "download_client"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True,
+                                                          autoincrement=True))
+    name: str = Field(sa_column=_col(String(100), False, unique=True))
+    implementation: str = Field(sa_column=_col(String(40), False))
+    enable: bool = Field(sa_column=_col(Boolean, False))
+    priority: int = Field(sa_column=_col(Integer, False))
+    fields: str = Field(sa_column=_col(Text, False))  # JSON object, secrets included
+    source: str = Field(sa_column=_col(String(16), False))  # api, settings or managed
+    remove_completed: bool = Field(sa_column=_col(Boolean, False))
+    remove_failed: bool = Field(sa_column=_col(Boolean, False))
+    tags: str = Field(sa_column=_col(Text, False, server_default="[]"))
+    updated_at: datetime = Field(sa_column=_col(UTCDateTime(), False))
+
+
 queue_item: Table = QueueItemRow.__table__  # type: ignore[attr-defined]
 queue_torrent: Table = QueueTorrentRow.__table__  # type: ignore[attr-defined]
 queue_history: Table = QueueHistoryRow.__table__  # type: ignore[attr-defined]
 queue_counter: Table = QueueCounterRow.__table__  # type: ignore[attr-defined]
 blocklist: Table = BlocklistRow.__table__  # type: ignore[attr-defined]
+download_client: Table = DownloadClientRow.__table__  # type: ignore[attr-defined]
 metadata = SQLModel.metadata

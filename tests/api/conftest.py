@@ -38,6 +38,7 @@ from core.domain import (
 from core.ports import DownloadClients
 from core.service import QueueService
 from infrastructure.bootstrap import Container
+from infrastructure.clients.registry import ClientRegistry
 from infrastructure.settings import Settings
 from infrastructure.torrents import TorfParser
 from tests.api.radarr_schema import (
@@ -46,7 +47,7 @@ from tests.api.radarr_schema import (
     validate_queue_status,
 )
 from tests.conftest import Store, open_store
-from tests.fakes import FakeClock
+from tests.fakes import FakeClients, FakeClock, FakeDownloadClient
 
 API_KEY = "0123456789abcdef0123456789abcdef"
 BASE = "http://queuarr.test"
@@ -196,21 +197,29 @@ _openapi_cache: dict[str, Any] | None = None
 ApiFactory = Callable[..., AbstractAsyncContextManager[Api]]
 
 
+NAMED_CLIENTS = ("qbit", "alpha", "Bravo", "charlie")
+
+
 @pytest.fixture
 def make_api(store: Store, clock: FakeClock, tmp_path: Path) -> ApiFactory:
     """Build and start an app; `max_size` is QUEUARR_MAX_SIZE's limit, `clients` the
-    download clients (none by default)."""
+    download clients (by default fakes named NAMED_CLIENTS, which receive nothing unless a
+    test sends to them)."""
 
     @asynccontextmanager
     async def factory(max_size: int | None = None,
                       clients: DownloadClients | None = None) -> AsyncIterator[Api]:
-        settings = Settings(data_dir=tmp_path, api_key=API_KEY, max_size=max_size)
+        settings = Settings(data_dir=tmp_path, api_key=API_KEY, max_size=max_size,
+                            managed_aria2="false")
+        if clients is None:  # clients that grabs in these tests may name
+            clients = FakeClients(*(FakeDownloadClient(n) for n in NAMED_CLIENTS))
         queue = QueueService(store.items, store.blocklist, clock, TorfParser(),
                              clients=clients, max_size=max_size)
         container = Container(
             settings=settings, api_key=API_KEY, clock=clock, queue=queue,
             blocklist=BlocklistService(store.blocklist), started_at=clock.now(),
             database=store.db, database_type=_DATABASE_TYPE.get(store.kind, "memory"),
+            clients=ClientRegistry(store.client_configs, settings.roots),
         )
         app = create_app(container=container)
         prebuild_openapi(app)

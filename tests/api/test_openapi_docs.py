@@ -16,7 +16,7 @@ async def _operations(api: Api) -> list[tuple[str, str, dict[str, Any]]]:
             for method, op in item.items()]
 
 
-# Radarr's queue endpoints, Queuarr's own beside them, blocklist and system.
+# Radarr's queue endpoints, Queuarr's own beside them, blocklist, download clients, system.
 EXPECTED = {
     "GET /ping", "HEAD /ping", "GET /api", "GET /api/v3/system/status",
     "GET /api/v3/queue", "GET /api/v3/queue/details", "GET /api/v3/queue/status",
@@ -26,6 +26,10 @@ EXPECTED = {
     "PUT /api/v3/queue/{id}/priority", "POST /api/v3/queue/retry",
     "DELETE /api/v3/queue/cleanup", "GET /api/v3/queue/statistics", "GET /api/v3/blocklist",
     "DELETE /api/v3/blocklist/{id}", "DELETE /api/v3/blocklist/bulk",
+    "GET /api/v3/downloadclient", "POST /api/v3/downloadclient",
+    "GET /api/v3/downloadclient/schema", "GET /api/v3/downloadclient/{id}",
+    "PUT /api/v3/downloadclient/{id}", "DELETE /api/v3/downloadclient/{id}",
+    "POST /api/v3/downloadclient/test", "POST /api/v3/downloadclient/testall",
 }
 
 

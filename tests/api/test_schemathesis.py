@@ -21,6 +21,7 @@ from schemathesis.specs.openapi.checks import (
 
 from api.app import create_app
 from core.blocklist import BlocklistService
+from core.clients import ClientConfig, ClientKind
 from core.domain import (
     DownloadProtocol,
     HistoryEvent,
@@ -32,7 +33,12 @@ from core.domain import (
 )
 from core.service import QueueService
 from infrastructure.bootstrap import Container
-from infrastructure.memory import MemoryBlocklistRepository, MemoryQueueRepository
+from infrastructure.clients.registry import ClientRegistry
+from infrastructure.memory import (
+    MemoryBlocklistRepository,
+    MemoryClientConfigRepository,
+    MemoryQueueRepository,
+)
 from infrastructure.settings import Settings
 from infrastructure.torrents import TorfParser
 from tests.api.conftest import API_KEY, info_hash
@@ -73,11 +79,16 @@ def _build_app():  # type: ignore[no-untyped-def]
     clock = FakeClock()
     items, blocklist = MemoryQueueRepository(clock), MemoryBlocklistRepository()
     asyncio.run(_seed(items, blocklist, clock))
-    settings = Settings(data_dir=Path(tempfile.gettempdir()), api_key=API_KEY)
+    settings = Settings(data_dir=Path(tempfile.gettempdir()), api_key=API_KEY,
+                        managed_aria2="false")
+    configs = MemoryClientConfigRepository()
+    asyncio.run(configs.add(ClientConfig("aria2", ClientKind.ARIA2, fields={
+        "host": "127.0.0.1", "port": 1, "secretToken": "s3cret"})))
     container = Container(
         settings=settings, api_key=API_KEY, clock=clock,
         queue=QueueService(items, blocklist, clock, TorfParser()),
         blocklist=BlocklistService(blocklist), started_at=clock.now(),
+        clients=ClientRegistry(configs, settings.roots, timeout=2),
     )
     return create_app(container=container)
 

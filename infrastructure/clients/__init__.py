@@ -1,0 +1,1 @@
+"""Download-client adapters (qBittorrent, aria2), the managed aria2c and the registry."""

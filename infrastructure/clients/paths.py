@@ -1,0 +1,50 @@
+"""Save paths confined to the configured download roots.
+
+A save path or directory handed to a client is a write-anywhere primitive (aria2's
+`dir`, qBittorrent's `savepath`), and deleting files for aria2 is ours to do: both only
+ever happen inside a configured root, checked after resolving symlinks.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from core.errors import BadRequest
+
+_DRIVE_OR_UNC = re.compile(r"^(?:[A-Za-z]:|\\\\|//)")
+
+
+def _resolved(path: str | Path) -> Path:
+    return Path(os.path.realpath(str(path)))
+
+
+def is_within(path: str | Path, roots: Sequence[Path]) -> bool:
+    """Whether `path`, symlinks resolved, is one of the roots or inside one."""
+    target = _resolved(path)
+    for root in roots:
+        base = _resolved(root)
+        if target == base or base in target.parents:
+            return True
+    return False
+
+
+def confine(value: str, roots: Sequence[Path], what: str = "path") -> str:
+    """`value` as an absolute path inside a root, or BadRequest saying why not."""
+    if not value or "\x00" in value:
+        raise BadRequest(f"{what} must be a non-empty path without NUL characters")
+    if value.startswith("~") or _DRIVE_OR_UNC.match(value):
+        raise BadRequest(f"{what} {value!r}: no '~', drive letters or UNC paths")
+    parts = value.replace("\\", "/").split("/")
+    if ".." in parts:
+        raise BadRequest(f"{what} {value!r} must not contain '..'")
+    if not os.path.isabs(value):
+        raise BadRequest(f"{what} {value!r} must be an absolute path")
+    if not roots:
+        raise BadRequest(f"{what} {value!r}: no download roots are configured")
+    if not is_within(value, roots):
+        allowed = ", ".join(str(r) for r in roots)
+        raise BadRequest(f"{what} {value!r} is outside the download roots ({allowed})")
+    return os.path.normpath(value)

@@ -1,0 +1,354 @@
+"""qBittorrent through its Web API (qbittorrent-api, called off the event loop).
+
+The traps this adapter is built around (see the reference's adapter gotchas):
+- log in once, again only on a 403, and after a refused login wait before trying again:
+  qBittorrent bans an IP after repeated failed logins;
+- the Web API version is read once per session: `stop`/`start` from 2.11 on,
+  `pause`/`resume` before (qbittorrent-api branches on the version it read);
+- a failed add answers 200 with `Fails.` on older builds, 409 on newer ones, and JSON
+  counts from 2.14: the body is authoritative, and an add is only done once the torrent
+  is found again, by info hash or by the item's tag;
+- statuses come from `sync/maindata` with `rid`: after the first full answer, each
+  cycle only carries what changed, merged here into a local copy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import qbittorrentapi
+from pydantic import SecretStr
+
+from core.clients import ClientState
+from core.domain import Priority, QueueItem, SourceKind
+from core.errors import (
+    ClientRejected,
+    ClientUnavailable,
+    DownloadClientError,
+    TransientClientError,
+)
+from core.ports import ClientInfo, DownloadStatus
+from infrastructure.clients.blocking import BlockingRunner
+
+log = logging.getLogger(__name__)
+
+# Every state qBittorrent reports (4.1 to 5.x), mapped to ours.
+STATE_MAP: dict[str, ClientState] = {
+    "downloading": ClientState.DOWNLOADING,
+    "forcedDL": ClientState.DOWNLOADING,
+    "metaDL": ClientState.METADATA,
+    "forcedMetaDL": ClientState.METADATA,
+    "stalledDL": ClientState.STALLED,
+    "queuedDL": ClientState.QUEUED,
+    "checkingDL": ClientState.CHECKING,
+    "pausedDL": ClientState.PAUSED,
+    "stoppedDL": ClientState.PAUSED,
+    "allocating": ClientState.DOWNLOADING,
+    "uploading": ClientState.COMPLETED,
+    "stalledUP": ClientState.COMPLETED,
+    "queuedUP": ClientState.COMPLETED,
+    "pausedUP": ClientState.COMPLETED,
+    "stoppedUP": ClientState.COMPLETED,
+    "forcedUP": ClientState.COMPLETED,
+    "checkingUP": ClientState.CHECKING,
+    "checkingResumeData": ClientState.CHECKING,
+    "moving": ClientState.MOVING,
+    "missingFiles": ClientState.MISSING_FILES,
+    "error": ClientState.ERROR,
+    "unknown": ClientState.UNKNOWN,
+}
+_STATE_ERRORS = {
+    "missingFiles": "qBittorrent reports missing files",
+    "error": "qBittorrent reports an error for this torrent (often a full disk or an I/O "
+             "error; see its log)",
+}
+NO_ETA = 8640000  # qBittorrent's "infinity"
+TAG_PREFIX = "queuarr-"
+
+
+@dataclass(frozen=True, slots=True)
+class QbittorrentConfig:
+    url: str
+    username: str | None = None
+    password: SecretStr | None = None
+    category: str | None = "queuarr"
+    save_path: str | None = None
+    add_stopped: bool = False
+    timeout: float = 10.0  # per HTTP request
+    confirm_timeout: float = 10.0  # how long an add may take to show up
+    login_cooldown: float = 60.0  # after a refused login, no new attempt for this long
+
+
+def item_tag(item_id: int) -> str:
+    return f"{TAG_PREFIX}{item_id}"
+
+
+def to_status(torrent_hash: str, t: dict[str, Any]) -> DownloadStatus:
+    """A DownloadStatus from one `sync/maindata` (or `torrents/info`) torrent."""
+    raw_state = str(t.get("state", "unknown"))
+    state = STATE_MAP.get(raw_state, ClientState.UNKNOWN)
+    eta = t.get("eta")
+    size = int(t.get("size") or t.get("total_size") or 0)
+    left = int(t.get("amount_left") or 0)
+    output = t.get("content_path") or None
+    if output is None and t.get("save_path") and t.get("name"):
+        output = f"{str(t['save_path']).rstrip('/')}/{t['name']}"
+    return DownloadStatus(
+        download_id=torrent_hash,
+        state=state,
+        total_bytes=size,
+        left_bytes=left,
+        progress=round(float(t.get("progress") or 0.0) * 100, 4),
+        download_speed=int(t.get("dlspeed") or 0),
+        upload_speed=int(t.get("upspeed") or 0),
+        eta_seconds=None if eta is None or int(eta) >= NO_ETA else int(eta),
+        seeders=None if t.get("num_seeds") is None else int(t["num_seeds"]),
+        output_path=output,
+        error=_STATE_ERRORS.get(raw_state),
+        name=t.get("name"),
+    )
+
+
+class MainData:
+    """The local copy of `sync/maindata`, kept current with incremental (rid) updates."""
+
+    def __init__(self) -> None:
+        self.rid = 0
+        self.torrents: dict[str, dict[str, Any]] = {}
+        self.server_state: dict[str, Any] = {}
+
+    def merge(self, data: dict[str, Any]) -> None:
+        if data.get("full_update"):
+            self.torrents = {h: dict(t) for h, t in (data.get("torrents") or {}).items()}
+            self.server_state = dict(data.get("server_state") or {})
+        else:
+            for torrent_hash, changes in (data.get("torrents") or {}).items():
+                known = self.torrents.get(torrent_hash)
+                if known is None:
+                    self.torrents[torrent_hash] = dict(changes)
+                else:
+                    known.update(changes)
+            for torrent_hash in data.get("torrents_removed") or ():
+                self.torrents.pop(torrent_hash, None)
+            self.server_state.update(data.get("server_state") or {})
+        self.rid = int(data.get("rid") or 0)
+
+
+class QbittorrentClient:
+    """The DownloadClient port for qBittorrent."""
+
+    def __init__(
+        self,
+        name: str,
+        config: QbittorrentConfig,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.name = name
+        self.config = config
+        self._monotonic = monotonic
+        self._api = qbittorrentapi.Client(
+            host=config.url,
+            username=config.username or "",
+            password=config.password.get_secret_value() if config.password else "",
+            REQUESTS_ARGS={"timeout": (min(5.0, config.timeout), config.timeout)},
+            SIMPLE_RESPONSES=True,
+            DISABLE_LOGGING_DEBUG_OUTPUT=True,
+            RAISE_NOTIMPLEMENTEDERROR_FOR_UNIMPLEMENTED_API_ENDPOINTS=True,
+        )
+        # qbittorrent-api retries a failed connection once; the deadline covers both.
+        self._run = BlockingRunner(name, self._translate, deadline=config.timeout * 2 + 5)
+        self._logged_in = False
+        self._login_blocked_until = 0.0
+        self._web_api_version: str | None = None
+        self._categories: set[str] = set()
+        self._maindata = MainData()
+        self._sync_lock = asyncio.Lock()
+        self.login_attempts = 0
+
+    # -- session -----------------------------------------------------------------------
+
+    def _translate(self, exc: BaseException) -> DownloadClientError:
+        if isinstance(exc, qbittorrentapi.LoginFailed | qbittorrentapi.Forbidden403Error):
+            self._logged_in = False
+            self._login_blocked_until = self._monotonic() + self.config.login_cooldown
+            return ClientUnavailable(f"{self.name}: qBittorrent refused the login")
+        if isinstance(exc, qbittorrentapi.UnsupportedMediaType415Error):
+            return ClientRejected(f"{self.name}: qBittorrent says the torrent is invalid")
+        if isinstance(exc, qbittorrentapi.HTTP5XXError):
+            return TransientClientError(f"{self.name}: qBittorrent failed: {exc}")
+        if isinstance(exc, qbittorrentapi.HTTP4XXError):
+            return TransientClientError(f"{self.name}: qBittorrent answered {exc}")
+        if isinstance(exc, qbittorrentapi.APIConnectionError | OSError):
+            return ClientUnavailable(f"{self.name}: cannot reach qBittorrent at "
+                                     f"{self.config.url}")
+        return TransientClientError(f"{self.name}: {type(exc).__name__}: {exc}")
+
+    def _login(self) -> None:
+        """In a worker thread: log in if not yet logged in, at most once per cooldown."""
+        if self._logged_in:
+            return
+        wait = self._login_blocked_until - self._monotonic()
+        if wait > 0:
+            raise ClientUnavailable(
+                f"{self.name}: qBittorrent refused the login; next try in {wait:.0f} s")
+        if self.config.username:
+            self.login_attempts += 1
+            self._api.auth_log_in()
+        self._web_api_version = str(self._api.app_web_api_version())
+        self._logged_in = True
+
+    def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        self._login()
+        return fn(*args, **kwargs)
+
+    async def _do(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return await self._run(self._call, fn, *args, **kwargs)
+
+    @property
+    def web_api_version(self) -> str | None:
+        return self._web_api_version
+
+    async def test(self) -> ClientInfo:
+        version = await self._do(self._api.app_version)
+        return ClientInfo(self.name, f"{version} (Web API {self._web_api_version})")
+
+    # -- adding ------------------------------------------------------------------------
+
+    async def _find(self, item: QueueItem) -> str | None:
+        """The hash of the item's torrent if qBittorrent has it (by hash, else by tag)."""
+        if item.info_hash:
+            found = await self._do(self._api.torrents_info, torrent_hashes=item.info_hash)
+            if found:
+                return str(found[0]["hash"]).lower()
+        found = await self._do(self._api.torrents_info, tag=item_tag(item.id))
+        return str(found[0]["hash"]).lower() if found else None
+
+    async def _ensure_category(self, category: str) -> None:
+        if category in self._categories:
+            return
+        existing = await self._do(self._api.torrents_categories)
+        if category not in existing:
+            # A 409 means it was created meanwhile, or is invalid: the add will tell.
+            with contextlib.suppress(TransientClientError):
+                await self._do(self._api.torrents_create_category, name=category)
+        self._categories.add(category)
+
+    async def add(self, item: QueueItem, torrent: bytes | None) -> str:
+        existing = await self._find(item)
+        if existing is not None:
+            return existing
+        category = item.category or self.config.category
+        if category:
+            await self._ensure_category(category)
+        options: dict[str, Any] = {
+            "category": category or None,
+            "tags": item_tag(item.id),
+            "save_path": self.config.save_path,
+            "is_stopped": True if self.config.add_stopped else None,
+        }
+        if item.source is SourceKind.TORRENT_FILE:
+            if torrent is None:
+                raise ClientRejected(f"item {item.id} has no stored .torrent file")
+            options["torrent_files"] = {f"{item.id}.torrent": torrent}
+        elif item.source in (SourceKind.MAGNET, SourceKind.TORRENT_URL) and item.download_url:
+            options["urls"] = item.download_url
+        else:
+            raise ClientRejected(f"qBittorrent cannot take a {item.source.value} download")
+        try:
+            answer = await self._do(self._api.torrents_add, **options)
+            failed = _add_failed(answer)
+        except TransientClientError as exc:
+            if not isinstance(exc.__cause__, qbittorrentapi.Conflict409Error):
+                raise
+            failed = True
+        if failed:
+            # `Fails.`/409 also mean "already there": only a torrent we cannot find
+            # again is a refusal.
+            existing = await self._find(item)
+            if existing is not None:
+                return existing
+            raise ClientRejected(f"{self.name}: qBittorrent refused {item.title!r}")
+        return await self._confirm(item)
+
+    async def _confirm(self, item: QueueItem) -> str:
+        deadline = self._monotonic() + self.config.confirm_timeout
+        delay = 0.05
+        while True:
+            found = await self._find(item)
+            if found is not None:
+                return found
+            if self._monotonic() >= deadline:
+                raise TransientClientError(
+                    f"{self.name}: qBittorrent accepted {item.title!r} but does not list it "
+                    f"after {self.config.confirm_timeout:g} s")
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+    # -- following ---------------------------------------------------------------------
+
+    async def sync(self) -> MainData:
+        """One incremental `sync/maindata` call merged into the local copy."""
+        async with self._sync_lock:
+            data = await self._do(self._api.sync_maindata, rid=self._maindata.rid)
+            self._maindata.merge(data)
+            return self._maindata
+
+    async def statuses(self, download_ids: Sequence[str]) -> dict[str, DownloadStatus]:
+        torrents = (await self.sync()).torrents
+        found: dict[str, DownloadStatus] = {}
+        for download_id in download_ids:
+            torrent = torrents.get(download_id.lower())
+            if torrent is not None:
+                found[download_id] = to_status(download_id.lower(), torrent)
+        return found
+
+    async def pause(self, download_id: str) -> None:
+        # torrents_stop calls `torrents/stop` from Web API 2.11 on, `torrents/pause` before.
+        await self._do(self._api.torrents_stop, torrent_hashes=download_id)
+
+    async def resume(self, download_id: str) -> None:
+        await self._do(self._api.torrents_start, torrent_hashes=download_id)
+
+    async def remove(self, download_id: str, delete_data: bool) -> None:
+        await self._do(self._api.torrents_delete, delete_files=delete_data,
+                       torrent_hashes=download_id)
+
+    async def set_priority(self, download_id: str, priority: int) -> None:
+        move = {
+            Priority.VERY_HIGH: self._api.torrents_top_priority,
+            Priority.HIGH: self._api.torrents_increase_priority,
+            Priority.LOW: self._api.torrents_bottom_priority,
+        }.get(Priority(priority))
+        if move is None:
+            return
+        try:
+            await self._do(move, torrent_hashes=download_id)
+        except TransientClientError as exc:
+            # 409: torrent queueing is off, so there is no queue to move in.
+            if not isinstance(exc.__cause__, qbittorrentapi.Conflict409Error):
+                raise
+
+    async def free_space(self) -> int | None:
+        state = (await self.sync()).server_state
+        free = state.get("free_space_on_disk")
+        return None if free is None else int(free)
+
+    def close(self) -> None:
+        """Release the worker threads."""
+        self._run.close()
+
+
+def _add_failed(answer: Any) -> bool:
+    """Whether torrents/add said it failed: `Fails.` before 2.14, JSON counts after."""
+    if isinstance(answer, str):
+        return answer.strip().lower().startswith("fails")
+    if isinstance(answer, dict):
+        return int(answer.get("failure_count") or 0) > 0 and not (
+            int(answer.get("success_count") or 0) or int(answer.get("pending_count") or 0))
+    return False

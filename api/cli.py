@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 
 from api.logging import configure_logging
@@ -46,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if not args.no_migrate:
         _migrate(settings)
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT, then raises the signal again
+    # under the handler that was there before it; with these, a graceful stop exits 0.
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, lambda *_: None)
     uvicorn.run(
         create_app(settings),
         host=args.host or settings.host,

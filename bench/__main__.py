@@ -1,7 +1,22 @@
-"""`python -m bench` (or `make bench`): see bench/README.md."""
+"""`python -m bench` (or `make bench`): see bench/README.md.
+
+`python -m bench --only clients [--qbt-... flags]` (or `python -m bench.clients`) runs only
+the download-client status cycle (bench/clients.py); `--only queue` only the queue
+benchmark. A plain run does both, the client section appended to results/latest.md."""
 
 import sys
 
 from bench.run import main
 
-sys.exit(main())
+args = sys.argv[1:]
+only = args[1] if args[:1] == ["--only"] and len(args) > 1 else None
+if only == "clients":
+    from bench.clients import main as clients_main
+
+    sys.exit(clients_main(args[2:]))
+code = main(args[2:] if only == "queue" else None)
+if only != "queue":
+    from bench.clients import main as clients_main
+
+    code = clients_main(args, lenient=True) or code
+sys.exit(code)

@@ -135,12 +135,14 @@ async def test_client(c: ContainerDep, request: Request) -> Response:
 
 
 @router.post("/testall", response_model=list[DownloadClientTestResult],
-             summary="Test every download client")
+             summary="Test every enabled download client")
 async def test_all(c: ContainerDep) -> Response:
     registry = _registry(c)
     await registry.load()
     results: list[dict[str, Any]] = []
     for config in registry.configs():
+        if not config.enable:
+            continue
         adapter = registry.get(config.name)
         failures: list[dict[str, Any]] = []
         if adapter is None:

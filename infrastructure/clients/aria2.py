@@ -162,10 +162,12 @@ def to_status(download_id: str, s: dict[str, Any]) -> DownloadStatus:
     state = STATE_MAP.get(raw, ClientState.UNKNOWN)
     error = None
     permanent = False
-    if state is ClientState.DOWNLOADING:
-        if _is_metadata(s):
-            state = ClientState.METADATA
-        elif s.get("seeder") == "true" or (total > 0 and done >= total):
+    if _is_metadata(s) and state not in (ClientState.FAILED, ClientState.REMOVED):
+        # A magnet's metadata, not the payload: nothing of the release is here yet, even
+        # when the metadata itself is complete and the real download not yet started.
+        state, total, done = ClientState.METADATA, 0, 0
+    elif state is ClientState.DOWNLOADING:
+        if s.get("seeder") == "true" or (total > 0 and done >= total):
             state = ClientState.COMPLETED
     elif state is ClientState.FAILED:
         code = int(s.get("errorCode") or 1)

@@ -94,8 +94,9 @@ def to_status(torrent_hash: str, t: dict[str, Any]) -> DownloadStatus:
     raw_state = str(t.get("state", "unknown"))
     state = STATE_MAP.get(raw_state, ClientState.UNKNOWN)
     eta = t.get("eta")
-    size = int(t.get("size") or t.get("total_size") or 0)
-    left = int(t.get("amount_left") or 0)
+    # -1 while a magnet's metadata is missing: the size is not known yet.
+    size = max(int(t.get("size") or t.get("total_size") or 0), 0)
+    left = max(int(t.get("amount_left") or 0), 0)
     output = t.get("content_path") or None
     if output is None and t.get("save_path") and t.get("name"):
         output = f"{str(t['save_path']).rstrip('/')}/{t['name']}"
@@ -116,26 +117,32 @@ def to_status(torrent_hash: str, t: dict[str, Any]) -> DownloadStatus:
 
 
 class MainData:
-    """The local copy of `sync/maindata`, kept current with incremental (rid) updates."""
+    """The local copy of `sync/maindata`, kept current with incremental (rid) updates,
+    and a DownloadStatus per torrent rebuilt only when that torrent changed."""
 
     def __init__(self) -> None:
         self.rid = 0
         self.torrents: dict[str, dict[str, Any]] = {}
         self.server_state: dict[str, Any] = {}
+        self.statuses: dict[str, DownloadStatus] = {}
 
     def merge(self, data: dict[str, Any]) -> None:
         if data.get("full_update"):
-            self.torrents = {h: dict(t) for h, t in (data.get("torrents") or {}).items()}
+            # The answer was parsed for us alone: its dicts are ours to keep and update.
+            self.torrents = dict(data.get("torrents") or {})
             self.server_state = dict(data.get("server_state") or {})
+            self.statuses = {h: to_status(h, t) for h, t in self.torrents.items()}
         else:
             for torrent_hash, changes in (data.get("torrents") or {}).items():
                 known = self.torrents.get(torrent_hash)
                 if known is None:
-                    self.torrents[torrent_hash] = dict(changes)
+                    known = self.torrents[torrent_hash] = changes
                 else:
                     known.update(changes)
+                self.statuses[torrent_hash] = to_status(torrent_hash, known)
             for torrent_hash in data.get("torrents_removed") or ():
                 self.torrents.pop(torrent_hash, None)
+                self.statuses.pop(torrent_hash, None)
             self.server_state.update(data.get("server_state") or {})
         self.rid = int(data.get("rid") or 0)
 
@@ -300,12 +307,12 @@ class QbittorrentClient:
             return self._maindata
 
     async def statuses(self, download_ids: Sequence[str]) -> dict[str, DownloadStatus]:
-        torrents = (await self.sync()).torrents
+        known = (await self.sync()).statuses
         found: dict[str, DownloadStatus] = {}
         for download_id in download_ids:
-            torrent = torrents.get(download_id.lower())
-            if torrent is not None:
-                found[download_id] = to_status(download_id.lower(), torrent)
+            status = known.get(download_id) or known.get(download_id.lower())
+            if status is not None:
+                found[download_id] = status
         return found
 
     async def pause(self, download_id: str) -> None:

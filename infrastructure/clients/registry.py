@@ -121,9 +121,13 @@ class ClientRegistry:
 
     async def create(self, config: ClientConfig, force: bool = False) -> ClientConfig:
         adapter = self.build(config)
-        if not force and config.enable:
-            await self._test_or_refuse(adapter)
-        stored = await self.repository.add(config)
+        try:
+            if not force and config.enable:
+                await self._test_or_refuse(adapter)
+            stored = await self.repository.add(config)
+        except BaseException:
+            _close(adapter)
+            raise
         self._register(stored, adapter)
         return stored
 
@@ -140,9 +144,13 @@ class ClientRegistry:
         assert config.id is not None
         current = self._editable(config.id)
         adapter = self.build(config)
-        if not force and config.enable:
-            await self._test_or_refuse(adapter)
-        stored = await self.repository.update(config)
+        try:
+            if not force and config.enable:
+                await self._test_or_refuse(adapter)
+            stored = await self.repository.update(config)
+        except BaseException:
+            _close(adapter)
+            raise
         if current.name != stored.name:
             self._unregister(current.name)
         self._register(stored, adapter)

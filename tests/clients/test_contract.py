@@ -1,0 +1,173 @@
+"""The DownloadClient contract, run on the fake and on real qBittorrent and aria2 daemons
+(started on loopback per test; see conftest.py). What core relies on: idempotent adds
+keyed by info hash, batched statuses keyed by the ids asked for, pause/resume/remove,
+and errors translated into ClientUnavailable / ClientRejected."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from core.clients import ClientState
+from core.domain import Priority, SourceKind
+from core.errors import ClientRejected, ClientUnavailable
+from core.ports import DownloadStatus
+from tests.clients.harness import (
+    Harness,
+    aria2_harness,
+    fake_harness,
+    qbittorrent_harness,
+    queue_item,
+    unseeded_torrent,
+)
+
+T = TypeVar("T")
+
+
+@pytest.fixture(params=["fake", "qbittorrent", "aria2"])
+async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Harness]:
+    if request.param == "fake":
+        made = fake_harness(tmp_path)
+    elif request.param == "qbittorrent":
+        made = qbittorrent_harness(request.getfixturevalue("qbittorrent"), tmp_path)
+    else:
+        made = aria2_harness(request.getfixturevalue("aria2"), tmp_path)
+    yield made
+    close = getattr(made.client, "close", None)
+    if close is not None:
+        close()
+
+
+async def eventually(probe: Callable[[], Awaitable[T]], ok: Callable[[T], bool],
+                     what: str, timeout: float = 15.0) -> T:
+    """Poll `probe` until `ok` holds (clients apply changes asynchronously)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await probe()
+        if ok(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: still {value!r} after {timeout} s")
+        await asyncio.sleep(0.1)
+
+
+async def status_of(h: Harness, download_id: str) -> DownloadStatus | None:
+    return (await h.client.statuses([download_id])).get(download_id)
+
+
+async def test_test_reports_a_version(harness: Harness) -> None:
+    info = await harness.client.test()
+    assert info.name == harness.client.name and info.version
+
+
+@pytest.mark.parametrize("as_magnet", [True, False], ids=["magnet", "torrent-file"])
+async def test_add_is_idempotent_and_keyed_by_info_hash(harness: Harness,
+                                                        as_magnet: bool) -> None:
+    release = unseeded_torrent(harness.work_dir, as_magnet)
+    first = await harness.client.add(release.item, release.torrent)
+    again = await harness.client.add(release.item, release.torrent)
+    assert again == first
+    assert await harness.count(release.item) == 1
+    status = await eventually(lambda: status_of(harness, first), lambda s: s is not None,
+                              "the added download")
+    assert status is not None and status.state is not ClientState.FAILED
+    if harness.kind != "aria2":  # aria2 keys downloads by GID; the others by info hash
+        assert first == release.item.info_hash
+
+
+async def test_statuses_are_batched_and_keyed_by_the_ids_asked_for(harness: Harness) -> None:
+    releases = [unseeded_torrent(harness.work_dir, as_magnet=n % 2 == 0) for n in range(3)]
+    ids = [await harness.client.add(r.item, r.torrent) for r in releases]
+    unknown = "0123456789abcdef" if harness.kind == "aria2" else "f" * 40
+    found = await eventually(lambda: harness.client.statuses([*ids, unknown]),
+                             lambda s: set(s) == set(ids), "statuses of three downloads")
+    assert unknown not in found
+    for download_id in ids:
+        status = found[download_id]
+        assert 0.0 <= status.progress <= 100.0
+        assert status.left_bytes <= status.total_bytes or status.total_bytes == 0
+    torrent_file = releases[1]
+    assert torrent_file.item.source is SourceKind.TORRENT_FILE
+    sized = await eventually(lambda: status_of(harness, ids[1]),
+                             lambda s: s is not None and s.total_bytes > 0,
+                             "the size of a .torrent download")
+    assert sized is not None and sized.total_bytes > 64 * 1024  # read from the .torrent
+
+
+async def test_statuses_of_nothing_is_empty(harness: Harness) -> None:
+    assert await harness.client.statuses([]) == {}
+
+
+async def test_pause_and_resume(harness: Harness) -> None:
+    release = unseeded_torrent(harness.work_dir, as_magnet=False)
+    download_id = await harness.client.add(release.item, release.torrent)
+    await harness.client.pause(download_id)
+    await eventually(lambda: status_of(harness, download_id),
+                     lambda s: s is not None and s.state is ClientState.PAUSED, "paused")
+    await harness.client.pause(download_id)  # pausing twice is harmless
+    await harness.client.resume(download_id)
+    await eventually(lambda: status_of(harness, download_id),
+                     lambda s: s is not None and s.state is not ClientState.PAUSED, "resumed")
+
+
+async def test_remove_forgets_the_download_and_is_idempotent(harness: Harness) -> None:
+    release = unseeded_torrent(harness.work_dir, as_magnet=True)
+    download_id = await harness.client.add(release.item, release.torrent)
+    await harness.client.remove(download_id, delete_data=True)
+    await eventually(lambda: status_of(harness, download_id), lambda s: s is None, "removed")
+    assert await harness.count(release.item) == 0
+    await harness.client.remove(download_id, delete_data=True)  # already gone: no error
+
+
+async def test_priority_and_free_space(harness: Harness) -> None:
+    release = unseeded_torrent(harness.work_dir, as_magnet=False)
+    download_id = await harness.client.add(release.item, release.torrent)
+    for priority in Priority:
+        await harness.client.set_priority(download_id, int(priority))
+    free = await harness.client.free_space()
+    if harness.kind == "fake":
+        assert free is None
+    else:
+        assert isinstance(free, int) and free > 0
+
+
+async def test_an_invalid_torrent_is_rejected_for_good(harness: Harness) -> None:
+    item = queue_item(SourceKind.TORRENT_FILE, info_hash="ab" * 20)
+    with pytest.raises(ClientRejected):
+        await harness.client.add(item, b"d8:announce3:abc4:infoi1ee-not-a-torrent")
+    assert await harness.count(item) == 0
+
+
+async def test_a_stopped_client_is_unavailable_and_comes_back(harness: Harness) -> None:
+    release = unseeded_torrent(harness.work_dir, as_magnet=False)
+    download_id = await harness.client.add(release.item, release.torrent)
+    harness.stop()
+    try:
+        with pytest.raises(ClientUnavailable):
+            await harness.client.test()
+        with pytest.raises(ClientUnavailable):
+            await harness.client.statuses([download_id])
+        other = unseeded_torrent(harness.work_dir, as_magnet=True)
+        with pytest.raises(ClientUnavailable):
+            await harness.client.add(other.item, other.torrent)
+    finally:
+        harness.start()
+    # The same adapter recovers (qBittorrent: a new session, logged in again).
+    assert (await harness.client.test()).version
+    await eventually(lambda: status_of(harness, download_id), lambda s: s is not None,
+                     "the download after the restart")
+
+
+async def test_an_add_whose_reply_is_lost_is_not_added_twice(harness: Harness) -> None:
+    release = unseeded_torrent(harness.work_dir, as_magnet=True)
+    with harness.lossy() as lossy, pytest.raises(ClientUnavailable):
+        await lossy.add(release.item, release.torrent)
+    # The client took it although we never heard back: the next attempt finds it.
+    download_id = await harness.client.add(release.item, release.torrent)
+    assert await harness.count(release.item) == 1
+    assert await status_of(harness, download_id) is not None

@@ -1,5 +1,6 @@
 # Queuarr: `docker build -t queuarr .` then
 # `docker run -p 7878:7878 -v queuarr-data:/data queuarr`
+# Downloads land in /data/downloads (QUEUARR_DOWNLOAD_DIR) unless a client is configured.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -8,6 +9,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     QUEUARR_DATA_DIR=/data \
     QUEUARR_PORT=7878
+
+# aria2c for the managed download client (started by `queuarr serve` when no other
+# client is configured; its RPC listens on 127.0.0.1 inside the container only).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends aria2 ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
 COPY pyproject.toml README.md alembic.ini ./

@@ -166,15 +166,10 @@ def add_stopped(web: httpx.Client, torrents: list[tuple[str, bytes]], save_path:
             raise RuntimeError(f"torrents/add answered {r.status_code} {r.text[:200]!r}")
 
 
-def wait_until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(0.25)
+def _wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
+    from tests.daemons import wait_for  # imported late: main() puts the repo on sys.path
+
+    return wait_for(condition, timeout, what, interval=0.25)
 
 
 # -- the two sides of a cycle ------------------------------------------------------------
@@ -368,7 +363,7 @@ class ClientsBench:
                 listed = web.get("/api/v2/torrents/info").raise_for_status().json()
                 return len(listed) >= n and not any(x["state"] in CHECKING for x in listed)
 
-            wait_until(settled, 120, f"qBittorrent to list {n} settled torrents")
+            _wait_for(settled, 120, f"qBittorrent to list {n} settled torrents")
             listed = web.get("/api/v2/torrents/info").json()
         states: dict[str, int] = {}
         for x in listed:
@@ -390,7 +385,7 @@ class ClientsBench:
                     "full_update") else 0
                 return quiet >= 2
 
-            wait_until(calm, 30, "sync/maindata to come back empty")
+            _wait_for(calm, 30, "sync/maindata to come back empty")
         finally:
             bare.close()
         self.say(f"  added {n} torrents stopped in {seconds:.1f} s (states {states})")

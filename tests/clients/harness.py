@@ -91,6 +91,22 @@ def fake_harness(work_dir: Path) -> Harness:
     return Harness("fake", fake, count, stop, start, lossy, work_dir)
 
 
+# -- real daemons ---------------------------------------------------------------------------
+
+@contextmanager
+def _losing_adds(
+    port: int, add_request: str, make: Callable[[str], QbittorrentClient | Aria2Client]
+) -> Iterator[DownloadClient]:
+    """An adapter reaching the daemon through a proxy that loses the replies to adds."""
+    with reply_losing_proxy(port, add_request) as proxy:
+        lossy_client = make(proxy.url)
+        try:
+            yield lossy_client
+        finally:
+            lossy_client.close()
+            assert proxy.lost >= 1, "the proxy lost no reply: the test proved nothing"
+
+
 # -- qBittorrent --------------------------------------------------------------------------
 
 def qbittorrent_client(daemon: QbittorrentDaemon, url: str | None = None,
@@ -109,15 +125,9 @@ def qbittorrent_harness(daemon: QbittorrentDaemon, work_dir: Path) -> Harness:
         return sum(1 for t in torrents
                    if t["hash"] == item.info_hash or item_tag(item.id) in t.get("tags", ""))
 
-    @contextmanager
-    def lossy() -> Iterator[DownloadClient]:
-        with reply_losing_proxy(daemon.port, r"^POST /api/v2/torrents/add") as proxy:
-            lossy_client = qbittorrent_client(daemon, proxy.url)
-            try:
-                yield lossy_client
-            finally:
-                lossy_client.close()
-                assert proxy.lost >= 1, "the proxy lost no reply: the test proved nothing"
+    def lossy() -> AbstractContextManager[DownloadClient]:
+        return _losing_adds(daemon.port, r"^POST /api/v2/torrents/add",
+                            lambda url: qbittorrent_client(daemon, url))
 
     return Harness("qbittorrent", client, count, daemon.stop, daemon.start, lossy, work_dir)
 
@@ -148,14 +158,8 @@ def aria2_harness(daemon: Aria2Daemon, work_dir: Path) -> Harness:
                            item.info_hash is not None and d.get("infoHash") == item.info_hash
                            and d.get("following") != ours)))
 
-    @contextmanager
-    def lossy() -> Iterator[DownloadClient]:
-        with reply_losing_proxy(daemon.port, r'"aria2\.add(Uri|Torrent)"') as proxy:
-            lossy_client = aria2_client(daemon, f"{proxy.url}/jsonrpc")
-            try:
-                yield lossy_client
-            finally:
-                lossy_client.close()
-                assert proxy.lost >= 1, "the proxy lost no reply: the test proved nothing"
+    def lossy() -> AbstractContextManager[DownloadClient]:
+        return _losing_adds(daemon.port, r'"aria2\.add(Uri|Torrent)"',
+                            lambda url: aria2_client(daemon, f"{url}/jsonrpc"))
 
     return Harness("aria2", client, count, daemon.stop, daemon.start, lossy, work_dir)

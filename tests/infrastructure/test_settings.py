@@ -229,3 +229,35 @@ def test_the_database_password_is_hidden_in_the_settings_repr(
     settings = Settings()
     assert "hunter2" not in repr(settings) and "hunter2" not in str(settings.model_dump())
     assert settings.database == "postgresql+asyncpg://u:hunter2@db/queuarr"
+
+
+def test_download_client_settings_and_the_seed_fallbacks(monkeypatch: pytest.MonkeyPatch,
+                                                         tmp_path: Path) -> None:
+    for name in ("QUEUARR_QBITTORRENT_URL", "QUEUARR_QBITTORRENT_USERNAME",
+                 "QUEUARR_QBITTORRENT_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("QBITTORRENT_URL", "http://127.0.0.1:8080")
+    monkeypatch.setenv("QBITTORRENT_USERNAME", "admin")
+    monkeypatch.setenv("QBITTORRENT_PASSWORD", "seed-password")
+    monkeypatch.setenv("QUEUARR_MANAGED_ARIA2", "off")
+    monkeypatch.setenv("QUEUARR_DOWNLOAD_ROOTS", f"{tmp_path / 'a'}, {tmp_path / 'b'}")
+    settings = Settings(data_dir=tmp_path)
+    assert settings.qbittorrent_url == "http://127.0.0.1:8080"
+    assert settings.qbittorrent_username == "admin"
+    assert settings.qbittorrent_password.get_secret_value() == "seed-password"
+    assert "seed-password" not in repr(settings)
+    assert settings.managed_aria2 == "false"
+    assert settings.downloads == (tmp_path / "downloads").resolve()
+    assert settings.roots == [settings.downloads, (tmp_path / "a").resolve(),
+                              (tmp_path / "b").resolve()]
+    monkeypatch.setenv("QUEUARR_QBITTORRENT_URL", "http://qbit:8080")
+    assert Settings(data_dir=tmp_path).qbittorrent_url == "http://qbit:8080"  # prefixed wins
+    with pytest.raises(ValueError):
+        Settings(data_dir=tmp_path, managed_aria2="sometimes")
+
+
+def test_every_setting_is_in_the_readme_configuration_table() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = readme[readme.index("## Configuration"):]
+    for name in Settings.model_fields:
+        assert f"| `QUEUARR_{name.upper()}` |" in table, name

@@ -1,9 +1,10 @@
 """/api/v3/downloadclient: Radarr's download-client endpoints for QBittorrent and Aria2.
 
 Every resource answered is validated against Radarr's own DownloadClientResource (from
-../shared/reference/radarr-openapi.json; `additionalProperties: false`, so no extra
-member may appear). Secrets go in, are stored, and never come back out: every response
-shows them as ********, and sending ******** back keeps the stored value.
+../shared/reference/radarr-openapi.json, vendored in tests/api/data;
+`additionalProperties: false`, so no extra member may appear). Secrets go in, are
+stored, and never come back out: every response shows them as ********, and sending
+******** back keeps the stored value.
 
 Nothing here talks to a real client: saves use `forceSave=true`, and the tests of a
 client's connection use a loopback port where nothing listens (answering 200 against a
@@ -35,8 +36,8 @@ from tests.conftest import STORE_KINDS
 
 EVERY_STORE = pytest.mark.parametrize("store", STORE_KINDS, indirect=True)
 
-REFERENCE = (Path(__file__).resolve().parents[2].parent / "shared" / "reference"
-             / "radarr-openapi.json")
+# Radarr's OpenAPI subset vendored from ../shared/reference/radarr-openapi.json.
+REFERENCE = Path(__file__).resolve().parent / "data" / "radarr-other-openapi.json"
 RADARR_DOC = "urn:radarr:full"
 
 QBIT_PASSWORD = "qb-pa55word-Do-Not-Leak"

@@ -100,6 +100,7 @@ class FakeDownloadClient:
 
     def lose(self, download_id: str) -> None:
         self.downloads.pop(download_id, None)
+        self.added = [a for a in self.added if a != download_id]
 
     async def statuses(self, download_ids: Sequence[str]) -> dict[str, DownloadStatus]:
         await self._record("statuses", tuple(download_ids))

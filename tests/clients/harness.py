@@ -66,6 +66,7 @@ class Harness:
     start: Callable[[], None]
     lossy: Callable[[], AbstractContextManager[DownloadClient]]
     work_dir: Path
+    lose: Callable[[str], None]  # delete a download behind the adapter's back
 
 
 # -- the fake ---------------------------------------------------------------------------
@@ -88,7 +89,7 @@ def fake_harness(work_dir: Path) -> Harness:
         fake.lose_reply_on_add = True
         yield fake
 
-    return Harness("fake", fake, count, stop, start, lossy, work_dir)
+    return Harness("fake", fake, count, stop, start, lossy, work_dir, fake.lose)
 
 
 # -- real daemons ---------------------------------------------------------------------------
@@ -129,7 +130,13 @@ def qbittorrent_harness(daemon: QbittorrentDaemon, work_dir: Path) -> Harness:
         return _losing_adds(daemon.port, r"^POST /api/v2/torrents/add",
                             lambda url: qbittorrent_client(daemon, url))
 
-    return Harness("qbittorrent", client, count, daemon.stop, daemon.start, lossy, work_dir)
+    def lose(download_id: str) -> None:
+        with daemon.web_client() as web:
+            web.post("/api/v2/torrents/delete",
+                     data={"hashes": download_id, "deleteFiles": "false"}).raise_for_status()
+
+    return Harness("qbittorrent", client, count, daemon.stop, daemon.start, lossy, work_dir,
+                   lose)
 
 
 # -- aria2 ---------------------------------------------------------------------------------
@@ -162,4 +169,7 @@ def aria2_harness(daemon: Aria2Daemon, work_dir: Path) -> Harness:
         return _losing_adds(daemon.port, r'"aria2\.add(Uri|Torrent)"',
                             lambda url: aria2_client(daemon, f"{url}/jsonrpc"))
 
-    return Harness("aria2", client, count, daemon.stop, daemon.start, lossy, work_dir)
+    def lose(download_id: str) -> None:
+        daemon.rpc("aria2.forceRemove", download_id)
+
+    return Harness("aria2", client, count, daemon.stop, daemon.start, lossy, work_dir, lose)

@@ -124,6 +124,22 @@ async def test_remove_forgets_the_download_and_is_idempotent(harness: Harness) -
     await harness.client.remove(download_id, delete_data=True)  # already gone: no error
 
 
+async def test_a_download_lost_by_the_client_is_absent_then_added_again(
+        harness: Harness) -> None:
+    """As after a client crash that lost torrents: statuses stop reporting it (so the
+    processor can tell it is missing), and adding the item again works."""
+    release = unseeded_torrent(harness.work_dir, as_magnet=False)
+    download_id = await harness.client.add(release.item, release.torrent)
+    harness.lose(download_id)
+    await eventually(lambda: status_of(harness, download_id),
+                     lambda s: s is None or s.state is ClientState.REMOVED, "lost")
+    again = await harness.client.add(release.item, release.torrent)
+    await eventually(lambda: status_of(harness, again),
+                     lambda s: s is not None and s.state is not ClientState.REMOVED,
+                     "added again")
+    assert await harness.count(release.item) == 1
+
+
 async def test_priority_and_free_space(harness: Harness) -> None:
     release = unseeded_torrent(harness.work_dir, as_magnet=False)
     download_id = await harness.client.add(release.item, release.torrent)

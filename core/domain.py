@@ -170,6 +170,12 @@ class QueueItem:
     languages: tuple[Language, ...] = (UNKNOWN_LANGUAGE,)
     custom_formats: tuple[CustomFormatRef, ...] = ()
     custom_format_score: int = 0
+    # The processor's bookkeeping: who holds the item while sending it, until when;
+    # how often an expired lease was rescued; when bytes last arrived.
+    lease_owner: str | None = None
+    lease_expires_at: datetime | None = None
+    rescues: int = 0
+    progress_at: datetime | None = None
 
     @property
     def is_active(self) -> bool:

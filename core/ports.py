@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from core.clients import ClientConfig, ClientDescriptor, ClientState
@@ -84,6 +84,23 @@ class QueueRepository(Protocol):
 
     async def delete(self, items: Sequence[QueueItem], event: HistoryEvent) -> None:
         """Delete items (and their torrents) in one transaction, writing history."""
+        ...
+
+    async def claim(self, owner: str, limit: int, now: datetime,
+                    lease: timedelta) -> list[QueueItem]:
+        """Move up to `limit` due items to `sending`, leased to `owner` until now + lease:
+        queued ones, and retrying or clientUnavailable ones whose next_attempt_at has
+        passed; highest priority first, then oldest. One transaction; concurrent
+        claimers never get the same item (FOR UPDATE SKIP LOCKED on Postgres). Writes a
+        `claimed` history row each."""
+        ...
+
+    async def tracked(self) -> list[QueueItem]:
+        """Active items a download client holds (download_id set), for the sync."""
+        ...
+
+    async def expired_leases(self, now: datetime) -> list[QueueItem]:
+        """Items in `sending` whose lease expired before `now`."""
         ...
 
     async def delete_finished(self, before: datetime) -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from core.clients import ClientConfig
 from core.domain import (
@@ -23,6 +23,7 @@ from core.domain import (
     materialise,
 )
 from core.errors import AlreadyCompleted, BadRequest, ConcurrentModification, Duplicate, NotFound
+from core.leases import CLAIMED, is_due, is_tracked, leased
 from core.listing import SORT_COLUMNS, PageRequest, QueueFilter, sort_values
 from core.ports import Clock
 
@@ -152,6 +153,27 @@ class MemoryQueueRepository:
                 self._log(old.id, new.updated_at, event, old.state, new.state)
                 saved.append(stored)
             return saved
+
+    async def claim(self, owner: str, limit: int, now: datetime,
+                    lease: timedelta) -> list[QueueItem]:
+        async with self._lock:
+            due = sorted((i for i in self._items.values() if is_due(i, now)),
+                         key=lambda i: (-int(i.priority), i.added_at, i.id))[:max(limit, 0)]
+            claimed = []
+            for item in due:
+                stored = leased(item, owner, now, lease).evolve(version=item.version + 1)
+                self._items[item.id] = stored
+                self._log(item.id, now, CLAIMED, item.state, stored.state)
+                claimed.append(stored)
+            return claimed
+
+    async def tracked(self) -> list[QueueItem]:
+        return sorted((i for i in self._items.values() if is_tracked(i)), key=lambda i: i.id)
+
+    async def expired_leases(self, now: datetime) -> list[QueueItem]:
+        return sorted((i for i in self._items.values() if i.state is ItemState.SENDING
+                       and i.lease_expires_at is not None and i.lease_expires_at < now),
+                      key=lambda i: i.id)
 
     async def delete(self, items: Sequence[QueueItem], event: HistoryEvent) -> None:
         now = self._clock.now()

@@ -145,7 +145,7 @@ ITEM_COLUMNS = (
     "status_messages", "error_message", "attempts", "next_attempt_at", "download_client",
     "download_id", "output_path", "category", "seeders", "leechers", "added_at", "updated_at",
     "started_at", "completed_at", "quality", "languages", "custom_formats",
-    "custom_format_score",
+    "custom_format_score", "lease_owner", "lease_expires_at", "rescues", "progress_at",
 )
 
 _STATES = {s.value: s for s in ItemState}
@@ -161,7 +161,7 @@ def row_to_item(r: Any) -> QueueItem:
      release_id, indexer, size, size_left, progress, dl_speed, ul_speed, eta, ect, priority,
      messages, error, attempts, next_attempt, client, download_id, output_path, category,
      seeders, leechers, added, updated, started, completed, quality, languages,
-     formats, cf_score) = r
+     formats, cf_score, lease_owner, lease_expires_at, rescues, progress_at) = r
     movie = None
     if movie_title is not None or tmdb_id is not None or imdb_id is not None or movie_year:
         movie = MovieInfo(movie_title, movie_year or None, tmdb_id, imdb_id, movie_sort_title)
@@ -172,7 +172,7 @@ def row_to_item(r: Any) -> QueueItem:
         None if ect == NO_ETA else ect, _PRIORITIES[priority], load_messages(messages),
         error, attempts, next_attempt, client, download_id, output_path, category, seeders,
         leechers, started, completed, load_quality(quality), load_languages(languages),
-        load_formats(formats), cf_score,
+        load_formats(formats), cf_score, lease_owner, lease_expires_at, rescues, progress_at,
     )
 
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
     and_,
     delete,
     insert,
+    or_,
     select,
     update,
 )
@@ -29,6 +30,7 @@ from core.domain import (
     materialise,
 )
 from core.errors import AlreadyCompleted, ConcurrentModification, Duplicate
+from core.leases import CLAIMED, TRACKED, WAITING, leased
 from core.listing import PageRequest, QueueFilter
 from core.ports import Clock
 from infrastructure.db.engine import Database
@@ -44,6 +46,7 @@ from infrastructure.db.queue_statements import (
     INSERT_HISTORY,
     INSERT_ITEM,
     INSERT_TORRENT,
+    ITEM_SELECT,
     C,
     get_many_statement,
     ids_select,
@@ -56,6 +59,7 @@ from infrastructure.db.queue_statements import (
 from infrastructure.db.tables import queue_history, queue_item, queue_torrent
 
 _STATES = {s.value: s for s in ItemState}
+S = ItemState
 # Postgres appends counter deltas; fold them once there are this many rows.
 COUNTER_FOLD_ROWS = 256
 
@@ -172,6 +176,48 @@ class SqlQueueRepository:
             raise
         await self._wrote()
         return saved
+
+    async def claim(self, owner: str, limit: int, now: datetime,
+                    lease: timedelta) -> list[QueueItem]:
+        if limit <= 0:
+            return []
+        due = or_(C.state == S.QUEUED.value, and_(
+            C.state.in_([s.value for s in WAITING]), C.download_id.is_(None),
+            or_(C.next_attempt_at.is_(None), C.next_attempt_at <= now)))
+        pick = (select(*ITEM_SELECT).where(due)
+                .order_by(C.priority.desc(), C.added_at, C.id).limit(limit)
+                # Postgres: rows another claimer holds are skipped, not waited for.
+                # SQLite: the writer's BEGIN IMMEDIATE serialises claims instead.
+                .with_for_update(skip_locked=True))
+        claimed: list[QueueItem] = []
+        history: list[dict[str, Any]] = []
+        async with self.db.writing() as conn:
+            for row in (await conn.execute(pick)).all():
+                item = row_to_item(row)
+                new = leased(item, owner, now, lease)
+                values = update_values(item, new)
+                values["version"] = item.version + 1
+                await conn.execute(update(queue_item).where(C.id == item.id).values(values))
+                claimed.append(new.evolve(version=item.version + 1))
+                history.append({"item_id": item.id, "at": now, "event": CLAIMED.event,
+                                "from_state": item.state.value, "to_state": new.state.value,
+                                "message": None})
+            if history:
+                await conn.execute(insert(queue_history), history)
+        await self._wrote()
+        return claimed
+
+    async def _select(self, where: Any) -> list[QueueItem]:
+        async with self.db.reading() as conn:
+            rows = (await conn.execute(select(*ITEM_SELECT).where(where).order_by(C.id))).all()
+        return [row_to_item(r) for r in rows]
+
+    async def tracked(self) -> list[QueueItem]:
+        return await self._select(and_(C.state.in_([s.value for s in TRACKED]),
+                                       C.download_id.is_not(None)))
+
+    async def expired_leases(self, now: datetime) -> list[QueueItem]:
+        return await self._select(and_(C.state == S.SENDING.value, C.lease_expires_at < now))
 
     async def delete(self, items: Sequence[QueueItem], event: HistoryEvent) -> None:
         now = self.clock.now()

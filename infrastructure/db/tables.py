@@ -28,6 +28,9 @@ from infrastructure.db.types import UTCDateTime, sort_text
 # Items in these states hold their info hash / URL hash exclusively.
 ACTIVE_WHERE = "state NOT IN ('completed', 'failed')"
 
+# Items the dispatcher may claim (retrying/clientUnavailable once next_attempt_at passed).
+DUE_WHERE = "state IN ('queued', 'retrying', 'clientUnavailable')"
+
 # Every Radarr sort column gets an index ending in (progress, id): Radarr breaks ties by
 # progress, and id makes the order total so that pages never overlap.
 SORT_INDEX_COLUMNS = (
@@ -55,6 +58,11 @@ class QueueItemRow(SQLModel, table=True):
               postgresql_where=text(f"url_hash IS NOT NULL AND {ACTIVE_WHERE}")),
         Index("ix_queue_item_sort_progress", "progress", "id"),
         *(Index(f"ix_queue_item_sort_{c}", c, "progress", "id") for c in SORT_INDEX_COLUMNS),
+        # The dispatcher's claim: waiting items by priority, then age.
+        Index("ix_queue_item_due", "priority", "added_at", "id",
+              sqlite_where=text(DUE_WHERE), postgresql_where=text(DUE_WHERE)),
+        Index("ix_queue_item_lease", "lease_expires_at",
+              sqlite_where=text("state = 'sending'"), postgresql_where=text("state = 'sending'")),
         {"sqlite_autoincrement": True},
     )
 
@@ -105,6 +113,10 @@ class QueueItemRow(SQLModel, table=True):
     language_ids: str = Field(sa_column=_col(String(200), False, server_default=","))
     custom_formats: str = Field(sa_column=_col(Text, False, server_default="[]"))
     custom_format_score: int = Field(sa_column=_col(Integer, False, server_default="0"))
+    lease_owner: str | None = Field(default=None, sa_column=_col(String(100)))
+    lease_expires_at: datetime | None = Field(default=None, sa_column=_col(UTCDateTime()))
+    rescues: int = Field(sa_column=_col(Integer, False, server_default="0"))
+    progress_at: datetime | None = Field(default=None, sa_column=_col(UTCDateTime()))
     # Sort columns, derived from the fields above by core.listing.sort_values.
     download_client_key: str = Field(sa_column=_col(sort_text(), False, server_default=""))
     indexer_key: str = Field(sa_column=_col(sort_text(), False, server_default=""))

@@ -1,0 +1,139 @@
+"""Pure policies of the processor: what a failure means for an item, when it is tried
+again, how a client that is down is backed off, and when a download counts as stalled.
+No I/O, no clock of their own: callers pass `now`."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from core.clients import STALL_STATES, ClientState
+from core.errors import ClientRejected, ClientUnavailable, DownloadClientError
+
+
+class FailureClass(StrEnum):
+    PERMANENT = "permanent"  # failed at once, reason kept
+    TRANSIENT = "transient"  # retried with backoff, then failed with the last error
+    UNAVAILABLE = "unavailable"  # the client's fault: no attempt burned, client backs off
+
+
+def classify(error: DownloadClientError) -> FailureClass:
+    if isinstance(error, ClientUnavailable):
+        return FailureClass.UNAVAILABLE
+    if isinstance(error, ClientRejected):
+        return FailureClass.PERMANENT
+    return FailureClass.TRANSIENT
+
+
+DEFAULT_DELAYS = (0, 120, 480)  # the seed's 0 s -> 2 min -> 8 min -> failed
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Delays before each new attempt after a transient failure: `delays[n]` follows the
+    (n+1)th failure; when they run out the item fails. With `factor`, delays past the
+    list grow geometrically up to `cap` for `max_attempts` attempts in all; `jitter`
+    spreads each delay by up to that fraction."""
+
+    delays: tuple[float, ...] = DEFAULT_DELAYS
+    max_attempts: int | None = None
+    factor: float = 2.0
+    cap: float = 3600.0
+    jitter: float = 0.0
+
+    @property
+    def attempts(self) -> int:
+        """How many attempts in all (the first send included)."""
+        return self.max_attempts if self.max_attempts is not None else len(self.delays) + 1
+
+    def delay(self, failures: int, rng: random.Random | None = None) -> timedelta | None:
+        """The wait after the `failures`th failure, or None when the item should fail."""
+        if failures < 1 or failures >= self.attempts:
+            return None
+        if failures <= len(self.delays):
+            seconds = self.delays[failures - 1]
+        else:
+            last = self.delays[-1] if self.delays else 1.0
+            seconds = min(max(last, 1.0) * self.factor ** (failures - len(self.delays)),
+                          self.cap)
+        if self.jitter and seconds:
+            seconds *= 1 + (rng or random).uniform(-self.jitter, self.jitter)
+        return timedelta(seconds=max(seconds, 0.0))
+
+    @classmethod
+    def parse(cls, text: str) -> RetryPolicy:
+        """From QUEUARR_RETRY_DELAYS: comma-separated seconds, such as `0,120,480`."""
+        parts = [p.strip() for p in text.split(",") if p.strip()]
+        try:
+            delays = tuple(float(p) for p in parts)
+        except ValueError:
+            raise ValueError(f"retry delays must be seconds separated by commas, got {text!r}"
+                             ) from None
+        if any(d < 0 for d in delays):
+            raise ValueError("retry delays must not be negative")
+        return cls(delays=delays)
+
+
+# Radarr's escalation for a provider that keeps failing (NzbDrone's EscalationBackOff).
+CLIENT_BACKOFF = (0, 60, 300, 900, 1800, 3600, 10800, 21600, 43200, 86400)
+
+
+@dataclass(slots=True)
+class ClientBackoff:
+    """Per-client backoff: each failure escalates one step, a success resets it."""
+
+    steps: Sequence[float] = CLIENT_BACKOFF
+    failures: int = 0
+    until: datetime | None = None
+    last_error: str | None = None
+
+    def failed(self, now: datetime, error: str) -> datetime:
+        step = self.steps[min(self.failures, len(self.steps) - 1)]
+        self.failures += 1
+        self.until = now + timedelta(seconds=step)
+        self.last_error = error
+        return self.until
+
+    def succeeded(self) -> bool:
+        """Reset; True if the client was backing off (it is back)."""
+        was_down = self.failures > 0
+        self.failures, self.until, self.last_error = 0, None, None
+        return was_down
+
+    def ready(self, now: datetime) -> bool:
+        return self.until is None or now >= self.until
+
+    @property
+    def available(self) -> bool:
+        return self.failures == 0
+
+
+@dataclass(frozen=True, slots=True)
+class StallPolicy:
+    """A download is stalled when no byte arrived for `stall` (or a magnet's metadata
+    did not arrive within `metadata`); a shorter stall is nothing."""
+
+    stall: timedelta = timedelta(minutes=30)
+    metadata: timedelta = timedelta(minutes=15)
+
+    def stalled(self, state: ClientState, progress_at: datetime | None,
+                now: datetime) -> str | None:
+        """Why the download counts as stalled, or None."""
+        if progress_at is None:
+            return None
+        idle = now - progress_at
+        if state is ClientState.METADATA:
+            if idle >= self.metadata:
+                return (f"metadata has not arrived after {_minutes(idle)} "
+                        f"(limit {_minutes(self.metadata)})")
+            return None
+        if (state in STALL_STATES or state is ClientState.DOWNLOADING) and idle >= self.stall:
+            return f"no data for {_minutes(idle)} (limit {_minutes(self.stall)})"
+        return None
+
+
+def _minutes(delta: timedelta) -> str:
+    return f"{delta.total_seconds() / 60:g} min"

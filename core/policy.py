@@ -4,6 +4,7 @@ No I/O, no clock of their own: callers pass `now`."""
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -72,8 +73,8 @@ class RetryPolicy:
         except ValueError:
             raise ValueError(f"retry delays must be seconds separated by commas, got {text!r}"
                              ) from None
-        if any(d < 0 for d in delays):
-            raise ValueError("retry delays must not be negative")
+        if any(not math.isfinite(d) or d < 0 for d in delays):
+            raise ValueError(f"retry delays must be finite and not negative, got {text!r}")
         return cls(delays=delays)
 
 
@@ -91,10 +92,14 @@ class ClientBackoff:
     last_error: str | None = None
 
     def failed(self, now: datetime, error: str) -> datetime:
-        step = self.steps[min(self.failures, len(self.steps) - 1)]
+        """Escalate one step, unless still backing off from an earlier failure (several
+        calls failing at once are one outage, not several)."""
+        self.last_error = error
+        if self.until is not None and now < self.until:
+            return self.until
+        step = self.steps[min(self.failures, len(self.steps) - 1)] if self.steps else 0
         self.failures += 1
         self.until = now + timedelta(seconds=step)
-        self.last_error = error
         return self.until
 
     def succeeded(self) -> bool:

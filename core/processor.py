@@ -1,0 +1,386 @@
+"""The processor: what makes the queue move. Three passes, each a plain coroutine that a
+scheduler calls (infrastructure/scheduler.py) and tests call directly:
+
+- dispatch: claim due items up to the free slots, send each to its client
+  idempotently, record the result fenced on the claimed version;
+- sync: one batched status call per client; progress, completion, failures, stalls,
+  downloads the client lost;
+- rescue: expired leases go back to the queue; the third rescue fails the item.
+
+Failures follow core.policy: permanent -> failed, transient -> retrying with the retry
+policy's delays, client unavailable -> clientUnavailable with the client backed off and
+the item's attempts untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from core.clients import CLIENT_FAULT_STATES, ClientState, route
+from core.domain import (
+    HistoryEvent,
+    ItemState,
+    NewBlocklistEntry,
+    QueueItem,
+    StatusMessage,
+)
+from core.errors import (
+    ClientRejected,
+    ConcurrentModification,
+    DownloadClientError,
+    IllegalTransition,
+)
+from core.policy import ClientBackoff, FailureClass, RetryPolicy, StallPolicy, classify
+from core.ports import (
+    BlocklistRepository,
+    Clock,
+    DownloadClient,
+    DownloadClients,
+    DownloadStatus,
+    QueueRepository,
+)
+from core.states import transition
+
+log = logging.getLogger(__name__)
+S = ItemState
+ACTIVE_SLOTS = frozenset({S.SENDING, S.DOWNLOADING, S.WARNING})
+NO_CLIENT_RETRY = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class ProcessorConfig:
+    max_active: int = 3  # downloads at once; 1 is the seed's one-at-a-time mode
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    stall: StallPolicy = field(default_factory=StallPolicy)
+    lease: timedelta = timedelta(minutes=5)
+    max_rescues: int = 3
+    max_size: int | None = None
+    missing_cycles: int = 2  # a download absent this many syncs in a row is re-added
+
+
+def _cleared(**changes: Any) -> dict[str, Any]:
+    return {"lease_owner": None, "lease_expires_at": None, **changes}
+
+
+class Processor:
+    def __init__(self, items: QueueRepository, clients: DownloadClients, clock: Clock,
+                 owner: str, config: ProcessorConfig | None = None,
+                 blocklist: BlocklistRepository | None = None) -> None:
+        self.items = items
+        self.clients = clients
+        self.clock = clock
+        self.owner = owner
+        self.config = config or ProcessorConfig()
+        self.blocklist = blocklist
+        self.paused = False  # PUT /api/v3/queue/pause: no new sends
+        self.backoffs: dict[str, ClientBackoff] = defaultdict(ClientBackoff)
+        self._missing: dict[int, int] = defaultdict(int)
+        self._failed_this_pass: set[str] = set()  # one refusal per client per pass
+
+    # -- saving ------------------------------------------------------------------------
+
+    async def _save(self, old: QueueItem, new: QueueItem, event: HistoryEvent
+                    ) -> QueueItem | None:
+        """Write one change fenced on old.version; None when someone else changed the
+        item meanwhile (the API, or a newer claim): theirs stands."""
+        try:
+            (saved,) = await self.items.update([(old, new)], event)
+        except ConcurrentModification:
+            log.info("Item %d changed meanwhile; leaving it to the newer change", old.id)
+            return None
+        return saved
+
+    async def _move(self, item: QueueItem, target: ItemState, event: str,
+                    message: str | None = None, **changes: Any) -> QueueItem | None:
+        try:
+            new = transition(item, target, self.clock.now(), **changes)
+        except IllegalTransition as exc:
+            log.warning("%s", exc.message)
+            return None
+        return await self._save(item, new, HistoryEvent(event, message))
+
+    # -- dispatch ----------------------------------------------------------------------
+
+    async def free_slots(self) -> int:
+        counts = await self.items.counts()
+        return max(self.config.max_active - counts.total(states=ACTIVE_SLOTS), 0)
+
+    async def dispatch(self) -> list[int]:
+        """Claim due items up to the free slots and send them; the ids handled."""
+        if self.paused:
+            return []
+        slots = await self.free_slots()
+        if not slots:
+            return []
+        now = self.clock.now()
+        claimed = await self.items.claim(self.owner, slots, now, self.config.lease)
+        self._failed_this_pass.clear()
+        for item in claimed:
+            await self.send(item)
+        return [item.id for item in claimed]
+
+    async def send(self, item: QueueItem) -> QueueItem | None:
+        """Send one claimed item to its client and record the outcome."""
+        now = self.clock.now()
+        target = route(item, self.clients.descriptors())
+        client = self.clients.get(target.name) if target is not None else None
+        if target is None or client is None:
+            return await self._move(
+                item, S.CLIENT_UNAVAILABLE, "noClient",
+                "No enabled download client can take this release",
+                **_cleared(next_attempt_at=now + NO_CLIENT_RETRY, status_messages=(
+                    StatusMessage(item.title, ("No enabled download client can take it",)),)))
+        backoff = self.backoffs[target.name]
+        if not backoff.ready(now) or target.name in self._failed_this_pass:
+            return await self._unavailable(item, target.name, backoff)
+        torrent = await self.items.get_torrent(item.id) if item.has_torrent_file else None
+        try:
+            download_id = await client.add(item, torrent)
+        except DownloadClientError as exc:
+            return await self._send_failed(item, target.name, exc)
+        if backoff.succeeded():
+            log.info("Download client %r is back", target.name)
+        return await self._move(
+            item, S.DOWNLOADING, "sent", f"Sent to {target.name} as {download_id}",
+            **_cleared(download_client=target.name, download_id=download_id, progress_at=now,
+                       error_message=None, status_messages=(), next_attempt_at=None))
+
+    async def _unavailable(self, item: QueueItem, name: str, backoff: ClientBackoff
+                           ) -> QueueItem | None:
+        reason = f"Download client {name!r} is unavailable: {backoff.last_error}"
+        return await self._move(
+            item, S.CLIENT_UNAVAILABLE, "clientUnavailable", reason,
+            **_cleared(next_attempt_at=backoff.until, download_client=name,
+                       status_messages=(StatusMessage(item.title, (reason,)),)))
+
+    async def _send_failed(self, item: QueueItem, name: str, exc: DownloadClientError
+                           ) -> QueueItem | None:
+        now = self.clock.now()
+        kind = classify(exc)
+        if kind is FailureClass.UNAVAILABLE:
+            backoff = self.backoffs[name]
+            backoff.failed(now, exc.message)
+            self._failed_this_pass.add(name)
+            return await self._unavailable(item, name, backoff)
+        if kind is FailureClass.PERMANENT:
+            return await self._move(item, S.FAILED, "downloadFailed", exc.message,
+                                    **_cleared(error_message=exc.message))
+        return await self._retry_or_fail(item, exc.message)
+
+    async def _retry_or_fail(self, item: QueueItem, error: str) -> QueueItem | None:
+        attempts = item.attempts + 1
+        delay = self.config.retry.delay(attempts)
+        if delay is None:
+            return await self._move(
+                item, S.FAILED, "downloadFailed",
+                f"Failed after {attempts} attempts: {error}",
+                **_cleared(attempts=attempts, error_message=error, download_id=None))
+        when = self.clock.now() + delay
+        return await self._move(
+            item, S.RETRYING, "retryScheduled",
+            f"Attempt {attempts} failed: {error}; next at {when.isoformat()}",
+            **_cleared(attempts=attempts, error_message=error, next_attempt_at=when,
+                       download_id=None,
+                       status_messages=(StatusMessage(item.title, (error,)),)))
+
+    # -- rescue ------------------------------------------------------------------------
+
+    async def rescue(self) -> list[int]:
+        """Expired leases back to the queue; an item rescued `max_rescues` times fails
+        (a poison pill that keeps killing its sender). The ids handled."""
+        handled = []
+        for item in await self.items.expired_leases(self.clock.now()):
+            rescues = item.rescues + 1
+            if rescues >= self.config.max_rescues:
+                saved = await self._move(
+                    item, S.FAILED, "downloadFailed",
+                    f"Its send was interrupted {rescues} times; giving up",
+                    **_cleared(rescues=rescues,
+                               error_message=f"send interrupted {rescues} times"))
+            else:
+                saved = await self._move(item, S.QUEUED, "rescued",
+                                         f"Lease of {item.lease_owner} expired",
+                                         **_cleared(rescues=rescues))
+            if saved is not None:
+                handled.append(item.id)
+        return handled
+
+    # -- sync --------------------------------------------------------------------------
+
+    async def sync(self) -> int:
+        """One status call per client for every tracked item; the number changed."""
+        changed = 0
+        groups: dict[str, list[QueueItem]] = defaultdict(list)
+        for item in await self.items.tracked():
+            groups[item.download_client or ""].append(item)
+        for name, group in groups.items():
+            changed += await self._sync_client(name, group)
+        tracked_ids = {i.id for g in groups.values() for i in g}
+        for item_id in set(self._missing) - tracked_ids:
+            del self._missing[item_id]
+        return changed
+
+    async def _sync_client(self, name: str, group: list[QueueItem]) -> int:
+        client = self.clients.get(name)
+        if client is None:
+            log.warning("Items %s belong to download client %r, which no longer exists",
+                        [i.id for i in group], name)
+            return 0
+        now = self.clock.now()
+        backoff = self.backoffs[name]
+        if not backoff.ready(now):
+            return 0
+        try:
+            statuses = await client.statuses([i.download_id or "" for i in group])
+        except DownloadClientError as exc:
+            if classify(exc) is not FailureClass.UNAVAILABLE:
+                log.warning("Status of %r failed: %s", name, exc.message)
+                return 0
+            backoff.failed(now, exc.message)
+            changed = 0
+            for item in group:
+                if item.state in (S.DOWNLOADING, S.WARNING):
+                    changed += await self._unavailable(item, name, backoff) is not None
+            return changed
+        if backoff.succeeded():
+            log.info("Download client %r is back", name)
+        changed = 0
+        for item in group:
+            status = statuses.get(item.download_id or "")
+            changed += await self._follow(client, item, status) is not None
+        return changed
+
+    async def _follow(self, client: DownloadClient, item: QueueItem,
+                      status: DownloadStatus | None) -> QueueItem | None:
+        now = self.clock.now()
+        if status is None or status.state is ClientState.REMOVED:
+            return await self._missing_download(client, item)
+        self._missing.pop(item.id, None)
+        rekey = {} if status.download_id == item.download_id else {
+            "download_id": status.download_id}
+        max_size = self.config.max_size
+        if max_size is not None and status.total_bytes > max_size:
+            await client.remove(status.download_id, delete_data=True)
+            reason = (f"The release is {status.total_bytes} bytes, over the size limit of "
+                      f"{max_size} bytes")
+            return await self._move(item, S.FAILED, "downloadFailed", reason,
+                                    error_message=reason, **rekey)
+        if status.state is ClientState.COMPLETED:
+            return await self._move(
+                item, S.COMPLETED, "downloadCompleted", status.output_path,
+                progress=100.0, size=status.total_bytes or item.size, size_left=0,
+                download_speed=0, upload_speed=status.upload_speed, eta_seconds=None,
+                estimated_completion_at=None, output_path=status.output_path,
+                status_messages=(), error_message=None, **rekey)
+        if status.state is ClientState.FAILED:
+            error = status.error or "the download client reports a failure"
+            if status.permanent:
+                return await self._move(item, S.FAILED, "downloadFailed", error,
+                                        error_message=error, **rekey)
+            return await self._retry_or_fail(item, error)
+        if status.state in CLIENT_FAULT_STATES:
+            message = status.error or "the download client reports a problem"
+            if item.state is S.WARNING and item.error_message == message:
+                return None
+            target = S.WARNING if item.state is not S.CLIENT_UNAVAILABLE else S.DOWNLOADING
+            return await self._move(item, target, "clientWarning", message,
+                                    error_message=message, status_messages=(
+                                        StatusMessage(item.title, (message,)),), **rekey)
+        return await self._progress(item, status, now, rekey)
+
+    async def _missing_download(self, client: DownloadClient, item: QueueItem
+                                ) -> QueueItem | None:
+        self._missing[item.id] += 1
+        if self._missing[item.id] < self.config.missing_cycles:
+            return None
+        del self._missing[item.id]
+        torrent = await self.items.get_torrent(item.id) if item.has_torrent_file else None
+        try:
+            download_id = await client.add(item, torrent)
+        except ClientRejected as exc:
+            return await self._move(item, S.FAILED, "downloadFailed",
+                                    f"Lost by the client and refused again: {exc.message}",
+                                    error_message=exc.message)
+        except DownloadClientError as exc:
+            log.warning("Re-adding item %d failed: %s", item.id, exc.message)
+            return None
+        new = item.evolve(download_id=download_id, updated_at=self.clock.now())
+        return await self._save(item, new, HistoryEvent(
+            "readded", f"The client had lost it; added again as {download_id}"))
+
+    async def _progress(self, item: QueueItem, status: DownloadStatus, now: datetime,
+                        rekey: dict[str, Any]) -> QueueItem | None:
+        moved = status.left_bytes < item.size_left or status.progress > item.progress
+        progress_at = now if moved or item.progress_at is None else item.progress_at
+        eta = status.eta_seconds
+        values: dict[str, Any] = {
+            "size": status.total_bytes or item.size, "size_left": status.left_bytes,
+            "progress": status.progress, "download_speed": status.download_speed,
+            "upload_speed": status.upload_speed, "eta_seconds": eta,
+            "seeders": status.seeders if status.seeders is not None else item.seeders,
+            "output_path": status.output_path or item.output_path,
+            "progress_at": progress_at, **rekey,
+        }
+        if eta != item.eta_seconds or moved:
+            values["estimated_completion_at"] = None if eta is None else now + timedelta(
+                seconds=eta)
+        target = item.state
+        event = "progress"
+        message = None
+        stalled = self.config.stall.stalled(status.state, progress_at, now)
+        if status.state is ClientState.PAUSED and item.state is S.DOWNLOADING:
+            target, event = S.PAUSED, "paused"
+        elif status.state is not ClientState.PAUSED and item.state is S.PAUSED:
+            target, event = S.DOWNLOADING, "resumed"
+        elif stalled is not None and item.state is S.DOWNLOADING:
+            target, event, message = S.WARNING, "stalled", f"Stalled: {stalled}"
+            values["error_message"] = message
+            values["status_messages"] = (StatusMessage(item.title, (message,)),)
+        elif stalled is not None and item.state is S.WARNING and self._stalled_twice(
+                item, progress_at, now):
+            return await self._fail_stalled(item, stalled, values)
+        elif stalled is None and item.state in (S.WARNING, S.CLIENT_UNAVAILABLE):
+            target, event = S.DOWNLOADING, "resumed"
+            values["error_message"] = None
+            values["status_messages"] = ()
+        changes = {k: v for k, v in values.items() if getattr(item, k) != v}
+        if target is item.state:
+            if not changes:
+                return None
+            return await self._save(item, item.evolve(updated_at=now, **changes),
+                                    HistoryEvent(event))
+        return await self._move(item, target, event, message, **changes)
+
+    def _stalled_twice(self, item: QueueItem, progress_at: datetime, now: datetime) -> bool:
+        stall = self.config.stall
+        return now - progress_at >= 2 * min(stall.stall, stall.metadata)
+
+    async def _fail_stalled(self, item: QueueItem, reason: str, values: dict[str, Any]
+                            ) -> QueueItem | None:
+        client = self.clients.get(item.download_client or "")
+        if client is not None and item.download_id:
+            try:
+                await client.remove(item.download_id, delete_data=True)
+            except DownloadClientError as exc:
+                log.warning("Removing stalled item %d from its client: %s", item.id,
+                            exc.message)
+        message = f"Stalled for good: {reason}"
+        saved = await self._move(item, S.FAILED, "downloadFailed", message,
+                                 error_message=message, progress_at=values["progress_at"])
+        if saved is not None and self.blocklist is not None:
+            await self.blocklist.add(NewBlocklistEntry.from_item(item, self.clock.now(), message))
+        return saved
+
+    # -- a manual pass ---------------------------------------------------------------------
+
+    async def process(self) -> list[int]:
+        """POST /api/v3/queue/process: rescue, dispatch and sync once; the ids dispatched
+        or rescued."""
+        rescued = await self.rescue()
+        sent = await self.dispatch()
+        await self.sync()
+        return sorted(set(rescued) | set(sent))

@@ -1,0 +1,95 @@
+"""The processor on APScheduler: thin jobs that call core.processor's passes.
+
+- dispatch every second, and at once when a grab wakes it;
+- sync every QUEUARR_SYNC_INTERVAL seconds while anything is tracked, every minute
+  when nothing is;
+- rescue (expired leases) and a reload of the client registry every 30 s.
+
+Every job has max_instances=1 and coalesce=True, so a slow pass never piles up behind
+itself, and a generous misfire grace time, so a busy loop delays passes rather than
+dropping them. A pass that fails is logged and the next one runs as scheduled.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from core.errors import QueuarrError
+from core.processor import Processor
+from infrastructure.clients.registry import ClientRegistry
+
+log = logging.getLogger(__name__)
+
+IDLE_SYNC_SECONDS = 60.0
+HOUSEKEEPING_SECONDS = 30.0
+
+
+class ProcessorRunner:
+    def __init__(self, processor: Processor, registry: ClientRegistry | None,
+                 sync_interval: float = 5.0, dispatch_interval: float = 1.0) -> None:
+        self.processor = processor
+        self.registry = registry
+        self.sync_interval = sync_interval
+        self.dispatch_interval = dispatch_interval
+        self.scheduler = AsyncIOScheduler(job_defaults={
+            "max_instances": 1, "coalesce": True, "misfire_grace_time": 60})
+        self._last_sync = 0.0
+        self._tracked = True  # assume work until a sync says otherwise
+
+    def start(self) -> None:
+        add = self.scheduler.add_job
+        add(self._guarded("dispatch", self._dispatch), "interval",
+            seconds=self.dispatch_interval, id="dispatch", next_run_time=datetime.now())
+        add(self._guarded("sync", self._sync), "interval", seconds=self.sync_interval,
+            id="sync", next_run_time=datetime.now())
+        add(self._guarded("housekeeping", self._housekeeping), "interval",
+            seconds=HOUSEKEEPING_SECONDS, id="housekeeping", next_run_time=datetime.now())
+        self.scheduler.start()
+        log.info("Processor %s started", self.processor.owner)
+
+    def shutdown(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+
+    def wake(self) -> None:
+        """Run a dispatch pass now (a grab arrived, or dispatching was resumed)."""
+        if self.scheduler.running:
+            self.scheduler.modify_job("dispatch", next_run_time=datetime.now())
+
+    @staticmethod
+    def _guarded(name: str, job: Callable[[], Awaitable[object]]
+                 ) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            try:
+                await job()
+            except QueuarrError as exc:  # the database or a client is away: next pass
+                log.warning("%s pass: %s", name, exc.message)
+            except Exception:
+                log.exception("%s pass failed", name)
+
+        run.__name__ = name
+        return run
+
+    async def _dispatch(self) -> None:
+        sent = await self.processor.dispatch()
+        if sent:
+            self._tracked = True
+            self.scheduler.modify_job("sync", next_run_time=datetime.now())
+
+    async def _sync(self) -> None:
+        now = time.monotonic()
+        if not self._tracked and now - self._last_sync < IDLE_SYNC_SECONDS:
+            return
+        self._last_sync = now
+        await self.processor.sync()
+        self._tracked = bool(await self.processor.items.tracked())
+
+    async def _housekeeping(self) -> None:
+        if self.registry is not None:
+            await self.registry.load()
+        await self.processor.rescue()

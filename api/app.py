@@ -27,14 +27,15 @@ Every `/api` call needs the API key: the `X-Api-Key` header, the `apikey` query
 parameter, or `Authorization: Bearer <key>`. Errors are `{"message": ...}`."""
 
 
-def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, container: Container | None = None,
+               processor: bool = True) -> FastAPI:
     """Build the app. The container is built in the lifespan (never at import), unless a
-    test hands one in."""
+    test hands one in; `processor=False` serves the API only (a replica)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = container is None
-        c = container or build(settings or Settings())
+        c = container or build(settings or Settings(), processor=processor)
         await c.start()
         app.state.container = c
         # Everything built so far lives as long as the process: keep it out of the

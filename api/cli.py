@@ -1,4 +1,5 @@
-"""The `queuarr` command: `serve` (migrate, then run the API) and `migrate`."""
+"""The `queuarr` command: `serve` (migrate, then run the API and the processor),
+`worker` (the processor alone) and `migrate`."""
 
 from __future__ import annotations
 
@@ -28,6 +29,11 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", help="address to bind (default QUEUARR_HOST, 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default QUEUARR_PORT, 7878)")
     serve.add_argument("--no-migrate", action="store_true", help="do not apply migrations")
+    serve.add_argument("--no-processor", action="store_true",
+                       help="serve the API only; another process (`queuarr worker`) sends "
+                            "and follows the downloads")
+    worker = commands.add_parser("worker", help="run the processor without the API")
+    worker.add_argument("--no-migrate", action="store_true", help="do not apply migrations")
     commands.add_parser("migrate", help="apply database migrations and exit")
     args = parser.parse_args(argv)
 
@@ -41,24 +47,52 @@ def main(argv: list[str] | None = None) -> int:
         _migrate(settings)
         return 0
 
+    if not args.no_migrate:
+        _migrate(settings)
+    if args.command == "worker":
+        return _worker(settings)
+
     import uvicorn
 
     from api.app import create_app
 
-    if not args.no_migrate:
-        _migrate(settings)
     # uvicorn shuts down gracefully on SIGTERM/SIGINT, then raises the signal again
     # under the handler that was there before it; with these, a graceful stop exits 0.
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop_signal, lambda *_: None)
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, processor=not args.no_processor),
         host=args.host or settings.host,
         port=args.port or settings.port,
         log_config=None,
         access_log=settings.log_level == "DEBUG",
         proxy_headers=False,
     )
+    return 0
+
+
+def _worker(settings: Settings) -> int:
+    """The processor alone, until SIGTERM or SIGINT."""
+    import asyncio
+
+    from infrastructure.bootstrap import build
+
+    async def run() -> None:
+        container = build(settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for stop_signal in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(stop_signal, stop.set)
+        await container.start()
+        log.info("Queuarr worker running (processor %s)",
+                 container.processor.owner if container.processor else "?")
+        try:
+            await stop.wait()
+        finally:
+            await container.aclose()
+        log.info("Queuarr worker stopped")
+
+    asyncio.run(run())
     return 0
 
 

@@ -22,6 +22,7 @@ STATUS: list[tuple[type[e.QueuarrError], int]] = [
     (e.UnsupportedMediaType, 415),
     (e.BadRequest, 400),
     (e.Duplicate, 409),
+    (e.NoProcessor, 409),
     (e.IllegalTransition, 409),
     (e.ConcurrentModification, 409),
     (e.ReleaseTooLarge, 422),

@@ -276,6 +276,12 @@ class IdsOut(Out):
     ids: list[int]
 
 
+class DispatchOut(Out):
+    """Whether the processor sends new downloads (PUT /queue/pause, /queue/resume)."""
+
+    paused: bool
+
+
 class RemovedOut(Out):
     removed: int
 

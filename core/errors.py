@@ -103,3 +103,8 @@ class TransientClientError(DownloadClientError):
 
 class UnknownDownloadClient(QueuarrError):
     """The item's download client no longer exists."""
+
+
+class NoProcessor(QueuarrError):
+    """This process runs no processor (`queuarr serve --no-processor`); ask the one that
+    does."""

@@ -80,6 +80,7 @@ class Processor:
         self.backoffs: dict[str, ClientBackoff] = defaultdict(ClientBackoff)
         self._missing: dict[int, int] = defaultdict(int)
         self._failed_this_pass: set[str] = set()  # one refusal per client per pass
+        self.tracked_count = 0  # items the last sync followed
 
     # -- saving ------------------------------------------------------------------------
 
@@ -220,6 +221,7 @@ class Processor:
         for name, group in groups.items():
             changed += await self._sync_client(name, group)
         tracked_ids = {i.id for g in groups.values() for i in g}
+        self.tracked_count = len(tracked_ids)
         for item_id in set(self._missing) - tracked_ids:
             del self._missing[item_id]
         return changed

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -72,6 +72,10 @@ class ListedPage:
     chunks: AsyncIterator[list[QueueItem]]
 
 
+def _nothing() -> None:
+    return None
+
+
 class NoClients:
     """The registry used until download clients are configured."""
 
@@ -102,6 +106,9 @@ class QueueService:
         self.clients: DownloadClients = clients or NoClients()
         self.max_size = max_size
         self.url_guard = url_guard
+        # Called when items become due (a grab, a force-grab, a retry, a resume): the
+        # processor's dispatcher runs at once instead of at its next tick.
+        self.wake: Callable[[], None] = _nothing
 
     # -- adding ------------------------------------------------------------------------
 
@@ -120,8 +127,10 @@ class QueueService:
                 f"Release {new.title!r} is blocklisted (entry {blocked.id}"
                 + (f": {blocked.message})" if blocked.message else ")")
             )
-        return await self.items.add(new, HistoryEvent("grabbed"),
+        item = await self.items.add(new, HistoryEvent("grabbed"),
                                     refuse_completed=not request.force)
+        self.wake()
+        return item
 
     # -- reading -----------------------------------------------------------------------
 
@@ -251,6 +260,7 @@ class QueueService:
             )
             changes.append((item, new))
         await self.items.update(changes, HistoryEvent("forceGrabbed"))
+        self.wake()
 
     async def pause(self, item_id: int) -> QueueItem:
         item = await self.get(item_id)
@@ -281,6 +291,7 @@ class QueueService:
         else:
             new = transition(item, ItemState.QUEUED, now)
         (saved,) = await self.items.update([(item, new)], HistoryEvent("resumed"))
+        self.wake()
         return saved
 
     async def set_priority(self, item_id: int, priority: Priority) -> QueueItem:
@@ -326,6 +337,7 @@ class QueueService:
         if not changes:
             return []
         saved = await self.items.update(changes, HistoryEvent("retried"))
+        self.wake()
         return [item.id for item in saved]
 
     async def cleanup(self, older_than_days: int) -> int:

@@ -4,13 +4,17 @@ and the command line both call it; tests build containers from fakes instead."""
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from core.blocklist import BlocklistService
 from core.clients import ClientSource
 from core.errors import BadRequest, StorageUnavailable
+from core.policy import RetryPolicy, StallPolicy
 from core.ports import Clock
+from core.processor import Processor, ProcessorConfig
 from core.service import QueueService
 from infrastructure.apikey import load_or_create_api_key
 from infrastructure.clients.configured import managed_client, settings_clients
@@ -22,6 +26,7 @@ from infrastructure.db.client_repository import SqlClientConfigRepository
 from infrastructure.db.engine import Database
 from infrastructure.db.queue_repository import SqlQueueRepository
 from infrastructure.netguard import UrlGuard
+from infrastructure.scheduler import ProcessorRunner
 from infrastructure.settings import Settings
 from infrastructure.torrents import TorfParser
 
@@ -43,6 +48,9 @@ class Container:
     database_version: str = ""
     clients: ClientRegistry | None = None
     managed_aria2: ManagedAria2 | None = None
+    processor: Processor | None = None
+    runner: ProcessorRunner | None = None
+    _clients_started: bool = False
 
     async def start(self) -> None:
         """Connect once to learn the server version; a database that is down now only
@@ -54,9 +62,30 @@ class Container:
             except StorageUnavailable as exc:
                 log.warning("Database unreachable at start-up (%s); answering 503 until it "
                             "is back", exc.message)
-                return
-        if self.clients is not None:
+        await self.housekeeping()
+        if self.runner is not None:
+            self.runner.start()
+            self.queue.wake = self.runner.wake
+
+    async def housekeeping(self) -> None:
+        """Load the download clients (starting the managed aria2c) once the database
+        answers; after that, reload them (other processes may have changed them)."""
+        if self.clients is None:
+            return
+        if self._clients_started or self.processor is None:
+            # An API-only replica reads the clients; the process that runs the
+            # processor owns the settings-made ones and the managed aria2c.
+            try:
+                await self.clients.load()
+            except StorageUnavailable as exc:
+                log.warning("Download clients not loaded: %s", exc.message)
+            return
+        try:
             await self.start_clients(self.clients)
+        except StorageUnavailable as exc:
+            log.warning("Download clients not loaded yet: %s", exc.message)
+            return
+        self._clients_started = True
 
     async def start_clients(self, registry: ClientRegistry) -> None:
         settings = self.settings
@@ -91,6 +120,8 @@ class Container:
         return await self.database.ping() if self.database is not None else True
 
     async def aclose(self) -> None:
+        if self.runner is not None:
+            self.runner.shutdown()
         if self.clients is not None:
             await self.clients.aclose()
         if self.managed_aria2 is not None:
@@ -99,8 +130,20 @@ class Container:
             await self.database.dispose()
 
 
-def build(settings: Settings, clock: Clock | None = None) -> Container:
-    """Wire the real adapters. Nothing touches the network until first use."""
+def processor_config(settings: Settings) -> ProcessorConfig:
+    return ProcessorConfig(
+        max_active=settings.max_concurrent,
+        retry=RetryPolicy.parse(settings.retry_delays),
+        stall=StallPolicy(stall=timedelta(minutes=settings.stall_minutes),
+                          metadata=timedelta(minutes=settings.metadata_stall_minutes)),
+        max_size=settings.max_size,
+    )
+
+
+def build(settings: Settings, clock: Clock | None = None, processor: bool = True
+          ) -> Container:
+    """Wire the real adapters (and the processor unless `processor` is False: an
+    API-only replica). Nothing touches the network until start()."""
     clock = clock or SystemClock()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     api_key, created = load_or_create_api_key(settings)
@@ -118,9 +161,16 @@ def build(settings: Settings, clock: Clock | None = None) -> Container:
     queue = QueueService(items, blocklist, clock, TorfParser(), clients=clients,
                          max_size=settings.max_size,
                          url_guard=UrlGuard(allow_private=settings.allow_private_urls))
-    return Container(
+    container = Container(
         settings=settings, api_key=api_key, clock=clock, queue=queue,
         blocklist=BlocklistService(blocklist), started_at=clock.now(), database=database,
         database_type="sqLite" if database.dialect == "sqlite" else "postgreSQL",
         clients=clients,
     )
+    if processor:
+        owner = f"{socket.gethostname()}:{os.getpid()}"
+        container.processor = Processor(items, clients, clock, owner,
+                                        processor_config(settings), blocklist)
+        container.runner = ProcessorRunner(container.processor, container.housekeeping,
+                                           sync_interval=settings.sync_interval)
+    return container

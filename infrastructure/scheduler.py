@@ -21,7 +21,6 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from core.errors import QueuarrError
 from core.processor import Processor
-from infrastructure.clients.registry import ClientRegistry
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +29,11 @@ HOUSEKEEPING_SECONDS = 30.0
 
 
 class ProcessorRunner:
-    def __init__(self, processor: Processor, registry: ClientRegistry | None,
+    def __init__(self, processor: Processor,
+                 housekeeping: Callable[[], Awaitable[None]] | None = None,
                  sync_interval: float = 5.0, dispatch_interval: float = 1.0) -> None:
         self.processor = processor
-        self.registry = registry
+        self.housekeeping = housekeeping
         self.sync_interval = sync_interval
         self.dispatch_interval = dispatch_interval
         self.scheduler = AsyncIOScheduler(job_defaults={
@@ -87,9 +87,9 @@ class ProcessorRunner:
             return
         self._last_sync = now
         await self.processor.sync()
-        self._tracked = bool(await self.processor.items.tracked())
+        self._tracked = self.processor.tracked_count > 0
 
     async def _housekeeping(self) -> None:
-        if self.registry is not None:
-            await self.registry.load()
+        if self.housekeeping is not None:
+            await self.housekeeping()
         await self.processor.rescue()

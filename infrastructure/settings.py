@@ -70,6 +70,19 @@ class Settings(BaseSettings):
     allow_private_urls: bool = Field(default=False, description="Accept download URLs "
                                      "into private address space (a LAN indexer).")
 
+    # The processor.
+    max_concurrent: int = Field(default=3, ge=1, le=1000,
+                                description="Downloads sent and running at once.")
+    retry_delays: str = Field(default="0,120,480", description="Seconds to wait after "
+                              "each transient failure; when they run out the item fails.")
+    sync_interval: float = Field(default=5.0, ge=0.5, le=3600,
+                                 description="Seconds between status syncs while "
+                                 "anything downloads (60 s when nothing does).")
+    stall_minutes: float = Field(default=30, gt=0, description="Minutes without data "
+                                 "before a download is stalled.")
+    metadata_stall_minutes: float = Field(default=15, gt=0, description="Minutes a "
+                                          "magnet may wait for its metadata.")
+
     @field_validator("max_size", mode="before")
     @classmethod
     def _size(cls, value: object) -> int | None:
@@ -82,6 +95,14 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("retry_delays")
+    @classmethod
+    def _delays(cls, value: str) -> str:
+        from core.policy import RetryPolicy
+
+        RetryPolicy.parse(value)  # refuses what the processor could not use
+        return value
 
     @field_validator("managed_aria2", mode="before")
     @classmethod

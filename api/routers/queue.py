@@ -23,6 +23,7 @@ from api.params import (
 from api.resources import queue_resource, status_resource
 from api.responses import JSON, empty_ok, json_response, stream_items
 from api.schemas import (
+    DispatchOut,
     Empty,
     GrabBody,
     IdsBody,
@@ -37,8 +38,11 @@ from api.schemas import (
     RetryBody,
 )
 from core.domain import DownloadProtocol, Priority, QueueItem
+from core.errors import NoProcessor
 from core.listing import QueueFilter
+from core.processor import Processor
 from core.service import CHUNK, RemoveOptions
+from infrastructure.bootstrap import Container
 
 router = APIRouter(prefix="/api/v3/queue", tags=["Queue"])
 
@@ -177,6 +181,39 @@ async def grab_one(c: ContainerDep, id: ItemId) -> Response:
     """Radarr's force grab: a queued, delayed or client-unavailable item is sent now."""
     await c.queue.force_grab(valid_id(id))
     return json_response({})
+
+
+def _processor(c: Container) -> Processor:
+    if c.processor is None:
+        raise NoProcessor()
+    return c.processor
+
+
+@router.put("/pause", response_model=DispatchOut, summary="Pause all dispatching",
+            responses={409: {"model": Message, "description": "No processor here"}})
+async def pause_all(c: ContainerDep) -> Response:
+    """Stop sending new downloads (the seed's /pause); running downloads go on, and
+    grabs are still accepted and queued."""
+    _processor(c).paused = True
+    return json_response({"paused": True})
+
+
+@router.put("/resume", response_model=DispatchOut, summary="Resume all dispatching",
+            responses={409: {"model": Message, "description": "No processor here"}})
+async def resume_all(c: ContainerDep) -> Response:
+    """Send queued downloads again (the seed's /resume)."""
+    _processor(c).paused = False
+    if c.runner is not None:
+        c.runner.wake()
+    return json_response({"paused": False})
+
+
+@router.post("/process", response_model=IdsOut, summary="Run one processing pass now",
+             responses={409: {"model": Message, "description": "No processor here"}})
+async def process(c: ContainerDep) -> Response:
+    """Rescue expired leases, send what is due (up to the free slots, unless dispatching
+    is paused) and sync progress, once; answers the ids sent or rescued."""
+    return json_response({"ids": await _processor(c).process()})
 
 
 @router.post("/retry", response_model=IdsOut, summary="Retry failed items",

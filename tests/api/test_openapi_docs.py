@@ -30,6 +30,7 @@ EXPECTED = {
     "GET /api/v3/downloadclient/schema", "GET /api/v3/downloadclient/{id}",
     "PUT /api/v3/downloadclient/{id}", "DELETE /api/v3/downloadclient/{id}",
     "POST /api/v3/downloadclient/test", "POST /api/v3/downloadclient/testall",
+    "PUT /api/v3/queue/pause", "PUT /api/v3/queue/resume", "POST /api/v3/queue/process",
 }
 
 

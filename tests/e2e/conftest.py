@@ -32,9 +32,10 @@ def free_port() -> int:
 
 
 def start_server(
-    data_dir: Path, env: dict[str, str] | None = None
+    data_dir: Path, env: dict[str, str] | None = None, args: tuple[str, ...] = ()
 ) -> tuple[subprocess.Popen[bytes], LiveServer]:
-    """Start `queuarr serve` (migrating a fresh SQLite file unless `env` says otherwise)."""
+    """Start `queuarr serve` (migrating a fresh SQLite file unless `env` says otherwise);
+    `args` go to `serve`."""
     port = free_port()
     log = data_dir / "server.log"
     environment = {
@@ -47,7 +48,7 @@ def start_server(
     }
     with log.open("wb") as handle:  # the child keeps its own descriptor
         process = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "api.cli", "serve", "--port", str(port), *args],
             env=environment, stdout=handle, stderr=subprocess.STDOUT,
             cwd=Path(__file__).resolve().parents[2],
         )
@@ -67,7 +68,9 @@ def start_server(
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    process, server = start_server(tmp_path_factory.mktemp("live"))
+    # API only: these tests look at the queue as the API leaves it, before any processor
+    # sends anything (tests/clients/test_processor_e2e.py runs the processor).
+    process, server = start_server(tmp_path_factory.mktemp("live"), args=("--no-processor",))
     try:
         yield server
     finally:

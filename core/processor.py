@@ -210,6 +210,21 @@ class Processor:
                 handled.append(item.id)
         return handled
 
+    async def release(self) -> list[int]:
+        """Give back this processor's leases (a graceful stop): its items in `sending`
+        return to the queue at once, not when the lease expires. An add that went
+        through meanwhile is found again by the next send."""
+        far = self.clock.now() + timedelta(days=3650)
+        released = []
+        for item in await self.items.expired_leases(far):
+            if item.lease_owner != self.owner:
+                continue
+            saved = await self._move(item, S.QUEUED, "released", f"{self.owner} stopped",
+                                     **_cleared())
+            if saved is not None:
+                released.append(item.id)
+        return released
+
     # -- sync --------------------------------------------------------------------------
 
     async def sync(self) -> int:

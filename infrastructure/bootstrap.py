@@ -121,7 +121,7 @@ class Container:
 
     async def aclose(self) -> None:
         if self.runner is not None:
-            self.runner.shutdown()
+            await self.runner.stop()
         if self.clients is not None:
             await self.clients.aclose()
         if self.managed_aria2 is not None:

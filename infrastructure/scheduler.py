@@ -12,6 +12,7 @@ dropping them. A pass that fails is logged and the next one runs as scheduled.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -55,6 +56,17 @@ class ProcessorRunner:
     def shutdown(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop scheduling, then give back this processor's leases (within `grace`)."""
+        self.shutdown()
+        try:
+            released = await asyncio.wait_for(self.processor.release(), grace)
+        except (TimeoutError, QueuarrError) as exc:
+            log.warning("Leases not released (%s); they expire on their own", exc)
+            return
+        if released:
+            log.info("Released %d leased item(s): %s", len(released), released)
 
     def wake(self) -> None:
         """Run a dispatch pass now (a grab arrived, or dispatching was resumed)."""

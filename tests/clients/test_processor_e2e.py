@@ -94,3 +94,27 @@ def test_a_magnet_goes_through_qbittorrent_from_settings(
         assert sha256(Path(item["outputPath"])) == payload.sha256
     finally:
         _stop(process)
+
+
+def test_sigterm_mid_dispatch_exits_0_and_leaves_nothing_leased(
+        tmp_path: Path, served_file: ServedFile) -> None:
+    import sqlite3
+
+    require_binary("aria2c")
+    process, server = start_server(tmp_path, {"QUEUARR_ALLOW_PRIVATE_URLS": "true",
+                                              "QUEUARR_MAX_CONCURRENT": "50"})
+    try:
+        with httpx.Client(base_url=server.url, headers={"X-Api-Key": server.api_key},
+                          trust_env=False) as http:
+            for n in range(40):
+                made = http.post("/api/v3/queue/grab", json={
+                    "downloadUrl": f"{served_file.url}?copy={n}", "title": f"Copy.{n}"})
+                assert made.status_code == 201, made.text
+    finally:
+        _stop(process)  # SIGTERM while the dispatcher is sending: exit code 0
+    with sqlite3.connect(tmp_path / "queuarr.db") as db:
+        states = dict(db.execute("SELECT state, count(*) FROM queue_item GROUP BY state"))
+        leased = db.execute("SELECT count(*) FROM queue_item WHERE lease_owner IS NOT NULL"
+                            ).fetchone()[0]
+    assert sum(states.values()) == 40
+    assert "sending" not in states and leased == 0, states

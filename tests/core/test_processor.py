@@ -295,3 +295,13 @@ async def test_client_unavailable_is_raised_by_the_fake_for_statuses(world: Worl
     world.client.down = True
     with pytest.raises(ClientUnavailable):
         await world.client.statuses([])
+
+
+async def test_a_graceful_stop_gives_back_only_its_own_leases(world: World) -> None:
+    mine, theirs = await world.grab(1), await world.grab(2)
+    await world.items.claim("test-worker", 1, world.clock.now(), timedelta(minutes=5))
+    await world.items.claim("other-worker", 1, world.clock.now(), timedelta(minutes=5))
+    assert await world.processor.release() == [mine.id]
+    back = await world.get(mine)
+    assert back.state is S.QUEUED and back.lease_owner is None and back.rescues == 0
+    assert (await world.get(theirs)).lease_owner == "other-worker"

@@ -25,6 +25,7 @@ from infrastructure.db.blocklist_repository import SqlBlocklistRepository
 from infrastructure.db.client_repository import SqlClientConfigRepository
 from infrastructure.db.engine import Database
 from infrastructure.db.queue_repository import SqlQueueRepository
+from infrastructure.leader import AlwaysLeader, PostgresLeader
 from infrastructure.netguard import UrlGuard
 from infrastructure.scheduler import ProcessorRunner
 from infrastructure.settings import Settings
@@ -171,6 +172,8 @@ def build(settings: Settings, clock: Clock | None = None, processor: bool = True
         owner = f"{socket.gethostname()}:{os.getpid()}"
         container.processor = Processor(items, clients, clock, owner,
                                         processor_config(settings), blocklist)
+        leader = (PostgresLeader(settings.database) if database.dialect == "postgresql"
+                  else AlwaysLeader())
         container.runner = ProcessorRunner(container.processor, container.housekeeping,
-                                           sync_interval=settings.sync_interval)
+                                           sync_interval=settings.sync_interval, leader=leader)
     return container

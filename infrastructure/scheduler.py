@@ -17,24 +17,36 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from core.errors import QueuarrError
 from core.processor import Processor
+from infrastructure.leader import AlwaysLeader
 
 log = logging.getLogger(__name__)
 
 IDLE_SYNC_SECONDS = 60.0
 HOUSEKEEPING_SECONDS = 30.0
+LEADERSHIP_SECONDS = 5.0  # a standby takes over within this (plus a pass) of a death
+
+
+class Leader(Protocol):
+    async def check(self) -> bool: ...
+
+    async def close(self) -> None: ...
 
 
 class ProcessorRunner:
     def __init__(self, processor: Processor,
                  housekeeping: Callable[[], Awaitable[None]] | None = None,
-                 sync_interval: float = 5.0, dispatch_interval: float = 1.0) -> None:
+                 sync_interval: float = 5.0, dispatch_interval: float = 1.0,
+                 leader: Leader | None = None) -> None:
         self.processor = processor
         self.housekeeping = housekeeping
+        self.leader: Leader = leader or AlwaysLeader()
+        self.leading = False
         self.sync_interval = sync_interval
         self.dispatch_interval = dispatch_interval
         self.scheduler = AsyncIOScheduler(job_defaults={
@@ -44,6 +56,8 @@ class ProcessorRunner:
 
     def start(self) -> None:
         add = self.scheduler.add_job
+        add(self._guarded("leadership", self._leadership, always=True), "interval",
+            seconds=LEADERSHIP_SECONDS, id="leadership", next_run_time=datetime.now())
         add(self._guarded("dispatch", self._dispatch), "interval",
             seconds=self.dispatch_interval, id="dispatch", next_run_time=datetime.now())
         add(self._guarded("sync", self._sync), "interval", seconds=self.sync_interval,
@@ -64,19 +78,22 @@ class ProcessorRunner:
             released = await asyncio.wait_for(self.processor.release(), grace)
         except (TimeoutError, QueuarrError) as exc:
             log.warning("Leases not released (%s); they expire on their own", exc)
-            return
-        if released:
-            log.info("Released %d leased item(s): %s", len(released), released)
+        else:
+            if released:
+                log.info("Released %d leased item(s): %s", len(released), released)
+        finally:
+            await self.leader.close()
 
     def wake(self) -> None:
         """Run a dispatch pass now (a grab arrived, or dispatching was resumed)."""
         if self.scheduler.running:
             self.scheduler.modify_job("dispatch", next_run_time=datetime.now())
 
-    @staticmethod
-    def _guarded(name: str, job: Callable[[], Awaitable[object]]
+    def _guarded(self, name: str, job: Callable[[], Awaitable[object]], always: bool = False
                  ) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
+            if not (always or self.leading):
+                return  # a standby: another process runs the passes
             try:
                 await job()
             except QueuarrError as exc:  # the database or a client is away: next pass
@@ -86,6 +103,13 @@ class ProcessorRunner:
 
         run.__name__ = name
         return run
+
+    async def _leadership(self) -> None:
+        was = self.leading
+        self.leading = await self.leader.check()
+        if self.leading and not was:
+            for job in ("housekeeping", "dispatch", "sync"):
+                self.scheduler.modify_job(job, next_run_time=datetime.now())
 
     async def _dispatch(self) -> None:
         sent = await self.processor.dispatch()

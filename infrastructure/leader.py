@@ -1,0 +1,75 @@
+"""One active processor per Postgres database: a session-level advisory lock, held on a
+connection of its own. The process holding it runs the passes; the others stand by and
+try again every few seconds. When the leader dies its connection closes and Postgres
+frees the lock, so a standby takes over at its next try. SQLite is one process: always
+the leader."""
+
+from __future__ import annotations
+
+import logging
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+log = logging.getLogger(__name__)
+
+LOCK_KEY = 0x51756575617272  # "Queuarr"
+
+
+def plain_dsn(url: str) -> str:
+    """asyncpg's DSN from a SQLAlchemy URL (the driver part dropped)."""
+    parsed = make_url(url)
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class AlwaysLeader:
+    async def check(self) -> bool:
+        return True
+
+    async def close(self) -> None:
+        return None
+
+
+class PostgresLeader:
+    def __init__(self, url: str, key: int = LOCK_KEY) -> None:
+        self.dsn = plain_dsn(url)
+        self.key = key
+        self._conn: asyncpg.Connection | None = None
+        self.leading = False
+
+    async def check(self) -> bool:
+        """Whether this process leads now: verify a held lock, or try to take it."""
+        try:
+            if self._conn is not None and not self._conn.is_closed():
+                await self._conn.fetchval("SELECT 1", timeout=5)
+                return self._set(True)
+            self._conn = await asyncpg.connect(self.dsn, timeout=5)
+            got = await self._conn.fetchval("SELECT pg_try_advisory_lock($1)", self.key,
+                                            timeout=5)
+            if not got:
+                await self._drop()
+            return self._set(bool(got))
+        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            await self._drop()
+            if self.leading:
+                log.warning("Lost the processor lock: %s", exc)
+            return self._set(False)
+
+    def _set(self, leading: bool) -> bool:
+        if leading and not self.leading:
+            log.info("This process now runs the processor (advisory lock %d)", self.key)
+        self.leading = leading
+        return leading
+
+    async def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None and not conn.is_closed():
+            try:
+                await conn.close(timeout=2)
+            except Exception:
+                conn.terminate()
+
+    async def close(self) -> None:
+        """Give the lock up (closing the session frees it)."""
+        await self._drop()
+        self.leading = False

@@ -1,0 +1,106 @@
+"""One processor per Postgres database: the advisory lock, its loss and the takeover,
+on the real server. The lock key is per test so that tests never contend."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+
+import asyncpg
+import pytest
+
+from core.domain import DownloadProtocol, HistoryEvent, ItemState, NewItem, SourceKind
+from core.processor import Processor
+from infrastructure.clock import SystemClock
+from infrastructure.leader import PostgresLeader, plain_dsn
+from infrastructure.memory import MemoryQueueRepository
+from infrastructure.scheduler import LEADERSHIP_SECONDS, ProcessorRunner
+from tests.fakes import FakeClients, FakeDownloadClient
+
+pytestmark = pytest.mark.postgres
+
+
+def key() -> int:
+    return random.randrange(1, 2**62)
+
+
+async def test_one_leader_and_a_takeover_when_it_lets_go(postgres_url: str) -> None:
+    k = key()
+    a, b = PostgresLeader(postgres_url, k), PostgresLeader(postgres_url, k)
+    try:
+        assert await a.check() is True
+        assert await b.check() is False
+        assert await a.check() is True  # held, verified on its own connection
+        assert await b.check() is False
+        await a.close()
+        assert await b.check() is True
+        assert await a.check() is False
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_a_leader_whose_session_dies_loses_and_a_standby_takes_over(
+        postgres_url: str) -> None:
+    k = key()
+    a, b = PostgresLeader(postgres_url, k), PostgresLeader(postgres_url, k)
+    admin = await asyncpg.connect(plain_dsn(postgres_url))
+    try:
+        assert await a.check() is True
+        # The leader's process dies: Postgres ends its session and frees the lock.
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_locks "
+            "WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid() "
+            "AND (classid::bigint << 32 | objid::bigint) = $1", k)
+        assert await b.check() is True
+        assert await a.check() is False
+    finally:
+        await admin.close()
+        await a.close()
+        await b.close()
+
+
+async def test_only_the_leading_runner_dispatches_and_a_standby_takes_over(
+        postgres_url: str) -> None:
+    clock = SystemClock()
+    items = MemoryQueueRepository(clock)
+    k = key()
+    clients = [FakeDownloadClient("aria2"), FakeDownloadClient("aria2")]
+    runners = [
+        ProcessorRunner(Processor(items, FakeClients(c), clock, f"p{n}"), sync_interval=60,
+                        dispatch_interval=0.1, leader=PostgresLeader(postgres_url, k))
+        for n, c in enumerate(clients)]
+    runners[0].start()
+    await asyncio.sleep(0.5)
+    runners[1].start()
+    try:
+        await asyncio.sleep(0.5)
+        assert runners[0].leading and not runners[1].leading
+        first = await items.add(_item(1), HistoryEvent("grabbed"))
+        await _until_sent(items, first.id)
+        assert clients[0].added == [first.info_hash] and clients[1].added == []
+        await runners[0].stop()  # the leader stops: its lock goes with its session
+        second = await items.add(_item(2), HistoryEvent("grabbed"))
+        # The standby takes over within the issue's 15 s (three leadership ticks).
+        await _until_sent(items, second.id, timeout=LEADERSHIP_SECONDS * 3)
+        assert clients[1].added == [second.info_hash]
+    finally:
+        for runner in runners:
+            await runner.stop()
+
+
+def _item(n: int) -> NewItem:
+    return NewItem(title=f"Movie.{n}", source=SourceKind.MAGNET,
+                   protocol=DownloadProtocol.TORRENT, added_at=SystemClock().now(),
+                   info_hash=f"{n:040x}", size=10)
+
+
+async def _until_sent(items: MemoryQueueRepository, item_id: int, timeout: float = 5) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        item = await items.get(item_id)
+        if item is not None and item.state is ItemState.DOWNLOADING:
+            return
+        assert time.monotonic() < deadline, f"not sent: {item}"
+        await asyncio.sleep(0.05)

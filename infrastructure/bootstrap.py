@@ -93,7 +93,7 @@ class Container:
         wanted = settings_clients(settings)
         for config in wanted:
             try:
-                registry.build(config)
+                registry.adapter_config(config)
             except BadRequest as exc:
                 raise RuntimeError(f"Download client {config.name!r} from settings: "
                                    f"{exc.message}") from None

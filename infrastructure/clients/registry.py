@@ -13,9 +13,9 @@ from core.clientfields import coerce_fields
 from core.clients import ClientConfig, ClientDescriptor, ClientKind, ClientSource
 from core.errors import BadRequest, DownloadClientError, NotFound
 from core.ports import ClientConfigRepository, ClientInfo, DownloadClient
-from infrastructure.clients.aria2 import Aria2Client
+from infrastructure.clients.aria2 import Aria2Client, Aria2Config
 from infrastructure.clients.fields import aria2_config, qbittorrent_config
-from infrastructure.clients.qbittorrent import QbittorrentClient
+from infrastructure.clients.qbittorrent import QbittorrentClient, QbittorrentConfig
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +41,19 @@ class ClientRegistry:
 
     # -- building ----------------------------------------------------------------------
 
-    def build(self, config: ClientConfig) -> DownloadClient:
-        """An adapter for a configuration; BadRequest if the configuration is unsafe or
-        incomplete (aria2 off loopback or without a secret, paths outside the roots)."""
+    def adapter_config(self, config: ClientConfig) -> QbittorrentConfig | Aria2Config:
+        """The adapter's configuration; BadRequest if it is unsafe or incomplete (aria2
+        off loopback or without a secret, paths outside the roots)."""
         if config.kind is ClientKind.QBITTORRENT:
-            return QbittorrentClient(
-                config.name, qbittorrent_config(config.fields, self.roots, self.timeout))
-        return Aria2Client(config.name, aria2_config(config.fields, self.roots, self.timeout))
+            return qbittorrent_config(config.fields, self.roots, self.timeout)
+        return aria2_config(config.fields, self.roots, self.timeout)
+
+    def build(self, config: ClientConfig) -> DownloadClient:
+        """An adapter for a configuration (BadRequest as adapter_config)."""
+        settings = self.adapter_config(config)
+        if isinstance(settings, QbittorrentConfig):
+            return QbittorrentClient(config.name, settings)
+        return Aria2Client(config.name, settings)
 
     def _register(self, config: ClientConfig, adapter: DownloadClient | None = None) -> None:
         old = self._adapters.pop(config.name, None)
@@ -102,7 +108,7 @@ class ClientRegistry:
         values = coerce_fields(kind, fields, previous.fields if previous else None)
         config = ClientConfig(name=name.strip(), kind=kind, fields=values,
                               id=previous.id if previous else None, **flags)
-        self.build(config)  # refuses unsafe or incomplete configurations
+        self.adapter_config(config)  # refuses unsafe or incomplete configurations
         return config
 
     async def _test_or_refuse(self, adapter: DownloadClient) -> ClientInfo:

@@ -6,13 +6,13 @@ under CI=true, where they fail (as the Postgres tests do)."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import IN_CI
 from tests.daemons import (
     ARIA2_BINARY,
     QBITTORRENT_BINARY,
@@ -25,7 +25,6 @@ from tests.daemons import (
     seed_payload,
 )
 
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PAYLOAD_SIZE = 3 * 1024 * 1024 + 12_345  # not a multiple of the piece size: a short last piece
 
 

@@ -66,22 +66,31 @@ def limit_aria2(daemon: Aria2Daemon) -> None:
     daemon.rpc("aria2.changeGlobalOption", {"max-overall-download-limit": str(RATE)})
 
 
+async def download_seeded(client: DownloadClient, payload: Payload, source: SourceKind
+                          ) -> tuple[str, DownloadStatus]:
+    """Add the seeded payload by magnet or .torrent, follow it to completion (progress
+    seen rising, the bytes on disk right): the id add gave, and the final status."""
+    item = queue_item(source, url=payload.magnet if source is SourceKind.MAGNET else None,
+                      info_hash=payload.info_hash, title=payload.name)
+    download_id = await client.add(
+        item, payload.torrent if source is SourceKind.TORRENT_FILE else None)
+    seen, done = await follow(client, download_id)
+    assert_rose(seen)
+    assert done.total_bytes == payload.size and done.left_bytes == 0
+    assert done.output_path is not None
+    assert sha256(Path(done.output_path)) == payload.sha256
+    return download_id, done
+
+
 @pytest.mark.parametrize("source", [SourceKind.MAGNET, SourceKind.TORRENT_FILE])
 async def test_qbittorrent_downloads_a_seeded_file(
         qbittorrent: QbittorrentDaemon, payload: Payload, source: SourceKind) -> None:
     limit_qbittorrent(qbittorrent)
     client = qbittorrent_client(qbittorrent)
     try:
-        item = queue_item(source, url=payload.magnet if source is SourceKind.MAGNET else None,
-                          info_hash=payload.info_hash, title=payload.name)
-        download_id = await client.add(
-            item, payload.torrent if source is SourceKind.TORRENT_FILE else None)
+        download_id, done = await download_seeded(client, payload, source)
         assert download_id == payload.info_hash
-        seen, done = await follow(client, download_id)
-        assert_rose(seen)
-        assert done.total_bytes == payload.size and done.left_bytes == 0
         assert done.output_path is not None
-        assert sha256(Path(done.output_path)) == payload.sha256
         await client.remove(download_id, delete_data=True)
         for _ in range(100):
             if not Path(done.output_path).exists():
@@ -98,22 +107,15 @@ async def test_aria2_downloads_a_seeded_file(
     limit_aria2(aria2)
     client = aria2_client(aria2)
     try:
-        item = queue_item(source, url=payload.magnet if source is SourceKind.MAGNET else None,
-                          info_hash=payload.info_hash, title=payload.name)
-        download_id = await client.add(
-            item, payload.torrent if source is SourceKind.TORRENT_FILE else None)
-        seen, done = await follow(client, download_id)
-        assert_rose(seen)
+        download_id, done = await download_seeded(client, payload, source)
         if source is SourceKind.MAGNET:
             # The metadata download was followed to the real one, which the item tracks.
             assert done.download_id != download_id
             again = await client.statuses([done.download_id])
             assert again[done.download_id].state is ClientState.COMPLETED
-        assert done.total_bytes == payload.size
         assert done.output_path is not None
         output = Path(done.output_path)
         assert output.parent == aria2.download_dir
-        assert sha256(output) == payload.sha256
         # aria2 cannot delete files: the adapter does, inside the download roots.
         await client.remove(download_id, delete_data=True)
         assert not output.exists()

@@ -5,7 +5,6 @@ configured clients never reach the log."""
 
 from __future__ import annotations
 
-import shutil
 import signal
 import time
 from pathlib import Path
@@ -111,5 +110,4 @@ def test_client_secrets_never_reach_the_log(tmp_path: Path) -> None:
 def test_aria2c_is_installed_where_ci_runs() -> None:
     """CI installs aria2 and qbittorrent-nox (.ci/run); the real-daemon tests need them."""
     for binary in ("aria2c", "qbittorrent-nox"):
-        if shutil.which(binary) is None:
-            require_binary(binary)
+        require_binary(binary)

@@ -124,20 +124,28 @@ class StallPolicy:
     stall: timedelta = timedelta(minutes=30)
     metadata: timedelta = timedelta(minutes=15)
 
+    def limit(self, state: ClientState) -> timedelta | None:
+        """How long a download in `state` may go without progress; None if never
+        stalled in that state (paused, queued, checking, complete...)."""
+        if state is ClientState.METADATA:
+            return self.metadata
+        if state in STALL_STATES or state is ClientState.DOWNLOADING:
+            return self.stall
+        return None
+
     def stalled(self, state: ClientState, progress_at: datetime | None,
-                now: datetime) -> str | None:
-        """Why the download counts as stalled, or None."""
-        if progress_at is None:
+                now: datetime, times: int = 1) -> str | None:
+        """Why the download counts as stalled (for `times` its limit), or None."""
+        limit = self.limit(state)
+        if progress_at is None or limit is None:
             return None
         idle = now - progress_at
-        if state is ClientState.METADATA:
-            if idle >= self.metadata:
-                return (f"metadata has not arrived after {_minutes(idle)} "
-                        f"(limit {_minutes(self.metadata)})")
+        if idle < limit * times:
             return None
-        if (state in STALL_STATES or state is ClientState.DOWNLOADING) and idle >= self.stall:
-            return f"no data for {_minutes(idle)} (limit {_minutes(self.stall)})"
-        return None
+        if state is ClientState.METADATA:
+            return (f"metadata has not arrived after {_minutes(idle)} "
+                    f"(limit {_minutes(limit)})")
+        return f"no data for {_minutes(idle)} (limit {_minutes(limit)})"
 
 
 def _minutes(delta: timedelta) -> str:

@@ -357,8 +357,8 @@ class Processor:
             target, event, message = S.WARNING, "stalled", f"Stalled: {stalled}"
             values["error_message"] = message
             values["status_messages"] = (StatusMessage(item.title, (message,)),)
-        elif stalled is not None and item.state is S.WARNING and self._stalled_twice(
-                item, progress_at, now):
+        elif stalled is not None and item.state is S.WARNING and self.config.stall.stalled(
+                status.state, progress_at, now, times=2):
             return await self._fail_stalled(item, stalled, values)
         elif stalled is None and item.state in (S.WARNING, S.CLIENT_UNAVAILABLE):
             target, event = S.DOWNLOADING, "resumed"
@@ -371,10 +371,6 @@ class Processor:
             return await self._save(item, item.evolve(updated_at=now, **changes),
                                     HistoryEvent(event))
         return await self._move(item, target, event, message, **changes)
-
-    def _stalled_twice(self, item: QueueItem, progress_at: datetime, now: datetime) -> bool:
-        stall = self.config.stall
-        return now - progress_at >= 2 * min(stall.stall, stall.metadata)
 
     async def _fail_stalled(self, item: QueueItem, reason: str, values: dict[str, Any]
                             ) -> QueueItem | None:

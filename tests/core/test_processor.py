@@ -305,3 +305,19 @@ async def test_a_graceful_stop_gives_back_only_its_own_leases(world: World) -> N
     back = await world.get(mine)
     assert back.state is S.QUEUED and back.lease_owner is None and back.rescues == 0
     assert (await world.get(theirs)).lease_owner == "other-worker"
+
+
+async def test_a_stalled_download_fails_only_at_twice_its_own_limit(world: World) -> None:
+    """The data limit (30 min) applies to a download, not the shorter metadata one:
+    a sync a minute after the warning does not fail it."""
+    item = await world.grab(1)
+    await world.processor.dispatch()
+    world.later(minutes=30)
+    await world.processor.sync()
+    assert (await world.get(item)).state is S.WARNING
+    world.later(minutes=1)
+    await world.processor.sync()
+    assert (await world.get(item)).state is S.WARNING
+    world.later(minutes=29)
+    await world.processor.sync()
+    assert (await world.get(item)).state is S.FAILED

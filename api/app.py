@@ -14,7 +14,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from api import errors
 from api.edge import ApiKeyAuth, RadarrEdge
-from api.routers import blocklist, downloadclient, queue, system
+from api.routers import blocklist, downloadclient, health, history, queue, system
 from api.version import QUEUARR_VERSION, RADARR_API_VERSION
 from infrastructure.bootstrap import Container, build
 from infrastructure.settings import Settings
@@ -65,6 +65,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.include_router(queue.router)
     app.include_router(blocklist.router)
     app.include_router(downloadclient.router)
+    app.include_router(history.router)
+    app.include_router(health.router)
 
     def query_names() -> frozenset[str]:
         names = {"apikey"}

@@ -16,6 +16,7 @@ from core.domain import DownloadProtocol, MovieInfo, Priority
 from core.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from core.grab import MAX_TORRENT_BYTES, GrabRequest
 from core.links import decode_base64
+from core.retry import RetryPolicy
 
 
 async def read_grab(request: Request) -> GrabRequest:
@@ -99,4 +100,8 @@ def to_request(body: GrabBody, torrent: bytes | None) -> GrabRequest:
         download_client=body.download_client,
         category=body.category,
         force=body.force,
+        retry_policy=None if body.retry_policy is None else RetryPolicy(
+            delays=tuple(body.retry_policy.delays),
+            max_attempts=body.retry_policy.max_attempts, factor=body.retry_policy.factor,
+            cap=body.retry_policy.cap, jitter=body.retry_policy.jitter),
     )

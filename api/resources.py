@@ -19,9 +19,15 @@ from core.clientfields import (
     masked,
 )
 from core.clients import ClientConfig, ClientKind, ClientSource
-from core.domain import BlocklistEntry, ItemState, Priority, QueueItem, StateCounts
+from core.domain import BlocklistEntry, HistoryEntry, ItemState, Priority, QueueItem, StateCounts
 from core.listing import PENDING_STATES, RADARR_STATUS, completion_time
-from core.quality import CustomFormatRef, Language, QualityModel
+from core.quality import (
+    UNKNOWN_LANGUAGE,
+    UNKNOWN_QUALITY,
+    CustomFormatRef,
+    Language,
+    QualityModel,
+)
 
 S = ItemState
 _TRACKED_STATUS = {S.WARNING: "warning", S.FAILED: "error"}
@@ -221,6 +227,33 @@ def blocklist_resource(entry: BlocklistEntry) -> dict[str, Any]:
     if entry.message is not None:
         r["message"] = entry.message
     return r
+
+
+# Radarr's MovieHistoryEventType for the events it has; Queuarr's own keep their names.
+RADARR_EVENTS = {"grabbed": "grabbed", "forceGrabbed": "grabbed",
+                 "downloadFailed": "downloadFailed"}
+RADARR_EVENT_IDS = {0: "unknown", 1: "grabbed", 3: "downloadFolderImported",
+                    4: "downloadFailed", 6: "movieFileDeleted", 8: "movieFolderImported",
+                    9: "movieFileRenamed", 10: "downloadIgnored"}
+
+
+def history_resource(entry: HistoryEntry, item: QueueItem | None = None) -> dict[str, Any]:
+    """Radarr's HistoryResource; what Radarr has no field for goes in `data`. Quality,
+    languages and formats come from the item while it is still in the queue."""
+    data = {"itemId": str(entry.item_id), "event": entry.event,
+            "fromState": entry.from_state.value if entry.from_state else None,
+            "toState": entry.to_state.value if entry.to_state else None,
+            "message": entry.message}
+    return {
+        "id": entry.id, "movieId": entry.movie_id or 0, "sourceTitle": entry.source_title,
+        "languages": languages_json(item.languages if item else (UNKNOWN_LANGUAGE,)),
+        "quality": quality_json(item.quality if item else UNKNOWN_QUALITY),
+        "customFormats": formats_json(item.custom_formats) if item else [],
+        "customFormatScore": item.custom_format_score if item else 0,
+        "qualityCutoffNotMet": False, "date": entry.at,
+        "downloadId": entry.download_id,
+        "eventType": RADARR_EVENTS.get(entry.event, entry.event), "data": data,
+    }
 
 
 def download_client_resource(config: ClientConfig) -> dict[str, Any]:

@@ -59,6 +59,22 @@ class MovieSnapshot(Body):
     sort_title: Annotated[str | None, Field(max_length=1000)] = None
 
 
+WEEK = 7 * 86400.0
+
+
+class RetryPolicyBody(Body):
+    """This grab's own retry policy (instead of QUEUARR_RETRY_DELAYS): seconds to wait
+    after each transient failure; with `maxAttempts` beyond the list, delays grow by
+    `factor` up to `cap`; `jitter` spreads each by up to that fraction."""
+
+    delays: Annotated[list[Annotated[float, Field(ge=0, le=WEEK, allow_inf_nan=False)]],
+                      Field(max_length=50)] = [0, 120, 480]
+    max_attempts: Annotated[int | None, Field(ge=1, le=100)] = None
+    factor: Annotated[float, Field(ge=1, le=10, allow_inf_nan=False)] = 2.0
+    cap: Annotated[float, Field(gt=0, le=WEEK, allow_inf_nan=False)] = 3600.0
+    jitter: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 0.0
+
+
 class GrabBody(Body):
     """A release to add to the queue."""
 
@@ -82,6 +98,7 @@ class GrabBody(Body):
     category: Annotated[str | None, Field(max_length=200)] = None
     force: Annotated[bool, Field(description=(
         "Grab again even if the same release already completed."))] = False
+    retry_policy: RetryPolicyBody | None = None
 
 
 class IdsBody(Body):
@@ -270,6 +287,67 @@ class BlocklistPage(Out):
     sort_direction: SortDirection
     total_records: int
     records: list[BlocklistResource]
+
+
+class HistoryData(Out):
+    """What Radarr's HistoryResource has no field for (all values strings, as Radarr's
+    `data` dictionary)."""
+
+    item_id: str
+    event: str
+    from_state: str | None = None
+    to_state: str | None = None
+    message: str | None = None
+
+
+class HistoryResource(Out):
+    """Radarr's HistoryResource. `eventType` is Radarr's MovieHistoryEventType where it
+    has one (`grabbed`, `downloadFailed`); Queuarr's own events keep their names:
+    queued, sent, claimed, rescued, released, retryScheduled, clientUnavailable,
+    noClient, clientWarning, stalled, paused, resumed, readded, downloadCompleted,
+    removed, cleanedUp, retried, priorityChanged, waitingForSlot."""
+
+    id: int
+    movie_id: int
+    source_title: str | None = None
+    languages: list[LanguageOut]
+    quality: QualityModelOut
+    custom_formats: list[CustomFormatOut]
+    custom_format_score: int
+    quality_cutoff_not_met: bool
+    date: str = Field(json_schema_extra={"format": "date-time"})
+    download_id: str | None = None
+    event_type: str
+    data: HistoryData
+
+
+class HistoryPage(Out):
+    page: int
+    page_size: int
+    sort_key: str
+    sort_direction: SortDirection
+    total_records: int
+    records: list[HistoryResource]
+
+
+class HealthResource(Out):
+    """Radarr's HealthResource: one problem (or `ok`) per source."""
+
+    id: int
+    source: str
+    type: str = Field(json_schema_extra={"enum": ["ok", "notice", "warning", "error"]})
+    message: str
+    wiki_url: str | None = None
+
+
+class DiskSpaceResource(Out):
+    """Radarr's DiskSpaceResource: one per download root."""
+
+    id: int
+    path: str
+    label: str
+    free_space: int
+    total_space: int
 
 
 class IdsOut(Out):

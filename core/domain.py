@@ -8,6 +8,7 @@ from enum import IntEnum, StrEnum
 from typing import Any
 
 from core.quality import UNKNOWN_LANGUAGE, UNKNOWN_QUALITY, CustomFormatRef, Language, QualityModel
+from core.retry import RetryPolicy
 
 
 class ItemState(StrEnum):
@@ -121,6 +122,7 @@ class NewItem:
     languages: tuple[Language, ...] = (UNKNOWN_LANGUAGE,)
     custom_formats: tuple[CustomFormatRef, ...] = ()
     custom_format_score: int = 0
+    retry_policy: RetryPolicy | None = None  # the grab's own; else the processor's
 
 
 @dataclass(slots=True)
@@ -176,6 +178,7 @@ class QueueItem:
     lease_expires_at: datetime | None = None
     rescues: int = 0
     progress_at: datetime | None = None
+    retry_policy: RetryPolicy | None = None  # the grab's own; else the processor's
 
     @property
     def is_active(self) -> bool:
@@ -292,11 +295,12 @@ class HistoryEvent:
 
     event: str
     message: str | None = None
+    recorded: bool = True  # False: a change that is not a transition (progress)
 
 
 @dataclass(frozen=True, slots=True)
 class HistoryEntry:
-    """One stored history row."""
+    """One stored history row: the release as it was when it happened."""
 
     item_id: int
     at: datetime
@@ -304,3 +308,21 @@ class HistoryEntry:
     from_state: ItemState | None
     to_state: ItemState | None
     message: str | None = None
+    id: int = 0
+    source_title: str | None = None
+    movie_id: int | None = None
+    download_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryQuery:
+    """A page of history, newest first unless `ascending`; every filter optional."""
+
+    page: int = 1
+    page_size: int = 10
+    ascending: bool = False
+    events: frozenset[str] | None = None
+    download_id: str | None = None
+    movie_ids: frozenset[int] | None = None
+    item_id: int | None = None
+    since: datetime | None = None

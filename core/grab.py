@@ -10,6 +10,7 @@ from core.domain import DownloadProtocol, MovieInfo, NewItem, Priority, SourceKi
 from core.errors import InvalidRelease, ReleaseTooLarge
 from core.links import check_http_url, filename_from_url, parse_magnet, url_hash
 from core.ports import TorrentParser
+from core.retry import RetryPolicy
 
 MAX_TORRENT_BYTES = 10 * 1024 * 1024
 MAX_TITLE_LENGTH = 1000
@@ -36,6 +37,7 @@ class GrabRequest:
     download_client: str | None = None
     category: str | None = None
     force: bool = False
+    retry_policy: RetryPolicy | None = None
 
 
 def _clean_text(value: str | None, what: str, limit: int) -> str | None:
@@ -149,4 +151,5 @@ def validate_grab(
         priority=request.priority,
         download_client=_clean_text(request.download_client, "downloadClient", MAX_NAME_LENGTH),
         category=_check_category(request.category),
+        retry_policy=request.retry_policy,
     )

@@ -4,8 +4,6 @@ No I/O, no clock of their own: callers pass `now`."""
 
 from __future__ import annotations
 
-import math
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,6 +11,10 @@ from enum import StrEnum
 
 from core.clients import STALL_STATES, ClientState
 from core.errors import ClientRejected, ClientUnavailable, DownloadClientError
+from core.retry import DEFAULT_DELAYS, RetryPolicy
+
+__all__ = ["DEFAULT_DELAYS", "ClientBackoff", "FailureClass", "RetryPolicy", "StallPolicy",
+           "classify"]
 
 
 class FailureClass(StrEnum):
@@ -29,53 +31,6 @@ def classify(error: DownloadClientError) -> FailureClass:
     return FailureClass.TRANSIENT
 
 
-DEFAULT_DELAYS = (0, 120, 480)  # the seed's 0 s -> 2 min -> 8 min -> failed
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """Delays before each new attempt after a transient failure: `delays[n]` follows the
-    (n+1)th failure; when they run out the item fails. With `factor`, delays past the
-    list grow geometrically up to `cap` for `max_attempts` attempts in all; `jitter`
-    spreads each delay by up to that fraction."""
-
-    delays: tuple[float, ...] = DEFAULT_DELAYS
-    max_attempts: int | None = None
-    factor: float = 2.0
-    cap: float = 3600.0
-    jitter: float = 0.0
-
-    @property
-    def attempts(self) -> int:
-        """How many attempts in all (the first send included)."""
-        return self.max_attempts if self.max_attempts is not None else len(self.delays) + 1
-
-    def delay(self, failures: int, rng: random.Random | None = None) -> timedelta | None:
-        """The wait after the `failures`th failure, or None when the item should fail."""
-        if failures < 1 or failures >= self.attempts:
-            return None
-        if failures <= len(self.delays):
-            seconds = self.delays[failures - 1]
-        else:
-            last = self.delays[-1] if self.delays else 1.0
-            seconds = min(max(last, 1.0) * self.factor ** (failures - len(self.delays)),
-                          self.cap)
-        if self.jitter and seconds:
-            seconds *= 1 + (rng or random).uniform(-self.jitter, self.jitter)
-        return timedelta(seconds=max(seconds, 0.0))
-
-    @classmethod
-    def parse(cls, text: str) -> RetryPolicy:
-        """From QUEUARR_RETRY_DELAYS: comma-separated seconds, such as `0,120,480`."""
-        parts = [p.strip() for p in text.split(",") if p.strip()]
-        try:
-            delays = tuple(float(p) for p in parts)
-        except ValueError:
-            raise ValueError(f"retry delays must be seconds separated by commas, got {text!r}"
-                             ) from None
-        if any(not math.isfinite(d) or d < 0 for d in delays):
-            raise ValueError(f"retry delays must be finite and not negative, got {text!r}")
-        return cls(delays=delays)
 
 
 # Radarr's escalation for a provider that keeps failing (NzbDrone's EscalationBackOff).

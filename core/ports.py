@@ -14,6 +14,7 @@ from core.domain import (
     DownloadProtocol,
     HistoryEntry,
     HistoryEvent,
+    HistoryQuery,
     NewBlocklistEntry,
     NewItem,
     QueueItem,
@@ -109,6 +110,14 @@ class QueueRepository(Protocol):
 
     async def history(self, item_id: int) -> list[HistoryEntry]:
         """An item's history, oldest first (it outlives the item)."""
+        ...
+
+    async def history_page(self, query: HistoryQuery) -> tuple[int, list[HistoryEntry]]:
+        """(rows matching the query's filters, the page of them asked for)."""
+        ...
+
+    async def delete_history(self, before: datetime) -> int:
+        """Forget history rows older than `before` (QUEUARR_RETENTION_DAYS)."""
         ...
 
 
@@ -222,6 +231,14 @@ class DownloadClient(Protocol):
     async def free_space(self) -> int | None:
         """Free bytes where the client saves, or None when it cannot tell."""
         ...
+
+
+class SwitchRepository(Protocol):
+    """Named switches every process reads (`paused`: PUT /api/v3/queue/pause)."""
+
+    async def get(self, name: str) -> str | None: ...
+
+    async def set(self, name: str, value: str, at: datetime) -> None: ...
 
 
 class ClientConfigRepository(Protocol):

@@ -15,7 +15,8 @@ the item's attempts untouched.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -42,6 +43,7 @@ from core.ports import (
     DownloadClients,
     DownloadStatus,
     QueueRepository,
+    SwitchRepository,
 )
 from core.states import transition
 
@@ -49,6 +51,9 @@ log = logging.getLogger(__name__)
 S = ItemState
 ACTIVE_SLOTS = frozenset({S.SENDING, S.DOWNLOADING, S.WARNING})
 NO_CLIENT_RETRY = timedelta(minutes=1)
+DISK_CHECK_EVERY = timedelta(seconds=30)
+SLOT_RETRY = timedelta(seconds=30)
+PAUSED = "paused"  # the processor switch PUT /api/v3/queue/pause sets
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,8 @@ class ProcessorConfig:
     max_rescues: int = 3
     max_size: int | None = None
     missing_cycles: int = 2  # a download absent this many syncs in a row is re-added
+    per_client: int | None = None  # active downloads per client (None: only max_active)
+    min_free_space: int = 0  # bytes; below it, dispatching pauses until there is room
 
 
 def _cleared(**changes: Any) -> dict[str, Any]:
@@ -69,14 +76,23 @@ def _cleared(**changes: Any) -> dict[str, Any]:
 class Processor:
     def __init__(self, items: QueueRepository, clients: DownloadClients, clock: Clock,
                  owner: str, config: ProcessorConfig | None = None,
-                 blocklist: BlocklistRepository | None = None) -> None:
+                 blocklist: BlocklistRepository | None = None,
+                 switches: SwitchRepository | None = None,
+                 local_free: Callable[[], Awaitable[int | None]] | None = None) -> None:
         self.items = items
         self.clients = clients
         self.clock = clock
         self.owner = owner
         self.config = config or ProcessorConfig()
         self.blocklist = blocklist
+        self.switches = switches  # shared with every process (pause-all)
+        self.local_free = local_free  # free bytes in the download dir, for clients that
+        # cannot tell their own
         self.paused = False  # PUT /api/v3/queue/pause: no new sends
+        self.disk_message: str | None = None  # set while free space is below the floor
+        self._disk_checked_at: datetime | None = None
+        self._active: Counter[str] = Counter()  # active downloads per client (last sync)
+        self._synced = False
         self.backoffs: dict[str, ClientBackoff] = defaultdict(ClientBackoff)
         self._missing: dict[int, int] = defaultdict(int)
         self._failed_this_pass: set[str] = set()  # one refusal per client per pass
@@ -108,11 +124,68 @@ class Processor:
 
     async def free_slots(self) -> int:
         counts = await self.items.counts()
-        return max(self.config.max_active - counts.total(states=ACTIVE_SLOTS), 0)
+        slots = max(self.config.max_active - counts.total(states=ACTIVE_SLOTS), 0)
+        limit = self.config.per_client
+        if limit is not None:
+            if not self._synced:  # a fresh process: count what the clients already run
+                await self.sync()
+            room = sum(max(limit - self._active[d.name], 0)
+                       for d in self.clients.descriptors() if d.enabled)
+            slots = min(slots, room)
+        return slots
+
+    def _full(self, name: str) -> bool:
+        limit = self.config.per_client
+        return limit is not None and self._active[name] >= limit
+
+    async def refresh_switches(self) -> bool:
+        """Read the shared pause switch (another process may have set it)."""
+        if self.switches is not None:
+            self.paused = await self.switches.get(PAUSED) == "true"
+        return self.paused
+
+    async def set_paused(self, paused: bool) -> None:
+        if self.switches is not None:
+            await self.switches.set(PAUSED, "true" if paused else "false", self.clock.now())
+        self.paused = paused
+
+    async def disk_low(self) -> bool:
+        """Whether free space is below QUEUARR_MIN_FREE_SPACE where any enabled client
+        saves (what the client reports, else the local download dir); checked at most
+        every 30 s. Nothing is failed for it: dispatching just waits."""
+        floor = self.config.min_free_space
+        if floor <= 0:
+            return False
+        now = self.clock.now()
+        if self._disk_checked_at is not None and now - self._disk_checked_at < DISK_CHECK_EVERY:
+            return self.disk_message is not None
+        self._disk_checked_at = now
+        low = []
+        for d in self.clients.descriptors():
+            client = self.clients.get(d.name)
+            if client is None or not d.enabled or not self.backoffs[d.name].ready(now):
+                continue
+            try:
+                free = await client.free_space()
+            except DownloadClientError as exc:
+                log.info("Free space of %r unknown: %s", d.name, exc.message)
+                continue
+            if free is None and self.local_free is not None:
+                free = await self.local_free()
+            if free is not None and free < floor:
+                low.append(f"{d.name} has {free:,} bytes free")
+        message = (f"Dispatching waits for free space: {'; '.join(low)} (the floor, "
+                   f"QUEUARR_MIN_FREE_SPACE, is {floor:,} bytes)") if low else None
+        if message != self.disk_message and message is not None:
+            log.warning("%s", message)
+        elif message != self.disk_message:
+            log.info("Free space is back above the floor; dispatching resumes")
+        self.disk_message = message
+        return message is not None
 
     async def dispatch(self) -> list[int]:
         """Claim due items up to the free slots and send them; the ids handled."""
-        if self.paused:
+        if self.paused or await self.disk_low():
             return []
         slots = await self.free_slots()
         if not slots:
@@ -127,7 +200,15 @@ class Processor:
     async def send(self, item: QueueItem) -> QueueItem | None:
         """Send one claimed item to its client and record the outcome."""
         now = self.clock.now()
-        target = route(item, self.clients.descriptors())
+        everyone = self.clients.descriptors()
+        target = route(item, [d for d in everyone if not self._full(d.name)])
+        busy = route(item, everyone) if target is None else None
+        if busy is not None:  # its client runs QUEUARR_MAX_PER_CLIENT downloads already
+            reason = f"Waiting for a free slot in {busy.name!r}"
+            return await self._move(
+                item, S.CLIENT_UNAVAILABLE, "waitingForSlot", reason,
+                **_cleared(next_attempt_at=now + SLOT_RETRY,
+                           status_messages=(StatusMessage(item.title, (reason,)),)))
         client = self.clients.get(target.name) if target is not None else None
         if target is None or client is None:
             return await self._move(
@@ -145,6 +226,7 @@ class Processor:
             return await self._send_failed(item, target.name, exc)
         if backoff.succeeded():
             log.info("Download client %r is back", target.name)
+        self._active[target.name] += 1
         return await self._move(
             item, S.DOWNLOADING, "sent", f"Sent to {target.name} as {download_id}",
             **_cleared(download_client=target.name, download_id=download_id, progress_at=now,
@@ -174,7 +256,7 @@ class Processor:
 
     async def _retry_or_fail(self, item: QueueItem, error: str) -> QueueItem | None:
         attempts = item.attempts + 1
-        delay = self.config.retry.delay(attempts)
+        delay = (item.retry_policy or self.config.retry).delay(attempts)
         if delay is None:
             return await self._move(
                 item, S.FAILED, "downloadFailed",
@@ -233,6 +315,8 @@ class Processor:
         groups: dict[str, list[QueueItem]] = defaultdict(list)
         for item in await self.items.tracked():
             groups[item.download_client or ""].append(item)
+        self._active = Counter()  # counted again as the items are followed
+        self._synced = True
         for name, group in groups.items():
             changed += await self._sync_client(name, group)
         tracked_ids = {i.id for g in groups.values() for i in g}
@@ -250,6 +334,8 @@ class Processor:
         now = self.clock.now()
         backoff = self.backoffs[name]
         if not backoff.ready(now):
+            for item in group:
+                self._count_active(item)
             return 0
         try:
             statuses = await client.statuses([i.download_id or "" for i in group])
@@ -268,8 +354,14 @@ class Processor:
         changed = 0
         for item in group:
             status = statuses.get(item.download_id or "")
-            changed += await self._follow(client, item, status) is not None
+            followed = await self._follow(client, item, status)
+            changed += followed is not None
+            self._count_active(followed or item)
         return changed
+
+    def _count_active(self, item: QueueItem) -> None:
+        if item.state in ACTIVE_SLOTS and item.download_client:
+            self._active[item.download_client] += 1
 
     async def _follow(self, client: DownloadClient, item: QueueItem,
                       status: DownloadStatus | None) -> QueueItem | None:
@@ -369,7 +461,7 @@ class Processor:
             if not changes:
                 return None
             return await self._save(item, item.evolve(updated_at=now, **changes),
-                                    HistoryEvent(event))
+                                    HistoryEvent(event, recorded=False))
         return await self._move(item, target, event, message, **changes)
 
     async def _fail_stalled(self, item: QueueItem, reason: str, values: dict[str, Any]

@@ -8,7 +8,9 @@ from datetime import timedelta
 
 from core.clients import ClientDescriptor, check_named_client
 from core.domain import (
+    HistoryEntry,
     HistoryEvent,
+    HistoryQuery,
     ItemState,
     NewBlocklistEntry,
     Priority,
@@ -139,6 +141,15 @@ class QueueService:
         if item is None:
             raise NotFound()
         return item
+
+    async def history(self, query: HistoryQuery
+                      ) -> tuple[int, list[HistoryEntry], dict[int, QueueItem]]:
+        """A page of history; with the items still in the queue (for their quality)."""
+        if query.page < 1 or query.page_size < 0:
+            raise BadRequest("page must be 1 or more and pageSize not negative")
+        total, rows = await self.items.history_page(query)
+        items = await self.items.get_many(sorted({h.item_id for h in rows}))
+        return total, rows, {i.id: i for i in items}
 
     async def list_page(
         self,

@@ -3,18 +3,22 @@ and the command line both call it; tests build containers from fakes instead."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import shutil
 import socket
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from core.blocklist import BlocklistService
 from core.clients import ClientSource
 from core.errors import BadRequest, StorageUnavailable
 from core.policy import RetryPolicy, StallPolicy
-from core.ports import Clock
-from core.processor import Processor, ProcessorConfig
+from core.ports import Clock, SwitchRepository
+from core.processor import PAUSED, Processor, ProcessorConfig
 from core.service import QueueService
 from infrastructure.apikey import load_or_create_api_key
 from infrastructure.clients.configured import managed_client, settings_clients
@@ -25,13 +29,16 @@ from infrastructure.db.blocklist_repository import SqlBlocklistRepository
 from infrastructure.db.client_repository import SqlClientConfigRepository
 from infrastructure.db.engine import Database
 from infrastructure.db.queue_repository import SqlQueueRepository
-from infrastructure.leader import AlwaysLeader, PostgresLeader
+from infrastructure.db.switch_repository import SqlSwitchRepository
+from infrastructure.leader import WAKE_CHANNEL, AlwaysLeader, PostgresLeader
+from infrastructure.memory import MemorySwitchRepository
 from infrastructure.netguard import UrlGuard
 from infrastructure.scheduler import ProcessorRunner
 from infrastructure.settings import Settings
 from infrastructure.torrents import TorfParser
 
 log = logging.getLogger("queuarr")
+RETENTION_EVERY = timedelta(hours=1)
 
 
 @dataclass
@@ -51,7 +58,56 @@ class Container:
     managed_aria2: ManagedAria2 | None = None
     processor: Processor | None = None
     runner: ProcessorRunner | None = None
+    switches: SwitchRepository = field(default_factory=MemorySwitchRepository)
     _clients_started: bool = False
+    _retention_at: datetime | None = None
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def wake(self) -> None:
+        """Items became due: this process's dispatcher runs now if it leads; otherwise
+        the leader is told through Postgres (NOTIFY), wherever it runs."""
+        if self.runner is not None and self.runner.leading:
+            self.runner.wake()
+        elif self.database is not None and self.database.dialect == "postgresql":
+            task = asyncio.get_running_loop().create_task(self._notify())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _notify(self) -> None:
+        assert self.database is not None
+        try:
+            await self.database.notify(WAKE_CHANNEL)
+        except StorageUnavailable as exc:  # the next dispatch pass finds the items
+            log.info("Dispatcher not woken: %s", exc.message)
+
+    async def set_paused(self, paused: bool) -> None:
+        """Pause or resume dispatching in every process (a shared switch)."""
+        if self.processor is not None:
+            await self.processor.set_paused(paused)
+        else:
+            await self.switches.set(PAUSED, "true" if paused else "false", self.clock.now())
+        if not paused:
+            self.wake()
+
+    async def paused(self) -> bool:
+        if self.processor is not None:
+            return await self.processor.refresh_switches()
+        return await self.switches.get(PAUSED) == "true"
+
+    async def retention(self) -> None:
+        """Once an hour: forget finished items and history past QUEUARR_RETENTION_DAYS."""
+        days = self.settings.retention_days
+        now = self.clock.now()
+        if not days or (self._retention_at is not None
+                        and now - self._retention_at < RETENTION_EVERY):
+            return
+        self._retention_at = now
+        before = now - timedelta(days=days)
+        items = await self.queue.items.delete_finished(before)
+        rows = await self.queue.items.delete_history(before)
+        if items or rows:
+            log.info("Retention: removed %d finished item(s) and %d history row(s) older "
+                     "than %s days", items, rows, days)
 
     async def start(self) -> None:
         """Connect once to learn the server version; a database that is down now only
@@ -66,11 +122,14 @@ class Container:
         await self.housekeeping()
         if self.runner is not None:
             self.runner.start()
-            self.queue.wake = self.runner.wake
 
     async def housekeeping(self) -> None:
         """Load the download clients (starting the managed aria2c) once the database
-        answers; after that, reload them (other processes may have changed them)."""
+        answers; after that, reload them (other processes may have changed them). The
+        processor's process also reads the shared pause switch and applies retention."""
+        if self.processor is not None and self._clients_started:
+            await self.processor.refresh_switches()
+            await self.retention()
         if self.clients is None:
             return
         if self._clients_started or self.processor is None:
@@ -138,7 +197,27 @@ def processor_config(settings: Settings) -> ProcessorConfig:
         stall=StallPolicy(stall=timedelta(minutes=settings.stall_minutes),
                           metadata=timedelta(minutes=settings.metadata_stall_minutes)),
         max_size=settings.max_size,
+        per_client=settings.max_per_client,
+        min_free_space=settings.min_free_space,
+        lease=timedelta(seconds=settings.lease_seconds),
     )
+
+
+def local_free(directory: Path) -> Callable[[], Awaitable[int | None]]:
+    """Free bytes where downloads go (the nearest existing parent of the directory)."""
+    async def free() -> int | None:
+        return await asyncio.to_thread(disk_free, directory)
+    return free
+
+
+def disk_free(directory: Path) -> int | None:
+    path = directory
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    try:
+        return shutil.disk_usage(path).free
+    except OSError:
+        return None
 
 
 def build(settings: Settings, clock: Clock | None = None, processor: bool = True
@@ -157,6 +236,7 @@ def build(settings: Settings, clock: Clock | None = None, processor: bool = True
                         pool_size=settings.database_pool_size)
     items = SqlQueueRepository(database, clock)
     blocklist = SqlBlocklistRepository(database)
+    switches = SqlSwitchRepository(database)
     clients = ClientRegistry(SqlClientConfigRepository(database, clock), settings.roots,
                              timeout=settings.client_timeout)
     queue = QueueService(items, blocklist, clock, TorfParser(), clients=clients,
@@ -166,14 +246,20 @@ def build(settings: Settings, clock: Clock | None = None, processor: bool = True
         settings=settings, api_key=api_key, clock=clock, queue=queue,
         blocklist=BlocklistService(blocklist), started_at=clock.now(), database=database,
         database_type="sqLite" if database.dialect == "sqlite" else "postgreSQL",
-        clients=clients,
+        clients=clients, switches=switches,
     )
+    queue.wake = container.wake
     if processor:
         owner = f"{socket.gethostname()}:{os.getpid()}"
         container.processor = Processor(items, clients, clock, owner,
-                                        processor_config(settings), blocklist)
+                                        processor_config(settings), blocklist,
+                                        switches=switches,
+                                        local_free=local_free(settings.downloads))
         leader = (PostgresLeader(settings.database) if database.dialect == "postgresql"
                   else AlwaysLeader())
         container.runner = ProcessorRunner(container.processor, container.housekeeping,
-                                           sync_interval=settings.sync_interval, leader=leader)
+                                           sync_interval=settings.sync_interval,
+                                           dispatch_interval=settings.dispatch_interval,
+                                           leader=leader)
+        leader.on_wake = container.runner.wake
     return container

@@ -7,6 +7,8 @@ the leader."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 import asyncpg
 from sqlalchemy.engine import make_url
@@ -14,6 +16,7 @@ from sqlalchemy.engine import make_url
 log = logging.getLogger(__name__)
 
 LOCK_KEY = 0x51756575617272  # "Queuarr"
+WAKE_CHANNEL = "queuarr_wake"  # NOTIFY: items became due (a grab on another process)
 
 
 def plain_dsn(url: str) -> str:
@@ -23,6 +26,8 @@ def plain_dsn(url: str) -> str:
 
 
 class AlwaysLeader:
+    on_wake: Callable[[], None] | None = None  # one process: grabs wake it directly
+
     async def check(self) -> bool:
         return True
 
@@ -36,6 +41,7 @@ class PostgresLeader:
         self.key = key
         self._conn: asyncpg.Connection | None = None
         self.leading = False
+        self.on_wake: Callable[[], None] | None = None  # called on NOTIFY queuarr_wake
 
     async def check(self) -> bool:
         """Whether this process leads now: verify a held lock, or try to take it."""
@@ -48,12 +54,19 @@ class PostgresLeader:
                                             timeout=5)
             if not got:
                 await self._drop()
-            return self._set(bool(got))
+                return self._set(False)
+            # The leader hears grabs made by API-only replicas at once.
+            await self._conn.add_listener(WAKE_CHANNEL, self._heard)
+            return self._set(True)
         except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
             await self._drop()
             if self.leading:
                 log.warning("Lost the processor lock: %s", exc)
             return self._set(False)
+
+    def _heard(self, *_: Any) -> None:
+        if self.on_wake is not None:
+            self.on_wake()
 
     def _set(self, leading: bool) -> bool:
         if leading and not self.leading:

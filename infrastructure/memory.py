@@ -15,6 +15,7 @@ from core.domain import (
     DownloadProtocol,
     HistoryEntry,
     HistoryEvent,
+    HistoryQuery,
     ItemState,
     NewBlocklistEntry,
     NewItem,
@@ -75,12 +76,16 @@ class MemoryQueueRepository:
             self._items[stored.id] = stored
             if item.torrent is not None:
                 self._torrents[stored.id] = item.torrent
-            self._log(stored.id, stored.added_at, event, None, stored.state)
+            self._log(stored, stored.added_at, event, None, stored.state)
             return stored
 
-    def _log(self, item_id: int, at: datetime, event: HistoryEvent,
+    def _log(self, item: QueueItem, at: datetime, event: HistoryEvent,
              old: ItemState | None, new: ItemState | None) -> None:
-        self._history.append(HistoryEntry(item_id, at, event.event, old, new, event.message))
+        if not event.recorded:
+            return
+        self._history.append(HistoryEntry(
+            item.id, at, event.event, old, new, event.message, id=len(self._history) + 1,
+            source_title=item.title, movie_id=item.movie_id, download_id=item.download_id))
 
     async def get(self, item_id: int) -> QueueItem | None:
         return self._items.get(item_id)
@@ -150,7 +155,7 @@ class MemoryQueueRepository:
                             f"Item {stored.id} would duplicate active item {other.id}", other.id
                         )
                 self._items[old.id] = stored
-                self._log(old.id, new.updated_at, event, old.state, new.state)
+                self._log(new, new.updated_at, event, old.state, new.state)
                 saved.append(stored)
             return saved
 
@@ -163,7 +168,7 @@ class MemoryQueueRepository:
             for item in due:
                 stored = leased(item, owner, now, lease).evolve(version=item.version + 1)
                 self._items[item.id] = stored
-                self._log(item.id, now, CLAIMED, item.state, stored.state)
+                self._log(stored, now, CLAIMED, item.state, stored.state)
                 claimed.append(stored)
             return claimed
 
@@ -182,7 +187,7 @@ class MemoryQueueRepository:
                 stored = self._items.pop(item.id, None)
                 if stored is not None:
                     self._torrents.pop(item.id, None)
-                    self._log(item.id, now, event, stored.state, None)
+                    self._log(stored, now, event, stored.state, None)
 
     async def delete_finished(self, before: datetime) -> int:
         async with self._lock:
@@ -194,11 +199,42 @@ class MemoryQueueRepository:
             for item in doomed:
                 del self._items[item.id]
                 self._torrents.pop(item.id, None)
-                self._log(item.id, now, HistoryEvent("cleanedUp"), item.state, None)
+                self._log(item, now, HistoryEvent("cleanedUp"), item.state, None)
             return len(doomed)
 
     async def history(self, item_id: int) -> list[HistoryEntry]:
         return [h for h in self._history if h.item_id == item_id]
+
+    async def history_page(self, query: HistoryQuery) -> tuple[int, list[HistoryEntry]]:
+        rows = [h for h in self._history if history_matches(h, query)]
+        rows.sort(key=lambda h: (h.at, h.id), reverse=not query.ascending)
+        start = (query.page - 1) * query.page_size
+        return len(rows), rows[start : start + query.page_size]
+
+    async def delete_history(self, before: datetime) -> int:
+        kept = [h for h in self._history if h.at >= before]
+        removed = len(self._history) - len(kept)
+        self._history = kept
+        return removed
+
+
+def history_matches(h: HistoryEntry, q: HistoryQuery) -> bool:
+    return ((q.events is None or h.event in q.events)
+            and (q.download_id is None or h.download_id == q.download_id)
+            and (q.movie_ids is None or h.movie_id in q.movie_ids)
+            and (q.item_id is None or h.item_id == q.item_id)
+            and (q.since is None or h.at >= q.since))
+
+
+class MemorySwitchRepository:
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+
+    async def get(self, name: str) -> str | None:
+        return self.values.get(name)
+
+    async def set(self, name: str, value: str, at: datetime) -> None:
+        self.values[name] = value
 
 
 BLOCKLIST_SORT_KEYS = {  # the keys of core.blocklist.SORT_KEYS

@@ -33,6 +33,8 @@ LEADERSHIP_SECONDS = 5.0  # a standby takes over within this (plus a pass) of a 
 
 
 class Leader(Protocol):
+    on_wake: Callable[[], None] | None
+
     async def check(self) -> bool: ...
 
     async def close(self) -> None: ...
@@ -53,6 +55,7 @@ class ProcessorRunner:
             "max_instances": 1, "coalesce": True, "misfire_grace_time": 60})
         self._last_sync = 0.0
         self._tracked = True  # assume work until a sync says otherwise
+        self._woken = False  # woken: re-read the shared switches before dispatching
 
     def start(self) -> None:
         add = self.scheduler.add_job
@@ -86,6 +89,7 @@ class ProcessorRunner:
 
     def wake(self) -> None:
         """Run a dispatch pass now (a grab arrived, or dispatching was resumed)."""
+        self._woken = True
         if self.scheduler.running:
             self.scheduler.modify_job("dispatch", next_run_time=datetime.now())
 
@@ -112,6 +116,9 @@ class ProcessorRunner:
                 self.scheduler.modify_job(job, next_run_time=datetime.now())
 
     async def _dispatch(self) -> None:
+        if self._woken:
+            self._woken = False
+            await self.processor.refresh_switches()
         sent = await self.processor.dispatch()
         if sent:
             self._tracked = True

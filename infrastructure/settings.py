@@ -82,6 +82,21 @@ class Settings(BaseSettings):
                                  "before a download is stalled.")
     metadata_stall_minutes: float = Field(default=15, gt=0, description="Minutes a "
                                           "magnet may wait for its metadata.")
+    max_per_client: int | None = Field(default=None, ge=1, le=1000, description="Downloads "
+                                       "running at once in any one client (unset: only "
+                                       "QUEUARR_MAX_CONCURRENT limits).")
+    min_free_space: int = Field(default=100 * 1024**2, ge=0, description="Below this free "
+                                "space where a client saves, dispatching waits (bytes, "
+                                "or 500MB, 2GiB...; 0 turns the check off).")
+    retention_days: float = Field(default=30, ge=0, description="Completed and failed items, "
+                                  "and history rows, older than this are removed (0 keeps "
+                                  "them for ever).")
+    lease_seconds: float = Field(default=300, ge=5, le=86400, description="How long a "
+                                 "processor holds an item it is sending before another "
+                                 "may take it back (a crashed sender).")
+    dispatch_interval: float = Field(default=5.0, ge=0.2, le=3600, description="Seconds "
+                                     "between dispatch passes when no grab wakes the "
+                                     "dispatcher (grabs wake it at once).")
 
     @field_validator("max_size", mode="before")
     @classmethod
@@ -90,6 +105,11 @@ class Settings(BaseSettings):
         if size is not None and size <= 0:
             raise ValueError("max_size must be positive")
         return size
+
+    @field_validator("min_free_space", mode="before")
+    @classmethod
+    def _floor(cls, value: object) -> int:
+        return parse_size(value) or 0
 
     @field_validator("log_level", "sqlite_synchronous", mode="before")
     @classmethod

@@ -19,10 +19,12 @@ from infrastructure.db.blocklist_repository import SqlBlocklistRepository
 from infrastructure.db.client_repository import SqlClientConfigRepository
 from infrastructure.db.engine import Database, async_url
 from infrastructure.db.queue_repository import SqlQueueRepository
+from infrastructure.db.switch_repository import SqlSwitchRepository
 from infrastructure.memory import (
     MemoryBlocklistRepository,
     MemoryClientConfigRepository,
     MemoryQueueRepository,
+    MemorySwitchRepository,
 )
 from infrastructure.migrate import upgrade
 from tests.fakes import FakeClock
@@ -32,7 +34,7 @@ POSTGRES_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
 TABLES = ("queue_torrent", "queue_item", "queue_history", "queue_counter", "blocklist",
-          "download_client")
+          "download_client", "processor_switch")
 
 
 def _plain_dsn(url: str, database: str | None = None) -> str:
@@ -112,6 +114,8 @@ class Store:
     db: Database | None = None
     client_configs: MemoryClientConfigRepository | SqlClientConfigRepository = field(
         default_factory=MemoryClientConfigRepository)
+    switches: MemorySwitchRepository | SqlSwitchRepository = field(
+        default_factory=MemorySwitchRepository)
 
 
 STORE_KINDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -127,7 +131,7 @@ async def open_store(kind: str, request: pytest.FixtureRequest, tmp_path: Path,
         db = Database(request.getfixturevalue("postgres_url"))
         await truncate_postgres(db)
     return Store(kind, SqlQueueRepository(db, clock), SqlBlocklistRepository(db), db,
-                 SqlClientConfigRepository(db, clock))
+                 SqlClientConfigRepository(db, clock), SqlSwitchRepository(db))
 
 
 @pytest.fixture(params=STORE_KINDS)

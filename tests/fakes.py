@@ -53,6 +53,7 @@ class FakeDownloadClient:
     lose_reply_on_add: bool = False
     added: list[str] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)
+    free_bytes: int | None = None  # what free_space() reports
 
     async def _record(self, method: str, *args: object) -> None:
         self.calls.append((method, args))
@@ -133,7 +134,7 @@ class FakeDownloadClient:
 
     async def free_space(self) -> int | None:
         await self._record("free_space")
-        return None
+        return self.free_bytes
 
 
 class FakeClients:

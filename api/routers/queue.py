@@ -193,8 +193,9 @@ def _processor(c: Container) -> Processor:
             responses={409: {"model": Message, "description": "No processor here"}})
 async def pause_all(c: ContainerDep) -> Response:
     """Stop sending new downloads (the seed's /pause); running downloads go on, and
-    grabs are still accepted and queued."""
-    _processor(c).paused = True
+    grabs are still accepted and queued. Every process sees it (the switch is in the
+    database)."""
+    await c.set_paused(True)
     return json_response({"paused": True})
 
 
@@ -202,10 +203,13 @@ async def pause_all(c: ContainerDep) -> Response:
             responses={409: {"model": Message, "description": "No processor here"}})
 async def resume_all(c: ContainerDep) -> Response:
     """Send queued downloads again (the seed's /resume)."""
-    _processor(c).paused = False
-    if c.runner is not None:
-        c.runner.wake()
+    await c.set_paused(False)
     return json_response({"paused": False})
+
+
+@router.get("/pause", response_model=DispatchOut, summary="Whether dispatching is paused")
+async def dispatch_state(c: ContainerDep) -> Response:
+    return json_response({"paused": await c.paused()})
 
 
 @router.post("/process", response_model=IdsOut, summary="Run one processing pass now",

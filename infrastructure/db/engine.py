@@ -132,6 +132,11 @@ class Database:
             async with self._writer.begin() as conn:
                 yield conn
 
+    async def notify(self, channel: str) -> None:
+        """Postgres NOTIFY on a channel (a constant name, never caller input)."""
+        async with self.reading() as conn:
+            await conn.exec_driver_sql(f"NOTIFY {channel}")
+
     async def ping(self) -> bool:
         try:
             async with self.reading() as conn:

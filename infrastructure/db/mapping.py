@@ -24,6 +24,7 @@ from core.domain import (
 )
 from core.listing import NO_ETA, sort_values
 from core.quality import CustomFormatRef, Language, Quality, QualityModel, Revision
+from core.retry import RetryPolicy
 
 
 def dump_quality(q: QualityModel) -> str:
@@ -48,6 +49,11 @@ def load_quality(raw: str) -> QualityModel:
         Quality(q["id"], q["name"], q["source"], q["resolution"], q["modifier"]),
         Revision(r["version"], r["real"], r["isRepack"]),
     )
+
+
+@lru_cache(maxsize=64)
+def load_retry(raw: str) -> RetryPolicy:
+    return RetryPolicy.from_json(orjson.loads(raw))
 
 
 @lru_cache(maxsize=256)
@@ -108,6 +114,8 @@ def _encoded(name: str, value: Any) -> dict[str, Any]:
         return {"custom_formats": dump_formats(value)}
     if name == "status_messages":
         return {"status_messages": dump_messages(value)}
+    if name == "retry_policy":
+        return {name: None if value is None else orjson.dumps(value.to_json()).decode()}
     if name in ("state", "source"):
         return {name: value.value}
     if name in ("protocol", "priority"):
@@ -146,6 +154,7 @@ ITEM_COLUMNS = (
     "download_id", "output_path", "category", "seeders", "leechers", "added_at", "updated_at",
     "started_at", "completed_at", "quality", "languages", "custom_formats",
     "custom_format_score", "lease_owner", "lease_expires_at", "rescues", "progress_at",
+    "retry_policy",
 )
 
 _STATES = {s.value: s for s in ItemState}
@@ -161,7 +170,7 @@ def row_to_item(r: Any) -> QueueItem:
      release_id, indexer, size, size_left, progress, dl_speed, ul_speed, eta, ect, priority,
      messages, error, attempts, next_attempt, client, download_id, output_path, category,
      seeders, leechers, added, updated, started, completed, quality, languages,
-     formats, cf_score, lease_owner, lease_expires_at, rescues, progress_at) = r
+     formats, cf_score, lease_owner, lease_expires_at, rescues, progress_at, retry) = r
     movie = None
     if movie_title is not None or tmdb_id is not None or imdb_id is not None or movie_year:
         movie = MovieInfo(movie_title, movie_year or None, tmdb_id, imdb_id, movie_sort_title)
@@ -173,6 +182,7 @@ def row_to_item(r: Any) -> QueueItem:
         error, attempts, next_attempt, client, download_id, output_path, category, seeders,
         leechers, started, completed, load_quality(quality), load_languages(languages),
         load_formats(formats), cf_score, lease_owner, lease_expires_at, rescues, progress_at,
+        None if retry is None else load_retry(retry),
     )
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import (
     and_,
     delete,
+    func,
     insert,
     or_,
     select,
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from core.domain import (
     HistoryEntry,
     HistoryEvent,
+    HistoryQuery,
     ItemState,
     NewItem,
     QueueItem,
@@ -60,6 +62,47 @@ from infrastructure.db.tables import queue_history, queue_item, queue_torrent
 
 _STATES = {s.value: s for s in ItemState}
 S = ItemState
+H = queue_history.c
+HISTORY_SELECT = (H.item_id, H.at, H.event, H.from_state, H.to_state, H.message, H.id,
+                  H.source_title, H.movie_id, H.download_id)
+GONE_COLUMNS = (C.id, C.state, C.title, C.movie_id, C.download_id)
+
+
+def history_row(item: QueueItem, at: datetime, event: str, from_state: str | None,
+                to_state: str | None, message: str | None) -> dict[str, Any]:
+    return {"item_id": item.id, "at": at, "event": event, "from_state": from_state,
+            "to_state": to_state, "message": message, "source_title": item.title,
+            "movie_id": item.movie_id, "download_id": item.download_id}
+
+
+def gone_row(row: Any, at: datetime, event: str, message: str | None) -> dict[str, Any]:
+    """The history row of a deleted item, from the columns its DELETE returned."""
+    item_id, state, title, movie_id, download_id = row
+    return {"item_id": item_id, "at": at, "event": event, "from_state": state,
+            "to_state": None, "message": message, "source_title": title,
+            "movie_id": movie_id, "download_id": download_id}
+
+
+def row_to_history(row: Any) -> HistoryEntry:
+    item_id, at, event, old, new, message, id_, title, movie_id, download_id = row
+    return HistoryEntry(item_id, at, event, _STATES.get(old) if old else None,
+                        _STATES.get(new) if new else None, message, id=id_,
+                        source_title=title, movie_id=movie_id, download_id=download_id)
+
+
+def history_where(q: HistoryQuery) -> list[Any]:
+    where: list[Any] = []
+    if q.events is not None:
+        where.append(H.event.in_(sorted(q.events)))
+    if q.download_id is not None:
+        where.append(H.download_id == q.download_id)
+    if q.movie_ids is not None:
+        where.append(H.movie_id.in_(sorted(q.movie_ids)))
+    if q.item_id is not None:
+        where.append(H.item_id == q.item_id)
+    if q.since is not None:
+        where.append(H.at >= q.since)
+    return where
 # Postgres appends counter deltas; fold them once there are this many rows.
 COUNTER_FOLD_ROWS = 256
 
@@ -161,9 +204,10 @@ class SqlQueueRepository:
                             f"Item {old.id} changed while it was being updated; try again"
                         )
                     saved.append(new.evolve(version=old.version + 1))
-                    history.append({"item_id": old.id, "at": new.updated_at,
-                                    "event": event.event, "from_state": old.state.value,
-                                    "to_state": new.state.value, "message": event.message})
+                    if event.recorded:
+                        history.append(history_row(new, new.updated_at, event.event,
+                                                   old.state.value, new.state.value,
+                                                   event.message))
                 if history:
                     await conn.execute(insert(queue_history), history)
         except IntegrityError:
@@ -199,9 +243,8 @@ class SqlQueueRepository:
                 values["version"] = item.version + 1
                 await conn.execute(update(queue_item).where(C.id == item.id).values(values))
                 claimed.append(new.evolve(version=item.version + 1))
-                history.append({"item_id": item.id, "at": now, "event": CLAIMED.event,
-                                "from_state": item.state.value, "to_state": new.state.value,
-                                "message": None})
+                history.append(history_row(new, now, CLAIMED.event, item.state.value,
+                                           new.state.value, None))
             if history:
                 await conn.execute(insert(queue_history), history)
         await self._wrote()
@@ -227,14 +270,12 @@ class SqlQueueRepository:
                 ids = [item.id for item in chunk]
                 await conn.execute(delete(queue_torrent).where(queue_torrent.c.item_id.in_(ids)))
                 result = await conn.execute(
-                    delete(queue_item).where(C.id.in_(ids)).returning(C.id, C.state)
+                    delete(queue_item).where(C.id.in_(ids)).returning(*GONE_COLUMNS)
                 )
                 rows = result.all()
                 if rows:
                     await conn.execute(insert(queue_history), [
-                        {"item_id": i, "at": now, "event": event.event, "from_state": state,
-                         "to_state": None, "message": event.message} for i, state in rows
-                    ])
+                        gone_row(row, now, event.event, event.message) for row in rows])
         await self._wrote()
 
     async def delete_finished(self, before: datetime) -> int:
@@ -244,30 +285,38 @@ class SqlQueueRepository:
             await conn.execute(delete(queue_torrent).where(
                 queue_torrent.c.item_id.in_(select(C.id).where(where))
             ))
-            result = await conn.execute(delete(queue_item).where(where).returning(C.id, C.state))
+            result = await conn.execute(
+                delete(queue_item).where(where).returning(*GONE_COLUMNS))
             rows = result.all()
             if rows:
                 await conn.execute(insert(queue_history), [
-                    {"item_id": i, "at": now, "event": "cleanedUp", "from_state": state,
-                     "to_state": None, "message": None} for i, state in rows
-                ])
+                    gone_row(row, now, "cleanedUp", None) for row in rows])
         await self._wrote()
         return len(rows)
 
     # -- reads -------------------------------------------------------------------------
 
     async def history(self, item_id: int) -> list[HistoryEntry]:
-        h = queue_history.c
         async with self.db.reading() as conn:
             rows = await conn.execute(
-                select(h.item_id, h.at, h.event, h.from_state, h.to_state, h.message)
-                .where(h.item_id == item_id).order_by(h.id)
-            )
-            return [
-                HistoryEntry(i, at, event, _STATES.get(old) if old else None,
-                             _STATES.get(new) if new else None, message)
-                for i, at, event, old, new, message in rows
-            ]
+                select(*HISTORY_SELECT).where(H.item_id == item_id).order_by(H.id))
+            return [row_to_history(row) for row in rows]
+
+    async def history_page(self, query: HistoryQuery) -> tuple[int, list[HistoryEntry]]:
+        where = history_where(query)
+        order = (H.at, H.id) if query.ascending else (H.at.desc(), H.id.desc())
+        async with self.db.reading() as conn:
+            total = (await conn.execute(
+                select(func.count()).select_from(queue_history).where(*where))).scalar_one()
+            rows = await conn.execute(
+                select(*HISTORY_SELECT).where(*where).order_by(*order)
+                .limit(query.page_size).offset((query.page - 1) * query.page_size))
+            return int(total), [row_to_history(row) for row in rows]
+
+    async def delete_history(self, before: datetime) -> int:
+        async with self.db.writing() as conn:
+            result = await conn.execute(delete(queue_history).where(H.at < before))
+        return int(result.rowcount or 0)
 
     async def get(self, item_id: int) -> QueueItem | None:
         async with self.db.reading() as conn:

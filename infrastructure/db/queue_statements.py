@@ -111,7 +111,9 @@ INSERT_HISTORY = insert(queue_history).values(
     at=bindparam("h_at", type_=queue_history.c.at.type),
     event=bindparam("h_event", type_=queue_history.c.event.type),
     to_state=ItemState.QUEUED.value,
-    message=bindparam("h_message", type_=queue_history.c.message.type))
+    message=bindparam("h_message", type_=queue_history.c.message.type),
+    source_title=bindparam("title", type_=queue_history.c.source_title.type),
+    movie_id=bindparam("movie_id", type_=queue_history.c.movie_id.type))
 
 
 @lru_cache(maxsize=2)
@@ -120,11 +122,14 @@ def insert_statement(with_torrent: bool) -> Insert:
     new = INSERT_ITEM.cte("new_item")
     h = queue_history.c
     statement = insert(queue_history).from_select(
-        ["item_id", "at", "event", "from_state", "to_state", "message"],
+        ["item_id", "at", "event", "from_state", "to_state", "message", "source_title",
+         "movie_id"],
         select(new.c.id, bindparam("h_at", type_=h.at.type),
                bindparam("h_event", type_=h.event.type), null(),
                literal(ItemState.QUEUED.value, type_=h.to_state.type),
-               bindparam("h_message", type_=h.message.type)),
+               bindparam("h_message", type_=h.message.type),
+               bindparam("title", type_=h.source_title.type),
+               bindparam("movie_id", type_=h.movie_id.type)),
     ).returning(h.item_id)
     if with_torrent:
         statement = statement.add_cte(insert(queue_torrent).from_select(

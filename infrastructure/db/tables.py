@@ -117,6 +117,7 @@ class QueueItemRow(SQLModel, table=True):
     lease_expires_at: datetime | None = Field(default=None, sa_column=_col(UTCDateTime()))
     rescues: int = Field(sa_column=_col(Integer, False, server_default="0"))
     progress_at: datetime | None = Field(default=None, sa_column=_col(UTCDateTime()))
+    retry_policy: str | None = Field(default=None, sa_column=_col(Text))  # JSON, or default
     # Sort columns, derived from the fields above by core.listing.sort_values.
     download_client_key: str = Field(sa_column=_col(sort_text(), False, server_default=""))
     indexer_key: str = Field(sa_column=_col(sort_text(), False, server_default=""))
@@ -138,7 +139,9 @@ class QueueTorrentRow(SQLModel, table=True):
 class QueueHistoryRow(SQLModel, table=True):
     __tablename__ = "queue_history"
     __table_args__ = (Index("ix_queue_history_item_id", "item_id"),
-                      Index("ix_queue_history_at", "at"))
+                      Index("ix_queue_history_at", "at"),
+                      Index("ix_queue_history_download_id", "download_id"),
+                      Index("ix_queue_history_movie_id", "movie_id"))
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(
         Integer, "sqlite"), primary_key=True, autoincrement=True))
@@ -148,6 +151,10 @@ class QueueHistoryRow(SQLModel, table=True):
     from_state: str | None = Field(default=None, sa_column=_col(String(24)))
     to_state: str | None = Field(default=None, sa_column=_col(String(24)))
     message: str | None = Field(default=None, sa_column=_col(Text))
+    # The release as it was: history outlives the item.
+    source_title: str | None = Field(default=None, sa_column=_col(Text))
+    movie_id: int | None = Field(default=None, sa_column=_col(Integer))
+    download_id: str | None = Field(default=None, sa_column=_col(String(200)))
 
 
 class QueueCounterRow(SQLModel, table=True):
@@ -212,10 +219,21 @@ class DownloadClientRow(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=_col(UTCDateTime(), False))
 
 
+class ProcessorSwitchRow(SQLModel, table=True):
+    """A switch every process reads: `paused` (PUT /api/v3/queue/pause)."""
+
+    __tablename__ = "processor_switch"
+
+    name: str = Field(sa_column=Column(String(40), primary_key=True))
+    value: str = Field(sa_column=_col(Text, False))
+    updated_at: datetime = Field(sa_column=_col(UTCDateTime(), False))
+
+
 queue_item: Table = QueueItemRow.__table__  # type: ignore[attr-defined]
 queue_torrent: Table = QueueTorrentRow.__table__  # type: ignore[attr-defined]
 queue_history: Table = QueueHistoryRow.__table__  # type: ignore[attr-defined]
 queue_counter: Table = QueueCounterRow.__table__  # type: ignore[attr-defined]
 blocklist: Table = BlocklistRow.__table__  # type: ignore[attr-defined]
 download_client: Table = DownloadClientRow.__table__  # type: ignore[attr-defined]
+processor_switch: Table = ProcessorSwitchRow.__table__  # type: ignore[attr-defined]
 metadata = SQLModel.metadata

@@ -220,6 +220,7 @@ def make_api(store: Store, clock: FakeClock, tmp_path: Path) -> ApiFactory:
             blocklist=BlocklistService(store.blocklist), started_at=clock.now(),
             database=store.db, database_type=_DATABASE_TYPE.get(store.kind, "memory"),
             clients=ClientRegistry(store.client_configs, settings.roots),
+            switches=store.switches,
         )
         app = create_app(container=container)
         prebuild_openapi(app)

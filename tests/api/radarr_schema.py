@@ -186,3 +186,25 @@ def keys_in(value: Any) -> set[str]:
     if isinstance(value, list):
         return {k for v in value for k in keys_in(v)}
     return set()
+
+
+def validate_history_page(body: Any, own_events: frozenset[str]) -> None:
+    """Radarr's HistoryResourcePagingResource; Queuarr's own event names (outside Radarr's
+    MovieHistoryEventType) are checked against `own_events` and validated as `unknown`."""
+    radarr_events = set(radarr_schema("MovieHistoryEventType", OTHER_DOC)["enum"])
+    records = []
+    for record in body["records"]:
+        event = record["eventType"]
+        assert event in radarr_events or event in own_events, event
+        records.append({**record, "eventType": event if event in radarr_events else "unknown"})
+    _check(OTHER_DOC, "HistoryResourcePagingResource", {**body, "records": records})
+
+
+def validate_health(body: Any) -> None:
+    for record in body:
+        _check(OTHER_DOC, "HealthResource", record)
+
+
+def validate_diskspace(body: Any) -> None:
+    for record in body:
+        _check(OTHER_DOC, "DiskSpaceResource", record)

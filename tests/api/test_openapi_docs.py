@@ -31,6 +31,8 @@ EXPECTED = {
     "PUT /api/v3/downloadclient/{id}", "DELETE /api/v3/downloadclient/{id}",
     "POST /api/v3/downloadclient/test", "POST /api/v3/downloadclient/testall",
     "PUT /api/v3/queue/pause", "PUT /api/v3/queue/resume", "POST /api/v3/queue/process",
+    "GET /api/v3/queue/pause", "GET /api/v3/history", "GET /api/v3/history/since",
+    "GET /api/v3/health", "GET /api/v3/diskspace",
 }
 
 

@@ -1,0 +1,32 @@
+"""Processor switches shared by every process (a cold path: plain statements)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from infrastructure.db.engine import Database
+from infrastructure.db.tables import processor_switch
+
+C = processor_switch.c
+
+
+class SqlSwitchRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, name: str) -> str | None:
+        async with self.db.reading() as conn:
+            return (await conn.execute(select(C.value).where(C.name == name))).scalar()
+
+    async def set(self, name: str, value: str, at: datetime) -> None:
+        insert = postgresql.insert if self.db.dialect == "postgresql" else sqlite.insert
+        statement = insert(processor_switch).values(name=name, value=value, updated_at=at)
+        statement = statement.on_conflict_do_update(
+            index_elements=[C.name], set_={"value": value, "updated_at": at})
+        async with self.db.writing() as conn:
+            await conn.execute(statement)
+
+

@@ -1,0 +1,155 @@
+"""The processor's limits with fakes and a fixed clock: QUEUARR_MAX_PER_CLIENT, the
+free-space floor (QUEUARR_MIN_FREE_SPACE), a grab's own retry policy, and the shared
+pause switch."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from core.domain import DownloadProtocol, HistoryEvent, ItemState, NewItem, QueueItem, SourceKind
+from core.errors import TransientClientError
+from core.processor import Processor, ProcessorConfig
+from core.retry import RetryPolicy
+from infrastructure.memory import (
+    MemoryBlocklistRepository,
+    MemoryQueueRepository,
+    MemorySwitchRepository,
+)
+from tests.fakes import EPOCH, FakeClients, FakeClock, FakeDownloadClient
+
+S = ItemState
+
+
+class World:
+    def __init__(self, *clients: FakeDownloadClient, local_free: int | None = None,
+                 **config: object) -> None:
+        self.clock = FakeClock(EPOCH)
+        self.items = MemoryQueueRepository(self.clock)
+        self.clients = clients or (FakeDownloadClient("aria2"),)
+        self.switches = MemorySwitchRepository()
+        self.local_checks = 0
+
+        async def local() -> int | None:
+            self.local_checks += 1
+            return local_free
+
+        self.processor = Processor(
+            self.items, FakeClients(*self.clients), self.clock, "test-worker",
+            ProcessorConfig(**config), MemoryBlocklistRepository(),  # type: ignore[arg-type]
+            switches=self.switches, local_free=local)
+
+    async def grab(self, n: int, **fields: object) -> QueueItem:
+        values: dict[str, object] = dict(
+            title=f"Movie.{n}.2020.1080p", source=SourceKind.MAGNET,
+            protocol=DownloadProtocol.TORRENT, added_at=self.clock.now(),
+            info_hash=f"{n:040x}", size=1000)
+        values.update(fields)
+        return await self.items.add(NewItem(**values), HistoryEvent("grabbed"))  # type: ignore[arg-type]
+
+    async def state(self, item: QueueItem) -> ItemState:
+        found = await self.items.get(item.id)
+        assert found is not None
+        return found.state
+
+
+async def test_per_client_limit_caps_each_client_and_the_rest_go_elsewhere() -> None:
+    one, two = FakeDownloadClient("one"), FakeDownloadClient("two")
+    world = World(one, two, max_active=10, per_client=2)
+    items = [await world.grab(n) for n in range(6)]
+    sent = await world.processor.dispatch()
+    assert len(sent) == 4  # two clients x two slots, though max_active is 10
+    await world.processor.sync()
+    assert len(one.added) == 2 and len(two.added) == 2
+    assert await world.processor.dispatch() == []  # every client is full
+    assert [await world.state(i) for i in items[4:]] == [S.QUEUED, S.QUEUED]
+    one.advance(one.added[0], 1000)  # one finishes: one slot in `one` frees up
+    await world.processor.sync()
+    assert len(await world.processor.dispatch()) == 1
+    assert len(one.added) == 3 and len(two.added) == 2
+
+
+async def test_an_item_pinned_to_a_full_client_waits_without_burning_attempts() -> None:
+    one, two = FakeDownloadClient("one"), FakeDownloadClient("two")
+    world = World(one, two, max_active=10, per_client=1)
+    first = await world.grab(1, download_client="one")
+    pinned = await world.grab(2, download_client="one")
+    await world.processor.dispatch()
+    await world.processor.sync()
+    assert await world.state(first) is S.DOWNLOADING
+    waiting = await world.items.get(pinned.id)
+    assert waiting is not None and waiting.state is S.CLIENT_UNAVAILABLE
+    assert waiting.attempts == 0 and "free slot in 'one'" in waiting.status_messages[0].messages[0]
+    assert one.added == [first.info_hash]
+    world.clock.advance(seconds=31)
+    await world.processor.dispatch()  # due again, `one` still busy: it waits again
+    assert await world.state(pinned) is S.CLIENT_UNAVAILABLE
+    assert one.added == [first.info_hash] and two.added == []
+    world.clock.advance(seconds=31)
+    one.advance(first.info_hash or "", 1000)
+    await world.processor.sync()
+    assert await world.processor.dispatch() == [pinned.id]
+    assert one.added == [first.info_hash, pinned.info_hash]
+
+
+async def test_free_space_below_the_floor_pauses_dispatch_until_there_is_room() -> None:
+    client = FakeDownloadClient("aria2", free_bytes=500)
+    world = World(client, min_free_space=1000)
+    item = await world.grab(1)
+    assert await world.processor.dispatch() == []
+    assert world.processor.disk_message is not None
+    assert "aria2 has 500 bytes free" in world.processor.disk_message
+    assert await world.state(item) is S.QUEUED  # nothing failed, nothing blocklisted
+    client.free_bytes = 5000
+    assert await world.processor.dispatch() == []  # checked at most every 30 s
+    world.clock.advance(seconds=30)
+    assert await world.processor.dispatch() == [item.id]
+    assert world.processor.disk_message is None
+
+
+async def test_a_client_that_cannot_tell_falls_back_to_the_local_download_dir() -> None:
+    world = World(FakeDownloadClient("aria2", free_bytes=None), local_free=10,
+                  min_free_space=1000)
+    await world.grab(1)
+    assert await world.processor.dispatch() == []
+    assert world.local_checks == 1 and world.processor.disk_message is not None
+
+
+async def test_no_floor_means_no_check() -> None:
+    client = FakeDownloadClient("aria2", free_bytes=0)
+    world = World(client, min_free_space=0)
+    await world.grab(1)
+    assert len(await world.processor.dispatch()) == 1
+    assert "free_space" not in [c[0] for c in client.calls]
+
+
+async def test_a_grab_carries_its_own_retry_policy() -> None:
+    client = FakeDownloadClient("aria2", fail_with=TransientClientError("tracker timeout"))
+    world = World(client, retry=RetryPolicy(delays=(0, 120, 480)))
+    own = await world.grab(1, retry_policy=RetryPolicy(delays=(10,)))
+    default = await world.grab(2)
+    await world.processor.dispatch()
+    for item, wait in ((own, 10), (default, 0)):
+        stored = await world.items.get(item.id)
+        assert stored is not None and stored.state is S.RETRYING and stored.attempts == 1
+        assert stored.next_attempt_at == world.clock.now() + timedelta(seconds=wait)
+    world.clock.advance(seconds=10)
+    await world.processor.dispatch()
+    failed = await world.items.get(own.id)
+    assert failed is not None and failed.state is S.FAILED  # its one retry is used up
+    assert failed.attempts == 2 and failed.retry_policy == RetryPolicy(delays=(10,))
+    still = await world.items.get(default.id)
+    assert still is not None and still.state is S.RETRYING and still.attempts == 2
+
+
+async def test_the_pause_switch_is_read_from_the_shared_store() -> None:
+    world = World()
+    await world.grab(1)
+    other = Processor(world.items, FakeClients(*world.clients), world.clock, "other",
+                      switches=world.switches)
+    await other.set_paused(True)
+    assert world.processor.paused is False  # not read yet
+    assert await world.processor.refresh_switches() is True
+    assert await world.processor.dispatch() == []
+    await other.set_paused(False)
+    assert await world.processor.refresh_switches() is False
+    assert len(await world.processor.dispatch()) == 1

@@ -50,6 +50,7 @@ from core.states import transition
 log = logging.getLogger(__name__)
 S = ItemState
 ACTIVE_SLOTS = frozenset({S.SENDING, S.DOWNLOADING, S.WARNING})
+CLAIMABLE = frozenset({S.QUEUED, S.RETRYING, S.CLIENT_UNAVAILABLE})
 NO_CLIENT_RETRY = timedelta(minutes=1)
 DISK_CHECK_EVERY = timedelta(seconds=30)
 SLOT_RETRY = timedelta(seconds=30)
@@ -123,7 +124,11 @@ class Processor:
     # -- dispatch ----------------------------------------------------------------------
 
     async def free_slots(self) -> int:
+        """Items that may be claimed now: 0 when nothing waits (one cheap read of the
+        state counters, so an idle server's dispatch pass costs one query)."""
         counts = await self.items.counts()
+        if not counts.total(states=CLAIMABLE):
+            return 0
         slots = max(self.config.max_active - counts.total(states=ACTIVE_SLOTS), 0)
         limit = self.config.per_client
         if limit is not None:

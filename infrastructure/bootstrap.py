@@ -24,7 +24,7 @@ from infrastructure.apikey import load_or_create_api_key
 from infrastructure.clients.configured import managed_client, settings_clients
 from infrastructure.clients.managed_aria2 import ManagedAria2, find_aria2c
 from infrastructure.clients.registry import ClientRegistry
-from infrastructure.clock import SystemClock
+from infrastructure.clock import DatabaseClock, SystemClock
 from infrastructure.db.blocklist_repository import SqlBlocklistRepository
 from infrastructure.db.client_repository import SqlClientConfigRepository
 from infrastructure.db.engine import Database
@@ -127,6 +127,11 @@ class Container:
         """Load the download clients (starting the managed aria2c) once the database
         answers; after that, reload them (other processes may have changed them). The
         processor's process also reads the shared pause switch and applies retention."""
+        if self.processor is not None and isinstance(self.processor.clock, DatabaseClock):
+            try:
+                await self.processor.clock.calibrate()
+            except StorageUnavailable as exc:
+                log.warning("Database clock not read: %s", exc.message)
         if self.processor is not None and self._clients_started:
             await self.processor.refresh_switches()
             await self.retention()
@@ -251,7 +256,11 @@ def build(settings: Settings, clock: Clock | None = None, processor: bool = True
     queue.wake = container.wake
     if processor:
         owner = f"{socket.gethostname()}:{os.getpid()}"
-        container.processor = Processor(items, clients, clock, owner,
+        # Leases are stamped and compared on the database's clock, so processes on hosts
+        # whose clocks differ agree on when one expired.
+        lease_clock = (DatabaseClock(database) if database.dialect == "postgresql"
+                       and isinstance(clock, SystemClock) else clock)
+        container.processor = Processor(items, clients, lease_clock, owner,
                                         processor_config(settings), blocklist,
                                         switches=switches,
                                         local_free=local_free(settings.downloads))

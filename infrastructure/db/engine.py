@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import event
@@ -133,8 +134,9 @@ class Database:
                 yield conn
 
     async def notify(self, channel: str) -> None:
-        """Postgres NOTIFY on a channel (a constant name, never caller input)."""
-        async with self.reading() as conn:
+        """Postgres NOTIFY on a channel (a constant name, never caller input); sent
+        when its transaction commits."""
+        async with self.writing() as conn:
             await conn.exec_driver_sql(f"NOTIFY {channel}")
 
     async def ping(self) -> bool:
@@ -144,6 +146,14 @@ class Database:
             return True
         except StorageUnavailable:
             return False
+
+    async def server_time(self) -> datetime:
+        """The database server's clock (Postgres; SQLite's is this host's)."""
+        if self.dialect == "sqlite":
+            return datetime.now(UTC)
+        async with self.reading() as conn:
+            value = (await conn.exec_driver_sql("SELECT clock_timestamp()")).scalar_one()
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
 
     async def server_version(self) -> str:
         query = "SELECT sqlite_version()" if self.dialect == "sqlite" else "SHOW server_version"

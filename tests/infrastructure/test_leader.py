@@ -104,3 +104,56 @@ async def _until_sent(items: MemoryQueueRepository, item_id: int, timeout: float
             return
         assert time.monotonic() < deadline, f"not sent: {item}"
         await asyncio.sleep(0.05)
+
+
+async def test_the_leader_hears_a_wake_from_another_process(postgres_url: str) -> None:
+    """A grab on an API-only replica NOTIFYs; the leader's dispatcher wakes at once."""
+    from infrastructure.db.engine import Database
+    from infrastructure.leader import WAKE_CHANNEL
+
+    k = key()
+    leader, standby = PostgresLeader(postgres_url, k), PostgresLeader(postgres_url, k)
+    woken: list[str] = []
+    leader.on_wake = lambda: woken.append("leader")
+    standby.on_wake = lambda: woken.append("standby")
+    replica = Database(postgres_url)
+    try:
+        assert await leader.check() is True and await standby.check() is False
+        await replica.notify(WAKE_CHANNEL)
+        deadline = time.monotonic() + 5
+        while not woken and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        assert woken == ["leader"]  # the standby holds no connection, hears nothing
+    finally:
+        await leader.close()
+        await standby.close()
+        await replica.dispose()
+
+
+async def test_the_database_clock_follows_the_server(postgres_url: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from infrastructure.clock import DatabaseClock
+    from infrastructure.db.engine import Database
+
+    class Skewed:
+        """The real server's time, as a host 90 s behind would see it."""
+
+        def __init__(self, db: Database) -> None:
+            self.db = db
+
+        async def server_time(self) -> datetime:
+            return await self.db.server_time() + timedelta(seconds=90)
+
+    db = Database(postgres_url)
+    try:
+        real = await db.server_time()
+        assert abs(real - datetime.now(UTC)) < timedelta(seconds=5)
+        clock = DatabaseClock(Skewed(db))
+        assert abs(clock.now() - datetime.now(UTC)) < timedelta(seconds=1)  # uncalibrated
+        await clock.calibrate()
+        assert abs(clock.offset - timedelta(seconds=90)) < timedelta(seconds=2)
+        assert abs(clock.now() - (datetime.now(UTC) + timedelta(seconds=90))) < timedelta(
+            seconds=2)
+    finally:
+        await db.dispose()

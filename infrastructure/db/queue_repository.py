@@ -32,8 +32,8 @@ from core.domain import (
     materialise,
 )
 from core.errors import AlreadyCompleted, ConcurrentModification, Duplicate
-from core.leases import CLAIMED, TRACKED, WAITING, leased
-from core.listing import PageRequest, QueueFilter
+from core.leases import CLAIMED, TRACKED, WAITING
+from core.listing import STATUS_RANK, PageRequest, QueueFilter
 from core.ports import Clock
 from infrastructure.db.engine import Database
 from infrastructure.db.fast import fetch_all
@@ -228,25 +228,30 @@ class SqlQueueRepository:
         due = or_(C.state == S.QUEUED.value, and_(
             C.state.in_([s.value for s in WAITING]), C.download_id.is_(None),
             or_(C.next_attempt_at.is_(None), C.next_attempt_at <= now)))
-        pick = (select(*ITEM_SELECT).where(due)
+        pick = (select(C.id, C.state).where(due)
                 .order_by(C.priority.desc(), C.added_at, C.id).limit(limit)
                 # Postgres: rows another claimer holds are skipped, not waited for.
                 # SQLite: the writer's BEGIN IMMEDIATE serialises claims instead.
                 .with_for_update(skip_locked=True))
-        claimed: list[QueueItem] = []
+        # One short transaction, three statements whatever the batch: pick, lease them
+        # all in one UPDATE (what core.leases.leased does to each), one history insert.
         history: list[dict[str, Any]] = []
         async with self.db.writing() as conn:
-            for row in (await conn.execute(pick)).all():
-                item = row_to_item(row)
-                new = leased(item, owner, now, lease)
-                values = update_values(item, new)
-                values["version"] = item.version + 1
-                await conn.execute(update(queue_item).where(C.id == item.id).values(values))
-                claimed.append(new.evolve(version=item.version + 1))
-                history.append(history_row(new, now, CLAIMED.event, item.state.value,
-                                           new.state.value, None))
-            if history:
-                await conn.execute(insert(queue_history), history)
+            picked = (await conn.execute(pick)).all()
+            if not picked:
+                return []
+            order = {item_id: n for n, (item_id, _) in enumerate(picked)}
+            rows = (await conn.execute(
+                update(queue_item).where(C.id.in_(list(order))).values(
+                    state=S.SENDING.value, status_rank=STATUS_RANK[S.SENDING],
+                    lease_owner=owner, lease_expires_at=now + lease, next_attempt_at=None,
+                    updated_at=now, version=C.version + 1)
+                .returning(*ITEM_SELECT))).all()
+            claimed = sorted((row_to_item(r) for r in rows), key=lambda i: order[i.id])
+            before = dict(picked)
+            history = [history_row(item, now, CLAIMED.event, before[item.id],
+                                   item.state.value, None) for item in claimed]
+            await conn.execute(insert(queue_history), history)
         await self._wrote()
         return claimed
 

@@ -8,6 +8,7 @@ import asyncio
 from datetime import timedelta
 
 from core.domain import HistoryEvent, ItemState, Priority
+from core.leases import leased
 from core.states import transition
 from tests.conftest import Store
 from tests.contracts.test_queue_repository import advance, new_item
@@ -25,7 +26,12 @@ async def test_claim_takes_due_items_by_priority_then_age_and_leases_them(store:
                         Priority.VERY_HIGH])]
     first = await store.items.claim("worker-a", 3, NOW, LEASE)
     assert [i.id for i in first] == [items[4].id, items[1].id, items[0].id]
+    by_id = {i.id: i for i in items}
     for claimed in first:
+        # Exactly what core.leases.leased makes of the item, on every backend.
+        original = by_id[claimed.id]
+        assert claimed == leased(original, "worker-a", NOW, LEASE).evolve(
+            version=original.version + 1)
         assert claimed.state is S.SENDING
         assert claimed.lease_owner == "worker-a" and claimed.lease_expires_at == NOW + LEASE
         stored = await store.items.get(claimed.id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from core.domain import DownloadProtocol, HistoryEvent, ItemState, NewItem, QueueItem, SourceKind
+from core.domain import ItemState, QueueItem
 from core.errors import TransientClientError
 from core.processor import Processor, ProcessorConfig
 from core.retry import RetryPolicy
@@ -15,12 +15,16 @@ from infrastructure.memory import (
     MemoryQueueRepository,
     MemorySwitchRepository,
 )
+from tests.core.test_processor import World as BaseWorld
 from tests.fakes import EPOCH, FakeClients, FakeClock, FakeDownloadClient
 
 S = ItemState
 
 
-class World:
+class World(BaseWorld):
+    """test_processor's world, with several clients, the shared switches and a local
+    free-space probe."""
+
     def __init__(self, *clients: FakeDownloadClient, local_free: int | None = None,
                  **config: object) -> None:
         self.clock = FakeClock(EPOCH)
@@ -38,18 +42,8 @@ class World:
             ProcessorConfig(**config), MemoryBlocklistRepository(),  # type: ignore[arg-type]
             switches=self.switches, local_free=local)
 
-    async def grab(self, n: int, **fields: object) -> QueueItem:
-        values: dict[str, object] = dict(
-            title=f"Movie.{n}.2020.1080p", source=SourceKind.MAGNET,
-            protocol=DownloadProtocol.TORRENT, added_at=self.clock.now(),
-            info_hash=f"{n:040x}", size=1000)
-        values.update(fields)
-        return await self.items.add(NewItem(**values), HistoryEvent("grabbed"))  # type: ignore[arg-type]
-
     async def state(self, item: QueueItem) -> ItemState:
-        found = await self.items.get(item.id)
-        assert found is not None
-        return found.state
+        return (await self.get(item)).state
 
 
 async def test_per_client_limit_caps_each_client_and_the_rest_go_elsewhere() -> None:

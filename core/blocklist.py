@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from core.domain import BlocklistEntry, DownloadProtocol
+from core.domain import BlocklistEntry, DownloadProtocol, NewBlocklistEntry
 from core.errors import BadRequest, NotFound
 from core.listing import SortDirection, page_window, resolve_direction
 from core.ports import BlocklistRepository
@@ -13,6 +13,15 @@ from core.ports import BlocklistRepository
 # Folded sort key -> canonical spelling; anything else sorts by date.
 SORT_KEYS = {"date": "date", "sourcetitle": "sourceTitle", "indexer": "indexer",
              "protocol": "protocol", "movieid": "movieId"}
+
+
+def same_release(entry: NewBlocklistEntry) -> tuple[str | None, str | None, str | None]:
+    """What makes a new entry the same as a stored one (find()'s arguments): its info
+    hash or URL hash when it has one; its title only when it has neither. (A namesake
+    with another hash is another release: it gets its own entry.)"""
+    if entry.info_hash is not None or entry.url_hash is not None:
+        return entry.info_hash, entry.url_hash, None
+    return None, None, entry.source_title
 
 
 @dataclass(frozen=True, slots=True)

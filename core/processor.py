@@ -51,6 +51,8 @@ log = logging.getLogger(__name__)
 S = ItemState
 ACTIVE_SLOTS = frozenset({S.SENDING, S.DOWNLOADING, S.WARNING})
 CLAIMABLE = frozenset({S.QUEUED, S.RETRYING, S.CLIENT_UNAVAILABLE})
+# Client states that end or fault a download: applied from `downloading` only.
+FINISHING = frozenset({ClientState.COMPLETED, ClientState.FAILED, *CLIENT_FAULT_STATES})
 NO_CLIENT_RETRY = timedelta(minutes=1)
 DISK_CHECK_EVERY = timedelta(seconds=30)
 SLOT_RETRY = timedelta(seconds=30)
@@ -374,6 +376,16 @@ class Processor:
         if status is None or status.state is ClientState.REMOVED:
             return await self._missing_download(client, item)
         self._missing.pop(item.id, None)
+        if item.state in (S.PAUSED, S.CLIENT_UNAVAILABLE) and status.state in FINISHING:
+            # It finished or failed while paused here or while its client was away:
+            # back to downloading first (the client has it), then what the client says.
+            back = await self._move(item, S.DOWNLOADING, "resumed",
+                                    "The client has it again" if item.state is
+                                    S.CLIENT_UNAVAILABLE else "It went on in the client",
+                                    error_message=None, status_messages=())
+            if back is None:
+                return None
+            item = back
         rekey = {} if status.download_id == item.download_id else {
             "download_id": status.download_id}
         max_size = self.config.max_size

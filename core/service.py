@@ -22,6 +22,7 @@ from core.domain import (
 from core.errors import (
     BadRequest,
     Blocklisted,
+    Duplicate,
     IllegalTransition,
     NotFound,
     UnknownDownloadClient,
@@ -327,7 +328,8 @@ class QueueService:
             retried: list[int] = []
             for start in range(0, len(all_ids), CHUNK):
                 chunk = await self.items.get_many(all_ids[start : start + CHUNK])
-                retried += await self._retry(i for i in chunk if i.state is ItemState.FAILED)
+                retried += await self._retry((i for i in chunk if i.state is ItemState.FAILED),
+                                             skip_duplicates=True)
             return retried
         items = await self._get_all(ids)
         stuck = [item for item in items if item.state not in RETRYABLE]
@@ -338,13 +340,30 @@ class QueueService:
             )
         return await self._retry(items)
 
-    async def _retry(self, items: Iterable[QueueItem]) -> list[int]:
+    async def _retry(self, items: Iterable[QueueItem], skip_duplicates: bool = False
+                     ) -> list[int]:
+        """Queue items again, attempts and rescues reset. Two of them for one release, or
+        one whose release is active again meanwhile, would be a duplicate: with
+        `skip_duplicates` (retry every failed item) those stay failed; otherwise the call
+        is refused (409) and nothing changes."""
         now = self.clock.now()
-        changes = [
-            (item, transition(item, ItemState.QUEUED, now, attempts=0, next_attempt_at=None,
-                              error_message=None, status_messages=()))
-            for item in items
-        ]
+        changes = []
+        taken: dict[str, int] = {}
+        for item in items:
+            keys = [k for k in (item.info_hash, item.url_hash) if k is not None]
+            other = next((taken[k] for k in keys if k in taken), None)
+            if other is None and item.state is ItemState.FAILED and keys:
+                active = await self.items.find_active(item.info_hash, item.url_hash)
+                other = active.id if active is not None and active.id != item.id else None
+            if other is not None:
+                if skip_duplicates:
+                    continue
+                raise Duplicate(f"Item {item.id} is the same release as item {other}, "
+                                "which is queued or active", other)
+            taken.update((k, item.id) for k in keys)
+            changes.append((item, transition(
+                item, ItemState.QUEUED, now, attempts=0, rescues=0, next_attempt_at=None,
+                error_message=None, status_messages=())))
         if not changes:
             return []
         saved = await self.items.update(changes, HistoryEvent("retried"))

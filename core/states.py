@@ -19,7 +19,8 @@ TRANSITIONS: dict[ItemState, frozenset[ItemState]] = {
     S.PAUSED: frozenset({S.QUEUED, S.DOWNLOADING, S.FAILED}),
     S.RETRYING: frozenset({S.QUEUED, S.SENDING, S.PAUSED, S.FAILED}),
     S.CLIENT_UNAVAILABLE: frozenset({S.QUEUED, S.SENDING, S.DOWNLOADING, S.PAUSED, S.FAILED}),
-    S.WARNING: frozenset({S.DOWNLOADING, S.PAUSED, S.COMPLETED, S.RETRYING, S.FAILED}),
+    S.WARNING: frozenset({S.DOWNLOADING, S.PAUSED, S.COMPLETED, S.RETRYING,
+                          S.CLIENT_UNAVAILABLE, S.FAILED}),
     S.COMPLETED: frozenset(),
     S.FAILED: frozenset({S.QUEUED}),
 }

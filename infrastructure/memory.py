@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from core.blocklist import same_release
 from core.clients import ClientConfig
 from core.domain import (
     ACTIVE_STATES,
@@ -145,15 +146,21 @@ class MemoryQueueRepository:
                     raise ConcurrentModification(
                         f"Item {old.id} changed while it was being updated; try again"
                     )
-            saved = []
-            for old, new in changes:
-                stored = new.evolve(version=old.version + 1)
+            stored_all = [new.evolve(version=old.version + 1) for old, new in changes]
+            after = {**self._items, **{s.id: s for s in stored_all}}
+            for stored in stored_all:  # all checked before anything is written
                 if stored.state in ACTIVE_STATES and (stored.info_hash or stored.url_hash):
-                    other = self._active_with(stored.info_hash, stored.url_hash)
-                    if other is not None and other.id != stored.id:
+                    other = next((i for i in after.values() if i.id != stored.id
+                                  and i.state in ACTIVE_STATES and (
+                                      (stored.info_hash and i.info_hash == stored.info_hash)
+                                      or (stored.url_hash and i.url_hash == stored.url_hash))),
+                                 None)
+                    if other is not None:
                         raise Duplicate(
                             f"Item {stored.id} would duplicate active item {other.id}", other.id
                         )
+            saved = []
+            for (old, new), stored in zip(changes, stored_all, strict=True):
                 self._items[old.id] = stored
                 self._log(new, new.updated_at, event, old.state, new.state)
                 saved.append(stored)
@@ -265,7 +272,7 @@ class MemoryBlocklistRepository:
         return None
 
     async def add(self, entry: NewBlocklistEntry) -> BlocklistEntry:
-        existing = await self.find(entry.info_hash, entry.url_hash, entry.source_title)
+        existing = await self.find(*same_release(entry))
         if existing is not None:
             return existing
         values = {n: getattr(entry, n) for n in NewBlocklistEntry.__dataclass_fields__}

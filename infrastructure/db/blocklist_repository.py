@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import bindparam, delete, func, insert, or_, select
 
+from core.blocklist import same_release
 from core.domain import BlocklistEntry, DownloadProtocol, NewBlocklistEntry
 from infrastructure.db.engine import Database
 from infrastructure.db.fast import fetch_all
@@ -48,7 +49,7 @@ class SqlBlocklistRepository:
         return row_to_blocklist(rows[0]) if rows else None
 
     async def add(self, entry: NewBlocklistEntry) -> BlocklistEntry:
-        existing = await self.find(entry.info_hash, entry.url_hash, entry.source_title)
+        existing = await self.find(*same_release(entry))
         if existing is not None:
             return existing
         async with self.db.writing() as conn:

@@ -217,6 +217,13 @@ class SqlQueueRepository:
                     raise Duplicate(
                         f"Item {new.id} would duplicate active item {other.id}", other.id
                     ) from None
+            for n, (_, new) in enumerate(changes):  # two of this batch for one release
+                twin = next((b for _, b in changes[n + 1:] if (
+                    new.info_hash and b.info_hash == new.info_hash) or (
+                    new.url_hash and b.url_hash == new.url_hash)), None)
+                if twin is not None:
+                    raise Duplicate(f"Items {new.id} and {twin.id} are the same release",
+                                    new.id) from None
             raise
         await self._wrote()
         return saved

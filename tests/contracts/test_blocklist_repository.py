@@ -32,10 +32,22 @@ async def test_an_entry_reads_back_field_for_field(store: Store) -> None:
 async def test_adding_the_same_release_twice_keeps_one_entry(store: Store) -> None:
     first = await store.blocklist.add(entry(1))
     again_by_hash = await store.blocklist.add(entry(2, info_hash=f"{1:040x}"))
-    again_by_title = await store.blocklist.add(entry(3, source_title="SOME.MOVIE.1.1080P-grp"))
+    # Without a hash, the title (any case) is all there is to go by, as in Radarr.
+    again_by_title = await store.blocklist.add(entry(3, source_title="SOME.MOVIE.1.1080P-grp",
+                                                     info_hash=None))
     assert again_by_hash.id == first.id == again_by_title.id
     total, _ = await store.blocklist.page(0, 10, "date", True, None, None)
     assert total == 1
+
+
+async def test_a_namesake_with_another_hash_is_another_release(store: Store) -> None:
+    """Radarr's SameTorrent: when both have hashes, the hashes decide, not the title."""
+    first = await store.blocklist.add(entry(1))
+    namesake = await store.blocklist.add(entry(4, source_title=first.source_title))
+    assert namesake.id != first.id
+    assert await store.blocklist.find(f"{4:040x}", None, None) == namesake
+    total, _ = await store.blocklist.page(0, 10, "date", True, None, None)
+    assert total == 2
 
 
 async def test_find_matches_hash_url_or_title_in_any_case(store: Store) -> None:

@@ -1,9 +1,10 @@
 """The processor on APScheduler: thin jobs that call core.processor's passes.
 
-- dispatch every second, and at once when a grab wakes it;
+- dispatch every QUEUARR_DISPATCH_INTERVAL seconds (5), and at once when a grab wakes it
 - sync every QUEUARR_SYNC_INTERVAL seconds while anything is tracked, every minute
   when nothing is;
-- rescue (expired leases) and a reload of the client registry every 30 s.
+- rescue (expired leases back to the queue) every 10 s; housekeeping (client registry
+  reload, shared switches, retention) every 30 s.
 
 Every job has max_instances=1 and coalesce=True, so a slow pass never piles up behind
 itself, and a generous misfire grace time, so a busy loop delays passes rather than
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 IDLE_SYNC_SECONDS = 60.0
 HOUSEKEEPING_SECONDS = 30.0
+RESCUE_SECONDS = 10.0  # expired leases back to the queue within lease + this
 LEADERSHIP_SECONDS = 5.0  # a standby takes over within this (plus a pass) of a death
 
 
@@ -67,6 +69,8 @@ class ProcessorRunner:
             id="sync", next_run_time=datetime.now())
         add(self._guarded("housekeeping", self._housekeeping), "interval",
             seconds=HOUSEKEEPING_SECONDS, id="housekeeping", next_run_time=datetime.now())
+        add(self._guarded("rescue", self.processor.rescue), "interval",
+            seconds=RESCUE_SECONDS, id="rescue", next_run_time=datetime.now())
         self.scheduler.start()
         log.info("Processor %s started", self.processor.owner)
 
@@ -112,7 +116,7 @@ class ProcessorRunner:
         was = self.leading
         self.leading = await self.leader.check()
         if self.leading and not was:
-            for job in ("housekeeping", "dispatch", "sync"):
+            for job in ("housekeeping", "rescue", "dispatch", "sync"):
                 self.scheduler.modify_job(job, next_run_time=datetime.now())
 
     async def _dispatch(self) -> None:
@@ -135,4 +139,3 @@ class ProcessorRunner:
     async def _housekeeping(self) -> None:
         if self.housekeeping is not None:
             await self.housekeeping()
-        await self.processor.rescue()

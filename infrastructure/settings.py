@@ -91,7 +91,7 @@ class Settings(BaseSettings):
     retention_days: float = Field(default=30, ge=0, description="Completed and failed items, "
                                   "and history rows, older than this are removed (0 keeps "
                                   "them for ever).")
-    lease_seconds: float = Field(default=300, ge=5, le=86400, description="How long a "
+    lease_seconds: float = Field(default=60, ge=5, le=86400, description="How long a "
                                  "processor holds an item it is sending before another "
                                  "may take it back (a crashed sender).")
     dispatch_interval: float = Field(default=5.0, ge=0.2, le=3600, description="Seconds "

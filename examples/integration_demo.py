@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import os
 import secrets
 import sys
 import tempfile
@@ -42,24 +41,13 @@ from urllib.parse import urlsplit
 
 import httpx
 import torf
+from demo_common import add_server_arguments, api_key
 
 SENT = ("downloading", "warning", "paused")  # Radarr statuses of a download in the client
 
 
 class DemoFailed(Exception):
     """A step did not do what it should."""
-
-
-def find_api_key(given: str | None, data_dir: str) -> str | None:
-    """--api-key, else QUEUARR_API_KEY, else the key file in the server's data dir."""
-    if given:
-        return given
-    if os.environ.get("QUEUARR_API_KEY", "").strip():
-        return os.environ["QUEUARR_API_KEY"].strip()
-    key_file = Path(data_dir) / "api_key"
-    if key_file.is_file():
-        return key_file.read_text(encoding="utf-8").strip() or None
-    return None
 
 
 def make_torrent(directory: Path, name: str, size: int) -> torf.Torrent:
@@ -206,10 +194,7 @@ def demo(queuarr: httpx.Client, args: argparse.Namespace, client: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--url", default="http://127.0.0.1:7878", help="Queuarr's address")
-    parser.add_argument("--api-key", help="default: QUEUARR_API_KEY, else <data dir>/api_key")
-    parser.add_argument("--data-dir", default=os.environ.get("QUEUARR_DATA_DIR", "data"),
-                        help="the server's data dir, where it keeps its api_key file")
+    add_server_arguments(parser)
     parser.add_argument("--qbt-url", help="qBittorrent's Web UI, to add it as a client")
     parser.add_argument("--qbt-username", default="admin")
     parser.add_argument("--qbt-password", default="")
@@ -224,13 +209,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="leave the download client the demo adds")
     args = parser.parse_args(argv)
 
-    api_key = find_api_key(args.api_key, args.data_dir)
-    if api_key is None:
-        print("No API key: pass --api-key, set QUEUARR_API_KEY, or point --data-dir at the "
-              "server's data directory (it writes its key to <data dir>/api_key)",
-              file=sys.stderr)
+    key = api_key(args)
+    if key is None:
         return 2
-    with httpx.Client(base_url=args.url, headers={"X-Api-Key": api_key}, timeout=30,
+    with httpx.Client(base_url=args.url, headers={"X-Api-Key": key}, timeout=30,
                       trust_env=False) as queuarr:
         try:
             status = queuarr.get("/api/v3/system/status")

@@ -22,7 +22,6 @@ import argparse
 import contextlib
 import hashlib
 import http.server
-import os
 import re
 import sys
 import tempfile
@@ -33,20 +32,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from demo_common import add_server_arguments, api_key
 
 FINISHED = ("completed", "failed")
-
-
-def find_api_key(given: str | None, data_dir: str) -> str | None:
-    """--api-key, else QUEUARR_API_KEY, else the key file in the server's data dir."""
-    if given:
-        return given
-    if os.environ.get("QUEUARR_API_KEY", "").strip():
-        return os.environ["QUEUARR_API_KEY"].strip()
-    key_file = Path(data_dir) / "api_key"
-    if key_file.is_file():
-        return key_file.read_text(encoding="utf-8").strip() or None
-    return None
 
 
 def make_files(directory: Path, count: int, size: int) -> dict[str, str]:
@@ -188,10 +176,7 @@ def watch(queuarr: httpx.Client, ids: list[int], timeout: float, interval: float
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--url", default="http://127.0.0.1:7878", help="Queuarr's address")
-    parser.add_argument("--api-key", help="default: QUEUARR_API_KEY, else <data dir>/api_key")
-    parser.add_argument("--data-dir", default=os.environ.get("QUEUARR_DATA_DIR", "data"),
-                        help="the server's data dir, where it keeps its api_key file")
+    add_server_arguments(parser)
     parser.add_argument("--files", type=int, default=3, help="how many files to download")
     parser.add_argument("--size", type=int, default=4 * 1024 * 1024 + 17,
                         help="bytes per file")
@@ -202,14 +187,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--interval", type=float, default=0.5, help="seconds between polls")
     args = parser.parse_args(argv)
 
-    api_key = find_api_key(args.api_key, args.data_dir)
-    if api_key is None:
-        print("No API key: pass --api-key, set QUEUARR_API_KEY, or point --data-dir at the "
-              "server's data directory (it writes its key to <data dir>/api_key)",
-              file=sys.stderr)
+    key = api_key(args)
+    if key is None:
         return 2
     with (
-        httpx.Client(base_url=args.url, headers={"X-Api-Key": api_key}, timeout=30,
+        httpx.Client(base_url=args.url, headers={"X-Api-Key": key}, timeout=30,
                      trust_env=False) as queuarr,
         tempfile.TemporaryDirectory(prefix="queuarr-demo-") as directory,
     ):

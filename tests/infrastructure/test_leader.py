@@ -114,15 +114,20 @@ async def test_the_leader_hears_a_wake_from_another_process(postgres_url: str) -
     k = key()
     leader, standby = PostgresLeader(postgres_url, k), PostgresLeader(postgres_url, k)
     woken: list[str] = []
-    leader.on_wake = lambda: woken.append("leader")
-    standby.on_wake = lambda: woken.append("standby")
+    heard = asyncio.Event()
+
+    def hear(who: str) -> None:
+        woken.append(who)
+        heard.set()
+
+    leader.on_wake = lambda: hear("leader")
+    standby.on_wake = lambda: hear("standby")
     replica = Database(postgres_url)
     try:
         assert await leader.check() is True and await standby.check() is False
         await replica.notify(WAKE_CHANNEL)
-        deadline = time.monotonic() + 5
-        while not woken and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
+        await asyncio.wait_for(heard.wait(), 5)
+        await asyncio.sleep(0.2)  # room for a second (wrong) listener to speak up
         assert woken == ["leader"]  # the standby holds no connection, hears nothing
     finally:
         await leader.close()

@@ -53,7 +53,7 @@ async def test_retention_removes_what_is_old_and_finished(store: Store, clock: F
     left = {i.id for i in await store.items.get_many([old_done, old_failed, old_queued,
                                                       recent])}
     assert left == {old_queued, recent}  # a queued item is never too old
-    total, rows = await store.items.history_page(HistoryQuery(page_size=100,
+    _, rows = await store.items.history_page(HistoryQuery(page_size=100,
                                                               ascending=True))
     # Rows older than 30 days are gone; the removals themselves are new rows.
     assert all(r.at >= clock.now() - timedelta(days=30) for r in rows)

@@ -1,8 +1,10 @@
 """`python -m bench` (or `make bench`): see bench/README.md.
 
 `python -m bench --only clients [--qbt-... flags]` (or `python -m bench.clients`) runs only
-the download-client status cycle (bench/clients.py); `--only queue` only the queue
-benchmark. A plain run does both, the client section appended to results/latest.md."""
+the download-client status cycle (bench/clients.py); `--only processor [--quick]
+[--proc-... flags]` (or `python -m bench.processor`) only the processor benchmark
+(bench/processor.py); `--only queue` only the queue benchmark. A plain run does all three,
+the client and processor sections appended to results/latest.md."""
 
 import sys
 
@@ -14,9 +16,16 @@ if only == "clients":
     from bench.clients import main as clients_main
 
     sys.exit(clients_main(args[2:]))
+if only == "processor":
+    from bench.processor import main as processor_main
+
+    sys.exit(processor_main(args[2:]))
 code = main(args[2:] if only == "queue" else None)
 if only != "queue":
     from bench.clients import main as clients_main
 
     code = clients_main(args, lenient=True) or code
+    from bench.processor import main as processor_main
+
+    code = processor_main(args, lenient=True) or code
 sys.exit(code)

@@ -96,6 +96,7 @@ class Processor:
         self._disk_checked_at: datetime | None = None
         self._active: Counter[str] = Counter()  # active downloads per client (last sync)
         self._synced = False
+        self._orphans = False  # a pass broke off after claiming: release before the next
         self.backoffs: dict[str, ClientBackoff] = defaultdict(ClientBackoff)
         self._missing: dict[int, int] = defaultdict(int)
         self._failed_this_pass: set[str] = set()  # one refusal per client per pass
@@ -192,16 +193,24 @@ class Processor:
 
     async def dispatch(self) -> list[int]:
         """Claim due items up to the free slots and send them; the ids handled."""
+        if self._orphans:
+            # An earlier pass claimed and then lost the database mid-way: nothing of
+            # this processor's is being sent now (one pass at a time), so its own
+            # leases go back to the queue at once instead of after the lease.
+            await self.release("lost the database during a pass")
+            self._orphans = False
         if self.paused or await self.disk_low():
             return []
         slots = await self.free_slots()
         if not slots:
             return []
         now = self.clock.now()
+        self._orphans = True  # until this pass has recorded every claim's outcome
         claimed = await self.items.claim(self.owner, slots, now, self.config.lease)
         self._failed_this_pass.clear()
         for item in claimed:
             await self.send(item)
+        self._orphans = False
         return [item.id for item in claimed]
 
     async def send(self, item: QueueItem) -> QueueItem | None:
@@ -299,7 +308,7 @@ class Processor:
                 handled.append(item.id)
         return handled
 
-    async def release(self) -> list[int]:
+    async def release(self, reason: str = "stopped") -> list[int]:
         """Give back this processor's leases (a graceful stop): its items in `sending`
         return to the queue at once, not when the lease expires. An add that went
         through meanwhile is found again by the next send."""
@@ -308,7 +317,7 @@ class Processor:
         for item in await self.items.expired_leases(far):
             if item.lease_owner != self.owner:
                 continue
-            saved = await self._move(item, S.QUEUED, "released", f"{self.owner} stopped",
+            saved = await self._move(item, S.QUEUED, "released", f"{self.owner} {reason}",
                                      **_cleared())
             if saved is not None:
                 released.append(item.id)

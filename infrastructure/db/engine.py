@@ -57,7 +57,23 @@ def is_unavailable(exc: BaseException) -> bool:
         return True
     if isinstance(exc, OperationalError):
         return True  # SQLite "database is locked", Postgres "the database system is ..."
-    return is_driver_unavailable(getattr(exc, "orig", None) or exc)
+    orig = getattr(exc, "orig", None) or exc
+    # asyncpg's errors reach us wrapped twice (SQLAlchemy's DBAPIError around the
+    # adapter's error around asyncpg's): look at the SQLSTATE and at the cause too.
+    for candidate in (orig, getattr(orig, "__cause__", None)):
+        if candidate is None:
+            continue
+        if is_driver_unavailable(candidate) or _unavailable_state(
+                getattr(candidate, "sqlstate", None)):
+            return True
+    return False
+
+
+def _unavailable_state(sqlstate: object) -> bool:
+    """SQLSTATEs of a server that cannot take us now: connection exceptions (08xxx),
+    shutting down or starting up (57P01-57P03), too many connections (53300)."""
+    return isinstance(sqlstate, str) and (
+        sqlstate.startswith("08") or sqlstate in {"57P01", "57P02", "57P03", "53300"})
 
 
 @contextmanager

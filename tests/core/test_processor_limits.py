@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from core.domain import ItemState, QueueItem
 from core.errors import TransientClientError
 from core.processor import Processor, ProcessorConfig
@@ -147,3 +149,31 @@ async def test_the_pause_switch_is_read_from_the_shared_store() -> None:
     await other.set_paused(False)
     assert await world.processor.refresh_switches() is False
     assert len(await world.processor.dispatch()) == 1
+
+
+async def test_claims_of_a_pass_broken_off_go_back_at_the_next_pass() -> None:
+    """The database fails after the claim (the commit's reply lost, say): the next pass
+    gives this processor's own leases back at once instead of after the lease."""
+    from core.errors import StorageUnavailable
+
+    world = World()
+    item = await world.grab(1)
+    real_update = world.items.update
+    calls = 0
+
+    async def failing_once(*args: object, **kwargs: object) -> object:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise StorageUnavailable("The database is unreachable: lost")
+        return await real_update(*args, **kwargs)  # type: ignore[arg-type]
+
+    world.items.update = failing_once  # type: ignore[method-assign]
+    with pytest.raises(StorageUnavailable):
+        await world.processor.dispatch()
+    assert await world.state(item) is S.SENDING  # claimed, its outcome not recorded
+    await world.processor.dispatch()  # no clock moved: the lease has not expired
+    events = [h.event for h in await world.items.history(item.id)]
+    assert events[-3:] == ["released", "claimed", "sent"]
+    assert await world.state(item) is S.DOWNLOADING
+    assert world.clients[0].added == [item.info_hash]  # the re-send found the first add

@@ -122,3 +122,24 @@ async def test_api_answers_503_during_an_outage_and_recovers(
         assert recovered is not None and recovered.status_code == 200
         assert recovered.json()["totalRecords"] == 1  # nothing lost, nothing half-written
     await db.dispose()
+
+
+def test_a_server_starting_up_counts_as_unavailable() -> None:
+    """asyncpg's CannotConnectNowError (57P03) reaches us as a plain DBAPIError whose
+    cause carries the SQLSTATE: it is a 503, not a 500."""
+    from sqlalchemy.exc import DBAPIError
+
+    from infrastructure.db.engine import is_unavailable
+
+    class StartingUp(Exception):
+        sqlstate = "57P03"
+
+    class AdapterError(Exception):
+        pass
+
+    adapter = AdapterError("the database system is not yet accepting connections")
+    adapter.__cause__ = StartingUp()
+    assert is_unavailable(DBAPIError("SELECT 1", {}, adapter))
+    plain = AdapterError("syntax error")
+    plain.__cause__ = type("Syntax", (Exception,), {"sqlstate": "42601"})()
+    assert not is_unavailable(DBAPIError("SELECT 1", {}, plain))

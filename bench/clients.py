@@ -40,19 +40,16 @@ import argparse
 import asyncio
 import contextlib
 import functools
-import json
 import math
 import os
 import platform
 import random
-import re
 import shutil
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -61,8 +58,8 @@ import orjson
 import psutil
 from pydantic import SecretStr
 
-from bench.procs import Noise, machine_idle_percent
-from bench.report import _num, _table
+from bench.procs import Noise, cpu_model, machine_idle_percent, package_version
+from bench.report import _num, _table, checks_and_notes, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION_START = "<!-- bench.clients: start -->"
@@ -513,27 +510,16 @@ class ClientsBench:
         self.steps = cpu_steps(full_answer, ids)
 
     def environment(self, daemon: Any, idle: float) -> dict[str, Any]:
-        def version(pkg: str) -> str:
-            try:
-                return metadata.version(pkg)
-            except metadata.PackageNotFoundError:
-                return "-"
-
         with daemon.web_client() as web:
             qbt = web.get("/api/v2/app/version").text.strip()
             api = web.get("/api/v2/app/webapiVersion").text.strip()
-        cpu = "?"
-        with contextlib.suppress(OSError):
-            for line in Path("/proc/cpuinfo").read_text().splitlines():
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
+        cpu = cpu_model()
         return {
             "when": datetime.now(UTC).isoformat(timespec="seconds"),
             "host": platform.node(), "cpu": cpu, "cpus": os.cpu_count(),
             "python": platform.python_version(), "idle_before_pct": round(idle, 1),
             "qbittorrent": qbt, "web_api": api,
-            "packages": {p: version(p) for p in ("qbittorrent-api", "requests", "httpx",
+            "packages": {p: package_version(p) for p in ("qbittorrent-api", "requests", "httpx",
                                                  "orjson", "torf")},
             "torrents": self.args.qbt_torrents, "changed_pct": self.args.qbt_changed,
             "cycles": self.args.qbt_cycles, "full_cycles": self.args.qbt_full_cycles,
@@ -689,39 +675,13 @@ def render(results: dict[str, Any]) -> str:
                         _fmt(c["target"], c["unit"], c["op"]),
                         c["status"] + (" (info)" if c["informative"] else "")]
                        for c in results["checks"]]))
-    gating = [c for c in results["checks"] if not c["informative"]]
-    failed = [c for c in gating if c["status"] == "FAIL"]
-    out += ["", f"**{len(gating) - len(failed)} of {len(gating)} targets pass**"
-            + (f"; failing: {'; '.join(c['check'] for c in failed)}" if failed else ".")]
-    notes = list(results["notes"])
-    if results["problems"]:
-        shown = results["problems"][:5]
-        more = len(results["problems"]) - len(shown)
-        notes.append("Answers not as expected: " + "; ".join(shown)
-                     + (f" (and {more} more)" if more > 0 else ""))
-    if notes:
-        out += ["", "### Notes", "", *(f"- {n}" for n in notes)]
+    out += checks_and_notes(results, "Answers not as expected")
     out.append(SECTION_END)
     return "\n".join(out)
 
 
-def append_latest(text: str, out: Path) -> Path:
-    """Append the section to latest.md, replacing an earlier one of this benchmark."""
-    latest = out / "latest.md"
-    old = latest.read_text() if latest.exists() else ""
-    old = re.sub(re.escape(SECTION_START) + r".*?" + re.escape(SECTION_END) + r"\n?", "", old,
-                 flags=re.S).rstrip("\n")
-    latest.write_text((old + "\n\n" if old else "") + text + "\n")
-    return latest
-
-
 def write(results: dict[str, Any], text: str, out: Path) -> tuple[Path, Path, Path]:
-    out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    js, md = out / f"clients-{stamp}.json", out / f"clients-{stamp}.md"
-    js.write_text(json.dumps(results, indent=2, default=str))
-    md.write_text(text + "\n")
-    return js, md, append_latest(text, out)
+    return write_section(results, text, out, "clients", SECTION_START, SECTION_END)
 
 
 def main(argv: Sequence[str] | None = None, lenient: bool = False) -> int:

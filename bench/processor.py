@@ -53,7 +53,6 @@ import cProfile
 import dataclasses
 import functools
 import http.server
-import json
 import math
 import os
 import platform
@@ -69,7 +68,6 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -80,8 +78,15 @@ if str(ROOT) not in sys.path:  # core, infrastructure, tests.daemons
     sys.path.insert(0, str(ROOT))
 
 from bench import seed  # noqa: E402
-from bench.procs import Noise, Server, free_port, machine_idle_percent  # noqa: E402
-from bench.report import _num, _table  # noqa: E402
+from bench.procs import (  # noqa: E402
+    Noise,
+    Server,
+    cpu_model,
+    free_port,
+    machine_idle_percent,
+    package_version,
+)
+from bench.report import _num, _table, checks_and_notes, write_section  # noqa: E402
 
 SECTION_START = "<!-- bench.processor: start -->"
 SECTION_END = "<!-- bench.processor: end -->"
@@ -227,20 +232,9 @@ def pg_url(admin_dsn: str, database: str) -> str:
     return seed.pg_sqlalchemy_url(seed.pg_dsn(admin_dsn, database))
 
 
-async def pg_admin(admin_dsn: str, *statements: str) -> None:
-    import asyncpg  # type: ignore[import-untyped]
-
-    conn = await asyncpg.connect(admin_dsn, timeout=10)
-    try:
-        for sql in statements:
-            await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 def pg_clone(admin_dsn: str, template: str, database: str) -> None:
     assert database.startswith("queuarr_bench_") and template.startswith("queuarr_bench_")
-    asyncio.run(pg_admin(admin_dsn, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)',
+    asyncio.run(seed.pg_admin(admin_dsn, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)',
                          f'CREATE DATABASE "{database}" TEMPLATE "{template}" '
                          "STRATEGY FILE_COPY"))
 
@@ -396,7 +390,7 @@ async def bare_claim_call(conn: Any, batch: int, now: datetime, sets: dict[str, 
 
 async def claim_bare_pg(dsn: str, batch: int, now: datetime, sets: dict[str, Any],
                         calls: int | None = None) -> dict[str, Any]:
-    import asyncpg
+    import asyncpg  # type: ignore[import-untyped]
 
     conn = await asyncpg.connect(dsn, timeout=10)
     try:
@@ -1575,18 +1569,7 @@ class ProcessorBench:
     # -- environment ---------------------------------------------------------------------
 
     def environment(self, idle: float) -> dict[str, Any]:
-        def version(pkg: str) -> str:
-            try:
-                return metadata.version(pkg)
-            except metadata.PackageNotFoundError:
-                return "-"
-
-        cpu = "?"
-        with contextlib.suppress(OSError):
-            for line in Path("/proc/cpuinfo").read_text().splitlines():
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
+        cpu = cpu_model()
         pg: dict[str, str] = {}
         if "postgres" in self.args.backends:
             async def read() -> dict[str, str]:
@@ -1613,7 +1596,7 @@ class ProcessorBench:
             "host": platform.node(), "cpu": cpu, "cpus": os.cpu_count(),
             "python": platform.python_version(), "idle_before_pct": round(idle, 1),
             "postgres": pg, "sqlite": sqlite3.sqlite_version, "aria2": aria2,
-            "packages": {p: version(p) for p in ("sqlalchemy", "asyncpg", "aiosqlite",
+            "packages": {p: package_version(p) for p in ("sqlalchemy", "asyncpg", "aiosqlite",
                                                  "apscheduler", "aria2p", "uvicorn")},
             "quick": self.args.quick, "parts": self.args.parts,
             "backends": self.args.backends, "noise_pct": self.noise,
@@ -1886,39 +1869,13 @@ def render(results: dict[str, Any]) -> str:
          else _fmt(c["target"], c["unit"], c["op"]),
          c["status"] + (" (info)" if c["informative"] else "")]
         for c in results["checks"]]))
-    gating = [c for c in results["checks"] if not c["informative"]]
-    failed = [c for c in gating if c["status"] == "FAIL"]
-    out += ["", f"**{len(gating) - len(failed)} of {len(gating)} targets pass**"
-            + (f"; failing: {'; '.join(c['check'] for c in failed)}" if failed else ".")]
-    notes = list(results["notes"])
-    if results["problems"]:
-        shown = results["problems"][:5]
-        more = len(results["problems"]) - len(shown)
-        notes.append("Not as expected: " + "; ".join(shown)
-                     + (f" (and {more} more)" if more > 0 else ""))
-    if notes:
-        out += ["", "### Notes", "", *(f"- {n}" for n in notes)]
+    out += checks_and_notes(results, "Not as expected")
     out.append(SECTION_END)
     return "\n".join(out)
 
 
-def append_latest(text: str, out: Path) -> Path:
-    """Append the section to latest.md, replacing an earlier one of this benchmark."""
-    latest = out / "latest.md"
-    old = latest.read_text() if latest.exists() else ""
-    old = re.sub(re.escape(SECTION_START) + r".*?" + re.escape(SECTION_END) + r"\n?", "", old,
-                 flags=re.S).rstrip("\n")
-    latest.write_text((old + "\n\n" if old else "") + text + "\n")
-    return latest
-
-
 def write(results: dict[str, Any], text: str, out: Path) -> tuple[Path, Path, Path]:
-    out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    js, md = out / f"processor-{stamp}.json", out / f"processor-{stamp}.md"
-    js.write_text(json.dumps(results, indent=2, default=str))
-    md.write_text(text + "\n")
-    return js, md, append_latest(text, out)
+    return write_section(results, text, out, "processor", SECTION_START, SECTION_END)
 
 
 def main(argv: Sequence[str] | None = None, lenient: bool = False) -> int:

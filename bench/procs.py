@@ -182,3 +182,24 @@ class Noise:
 def machine_idle_percent(seconds: float = 1.0) -> float:
     """Share of the machine's CPU left idle over `seconds` (before anything starts)."""
     return 100.0 - psutil.cpu_percent(interval=seconds)
+
+
+def package_version(name: str) -> str:
+    """An installed package's version, or "-"."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "-"
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo, or "?"."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "?"

@@ -286,3 +286,38 @@ def write(results: dict[str, Any], text: str, out: Path) -> tuple[Path, Path]:
     (out / "latest.json").write_text(js.read_text())
     (out / "latest.md").write_text(text + "\n")
     return js, md
+
+
+def checks_and_notes(results: dict[str, Any], problems_label: str) -> list[str]:
+    """The closing lines of a section: how many gating targets pass, then the notes
+    (with the first answers that were not as expected)."""
+    gating = [c for c in results["checks"] if not c["informative"]]
+    failed = [c for c in gating if c["status"] == "FAIL"]
+    out = ["", f"**{len(gating) - len(failed)} of {len(gating)} targets pass**"
+           + (f"; failing: {'; '.join(c['check'] for c in failed)}" if failed else ".")]
+    notes = list(results["notes"])
+    if results["problems"]:
+        shown = results["problems"][:5]
+        more = len(results["problems"]) - len(shown)
+        notes.append(f"{problems_label}: " + "; ".join(shown)
+                     + (f" (and {more} more)" if more > 0 else ""))
+    if notes:
+        out += ["", "### Notes", "", *(f"- {n}" for n in notes)]
+    return out
+
+
+def write_section(results: dict[str, Any], text: str, out: Path, prefix: str,
+                  start: str, end: str) -> tuple[Path, Path, Path]:
+    """<prefix>-<time>.json and .md, and the section (between the `start` and `end`
+    markers) appended to latest.md in place of an earlier one of the same benchmark."""
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    js, md = out / f"{prefix}-{stamp}.json", out / f"{prefix}-{stamp}.md"
+    js.write_text(json.dumps(results, indent=2, default=str))
+    md.write_text(text + "\n")
+    latest = out / "latest.md"
+    old = latest.read_text() if latest.exists() else ""
+    old = re.sub(re.escape(start) + r".*?" + re.escape(end) + r"\n?", "", old,
+                 flags=re.S).rstrip("\n")
+    latest.write_text((old + "\n\n" if old else "") + text + "\n")
+    return js, md, latest

@@ -17,7 +17,6 @@ import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ import httpx
 
 from bench import report, seed
 from bench.load import LoadGenerator, Result, median
-from bench.procs import Server, can_pin, free_port, machine_idle_percent
+from bench.procs import Server, can_pin, cpu_model, free_port, machine_idle_percent, package_version
 from bench.profile import Profiler, py_spy, summarise
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -388,20 +387,7 @@ class Bench:
     # -- the run -----------------------------------------------------------------------
 
     def environment(self) -> dict[str, Any]:
-        def version(pkg: str) -> str:
-            try:
-                return metadata.version(pkg)
-            except metadata.PackageNotFoundError:
-                return "-"
-
-        cpu = "?"
-        try:
-            for line in Path("/proc/cpuinfo").read_text().splitlines():
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-        except OSError:
-            pass
+        cpu = cpu_model()
         pg = self._pg_settings()
         wrk = "-"
         if self.load.wrk:
@@ -414,9 +400,9 @@ class Bench:
             "when": datetime.now(UTC).isoformat(timespec="seconds"),
             "host": platform.node(), "cpu": cpu, "cpus": os.cpu_count(),
             "python": platform.python_version(),
-            "packages": {p: version(p) for p in ("uvicorn", "uvloop", "httptools", "fastapi",
-                                                 "starlette", "sqlalchemy", "asyncpg",
-                                                 "aiosqlite", "orjson")},
+            "packages": {p: package_version(p) for p in (
+                "uvicorn", "uvloop", "httptools", "fastapi", "starlette", "sqlalchemy",
+                "asyncpg", "aiosqlite", "orjson")},
             "postgres": pg, "sqlite": sqlite3.sqlite_version,
             "load_generator": self.load.name, "wrk": wrk,
             "pinning": "server on CPU 0, load generator on CPU 1 (taskset); Postgres "

@@ -291,7 +291,7 @@ def pg_sqlalchemy_url(dsn: str) -> str:
     return "postgresql+asyncpg://" + dsn.split("://", 1)[1]
 
 
-async def _pg_admin(admin_dsn: str, *statements: str) -> None:
+async def pg_admin(admin_dsn: str, *statements: str) -> None:
     import asyncpg
 
     conn = await asyncpg.connect(admin_dsn, timeout=10)
@@ -304,13 +304,13 @@ async def _pg_admin(admin_dsn: str, *statements: str) -> None:
 
 def pg_recreate(admin_dsn: str, database: str) -> None:
     assert database.startswith("queuarr_bench_"), database
-    asyncio.run(_pg_admin(admin_dsn, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)',
+    asyncio.run(pg_admin(admin_dsn, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)',
                           f'CREATE DATABASE "{database}"'))
 
 
 def pg_drop(admin_dsn: str, database: str) -> None:
     assert database.startswith("queuarr_bench_"), database
-    asyncio.run(_pg_admin(admin_dsn, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+    asyncio.run(pg_admin(admin_dsn, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
 
 
 async def _pg_copy(dsn: str, rows: Rows) -> dict[str, Any]:

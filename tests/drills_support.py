@@ -26,9 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
-import pytest
 
-from tests.conftest import IN_CI, POSTGRES_URL
+from tests.conftest import POSTGRES_URL, postgres_unavailable
 from tests.daemons import Aria2Daemon, free_port
 from tests.e2e.conftest import API_KEY
 
@@ -217,13 +216,6 @@ class Peek:
         self._loop.close()
 
 
-def postgres_unreachable(reason: str) -> None:
-    message = f"PostgreSQL is not usable: {reason}"
-    if IN_CI:
-        pytest.fail(message + " (CI=true: Postgres tests must run, not skip)")
-    pytest.skip(message)
-
-
 @contextlib.contextmanager
 def fresh_postgres_database() -> Iterator[str]:
     """A new, empty database on the test server (TEST_DATABASE_URL), dropped afterwards;
@@ -234,7 +226,7 @@ def fresh_postgres_database() -> Iterator[str]:
     try:
         postgres_execute(POSTGRES_URL, f'CREATE DATABASE "{name}"')
     except Exception as exc:  # any reason the server cannot be used
-        postgres_unreachable(f"{POSTGRES_URL}: {type(exc).__name__}: {exc}")
+        postgres_unavailable(f"{POSTGRES_URL}: {type(exc).__name__}: {exc}")
     try:
         yield async_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
     finally:
@@ -249,7 +241,7 @@ def postgres_binaries() -> Path:
     for directory in candidates:
         if (directory / "initdb").exists() and (directory / "pg_ctl").exists():
             return directory
-    postgres_unreachable("initdb and pg_ctl are not installed")
+    postgres_unavailable("initdb and pg_ctl are not installed")
     raise AssertionError("unreachable")
 
 
@@ -272,7 +264,7 @@ class ThrowawayPostgres:
             try:
                 self.user = pwd.getpwnam("postgres")
             except KeyError:
-                postgres_unreachable("running as root and there is no `postgres` user "
+                postgres_unavailable("running as root and there is no `postgres` user "
                                      "for initdb")
             self.root = Path(tempfile.mkdtemp(prefix="queuarr-pg-"))
             os.chown(self.root, self.user.pw_uid, self.user.pw_gid)

@@ -14,6 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+# The qBittorrent daemon fixture, for the demo tests here too.
+from tests.clients.conftest import qbittorrent  # noqa: F401
+
 API_KEY = "0123456789abcdef0123456789abcdef"
 
 

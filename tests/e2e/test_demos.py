@@ -8,15 +8,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.clients.conftest import require_binary
-from tests.daemons import ARIA2_BINARY, QBITTORRENT_BINARY, QbittorrentDaemon
+from tests.daemons import ARIA2_BINARY, QbittorrentDaemon
 from tests.e2e.conftest import LiveServer, start_server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,17 +38,6 @@ def api(server: LiveServer, path: str, api_key: str | None = None) -> Any:
                                                          server.api_key}, trust_env=False)
     assert response.status_code == 200, response.text
     return response.json()
-
-
-@pytest.fixture
-def qbittorrent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QbittorrentDaemon]:
-    daemon = QbittorrentDaemon(tmp_path_factory.mktemp("qbittorrent"),
-                               binary=require_binary(QBITTORRENT_BINARY))
-    daemon.start()
-    try:
-        yield daemon
-    finally:
-        daemon.stop()
 
 
 def torrents(daemon: QbittorrentDaemon) -> list[dict[str, Any]]:

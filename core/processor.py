@@ -184,10 +184,11 @@ class Processor:
                 low.append(f"{d.name} has {free:,} bytes free")
         message = (f"Dispatching waits for free space: {'; '.join(low)} (the floor, "
                    f"QUEUARR_MIN_FREE_SPACE, is {floor:,} bytes)") if low else None
-        if message != self.disk_message and message is not None:
-            log.warning("%s", message)
-        elif message != self.disk_message:
-            log.info("Free space is back above the floor; dispatching resumes")
+        if message != self.disk_message:
+            if message is not None:
+                log.warning("%s", message)
+            else:
+                log.info("Free space is back above the floor; dispatching resumes")
         self.disk_message = message
         return message is not None
 
@@ -221,17 +222,14 @@ class Processor:
         busy = route(item, everyone) if target is None else None
         if busy is not None:  # its client runs QUEUARR_MAX_PER_CLIENT downloads already
             reason = f"Waiting for a free slot in {busy.name!r}"
-            return await self._move(
-                item, S.CLIENT_UNAVAILABLE, "waitingForSlot", reason,
-                **_cleared(next_attempt_at=now + SLOT_RETRY,
-                           status_messages=(StatusMessage(item.title, (reason,)),)))
+            return await self._wait(item, "waitingForSlot", reason, reason,
+                                    now + SLOT_RETRY)
         client = self.clients.get(target.name) if target is not None else None
         if target is None or client is None:
-            return await self._move(
-                item, S.CLIENT_UNAVAILABLE, "noClient",
-                "No enabled download client can take this release",
-                **_cleared(next_attempt_at=now + NO_CLIENT_RETRY, status_messages=(
-                    StatusMessage(item.title, ("No enabled download client can take it",)),)))
+            return await self._wait(item, "noClient",
+                                    "No enabled download client can take this release",
+                                    "No enabled download client can take it",
+                                    now + NO_CLIENT_RETRY)
         backoff = self.backoffs[target.name]
         if not backoff.ready(now) or target.name in self._failed_this_pass:
             return await self._unavailable(item, target.name, backoff)
@@ -248,13 +246,20 @@ class Processor:
             **_cleared(download_client=target.name, download_id=download_id, progress_at=now,
                        error_message=None, status_messages=(), next_attempt_at=None))
 
+    async def _wait(self, item: QueueItem, event: str, reason: str, shown: str,
+                    until: datetime | None, **changes: Any) -> QueueItem | None:
+        """Park an item in clientUnavailable until `until` (no attempt burned), its lease
+        given back; `shown` is its status message."""
+        return await self._move(
+            item, S.CLIENT_UNAVAILABLE, event, reason,
+            **_cleared(next_attempt_at=until,
+                       status_messages=(StatusMessage(item.title, (shown,)),), **changes))
+
     async def _unavailable(self, item: QueueItem, name: str, backoff: ClientBackoff
                            ) -> QueueItem | None:
         reason = f"Download client {name!r} is unavailable: {backoff.last_error}"
-        return await self._move(
-            item, S.CLIENT_UNAVAILABLE, "clientUnavailable", reason,
-            **_cleared(next_attempt_at=backoff.until, download_client=name,
-                       status_messages=(StatusMessage(item.title, (reason,)),)))
+        return await self._wait(item, "clientUnavailable", reason, reason, backoff.until,
+                                download_client=name)
 
     async def _send_failed(self, item: QueueItem, name: str, exc: DownloadClientError
                            ) -> QueueItem | None:

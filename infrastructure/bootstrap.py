@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import shutil
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from core.service import QueueService
 from infrastructure.apikey import load_or_create_api_key
 from infrastructure.clients.configured import managed_client, settings_clients
 from infrastructure.clients.managed_aria2 import ManagedAria2, find_aria2c
+from infrastructure.clients.paths import disk_usage
 from infrastructure.clients.registry import ClientRegistry
 from infrastructure.clock import DatabaseClock, SystemClock
 from infrastructure.db.blocklist_repository import SqlBlocklistRepository
@@ -211,18 +211,9 @@ def processor_config(settings: Settings) -> ProcessorConfig:
 def local_free(directory: Path) -> Callable[[], Awaitable[int | None]]:
     """Free bytes where downloads go (the nearest existing parent of the directory)."""
     async def free() -> int | None:
-        return await asyncio.to_thread(disk_free, directory)
+        usage = await asyncio.to_thread(disk_usage, directory)
+        return None if usage is None else usage[0]
     return free
-
-
-def disk_free(directory: Path) -> int | None:
-    path = directory
-    while not path.exists() and path != path.parent:
-        path = path.parent
-    try:
-        return shutil.disk_usage(path).free
-    except OSError:
-        return None
 
 
 def build(settings: Settings, clock: Clock | None = None, processor: bool = True

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 import time
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter
@@ -16,6 +14,7 @@ from api.responses import json_response
 from api.schemas import DiskSpaceResource, HealthResource
 from core.errors import DownloadClientError
 from infrastructure.bootstrap import Container
+from infrastructure.clients.paths import disk_usage
 
 router = APIRouter(prefix="/api/v3", tags=["Health"])
 
@@ -85,21 +84,13 @@ async def health(c: ContainerDep) -> Response:
     return json_response(cached[1])
 
 
-def usage(path: Path) -> tuple[int, int]:
-    """(free, total) bytes of the file system holding `path` (or its nearest parent)."""
-    while not path.exists() and path != path.parent:
-        path = path.parent
-    total, _, free = shutil.disk_usage(path)
-    return free, total
-
-
 @router.get("/diskspace", response_model=list[DiskSpaceResource],
             summary="Free space of the download roots")
 async def diskspace(c: ContainerDep) -> Response:
     """One entry per download root (QUEUARR_DOWNLOAD_DIR and QUEUARR_DOWNLOAD_ROOTS)."""
     out = []
     for i, root in enumerate(c.settings.roots, start=1):
-        free, total = await asyncio.to_thread(usage, root)
+        free, total = await asyncio.to_thread(disk_usage, root) or (0, 0)
         out.append({"id": i, "path": str(root), "label": root.name or str(root),
                      "freeSpace": free, "totalSpace": total})
     return json_response(out)

@@ -41,7 +41,7 @@ from core.errors import (
 )
 from core.ports import ClientInfo, DownloadStatus
 from infrastructure.clients.blocking import BlockingRunner
-from infrastructure.clients.paths import is_within
+from infrastructure.clients.paths import disk_usage, is_within
 from infrastructure.netguard import is_loopback_host
 
 log = logging.getLogger(__name__)
@@ -191,13 +191,6 @@ def to_status(download_id: str, s: dict[str, Any]) -> DownloadStatus:
         permanent=permanent,
         name=info.get("name"),
     )
-
-
-def _disk_free(directory: str) -> int | None:
-    try:
-        return shutil.disk_usage(directory).free
-    except OSError:
-        return None
 
 
 class Aria2Client:
@@ -405,7 +398,10 @@ class Aria2Client:
         (result,) = await self._multicall([("aria2.getGlobalOption", [])])
         directory = self.config.directory or (None if _fault(result) else result[0].get("dir"))
         # aria2 is on loopback, so its directory is ours to measure.
-        return None if not directory else await asyncio.to_thread(_disk_free, directory)
+        if not directory:
+            return None
+        usage = await asyncio.to_thread(disk_usage, directory)
+        return None if usage is None else usage[0]
 
     def close(self) -> None:
         """Release the worker threads."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -48,3 +49,16 @@ def confine(value: str, roots: Sequence[Path], what: str = "path") -> str:
         allowed = ", ".join(str(r) for r in roots)
         raise BadRequest(f"{what} {value!r} is outside the download roots ({allowed})")
     return os.path.normpath(value)
+
+
+def disk_usage(path: str | Path) -> tuple[int, int] | None:
+    """(free, total) bytes of the file system that holds `path`, or would hold it: the
+    nearest existing parent is measured. None when it cannot be read."""
+    where = Path(path)
+    while not where.exists() and where != where.parent:
+        where = where.parent
+    try:
+        total, _, free = shutil.disk_usage(where)
+    except OSError:
+        return None
+    return free, total

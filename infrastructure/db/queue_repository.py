@@ -242,7 +242,6 @@ class SqlQueueRepository:
                 .with_for_update(skip_locked=True))
         # One short transaction, three statements whatever the batch: pick, lease them
         # all in one UPDATE (what core.leases.leased does to each), one history insert.
-        history: list[dict[str, Any]] = []
         async with self.db.writing() as conn:
             picked = (await conn.execute(pick)).all()
             if not picked:

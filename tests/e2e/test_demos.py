@@ -101,9 +101,9 @@ def test_the_integration_demo_adds_its_qbittorrent_and_walks_the_lifecycle(
                                               "QUEUARR_MANAGED_ARIA2": "false",
                                               "QUEUARR_SYNC_INTERVAL": "1"})
     try:
-        done = run("integration_demo.py", "--url", server.url, "--api-key", server.api_key,
+        done = run("integration_demo.py", "--url", server.url, f"--api-key={server.api_key}",
                    "--qbt-url", qbittorrent.url, "--qbt-username", qbittorrent.username,
-                   "--qbt-password", qbittorrent.password, "--keep-blocklist", timeout=120)
+                   f"--qbt-password={qbittorrent.password}", "--keep-blocklist", timeout=120)
         assert done.returncode == 0, done.stdout + done.stderr
         for step in STEPS:
             assert step in done.stdout, (step, done.stdout)

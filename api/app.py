@@ -14,7 +14,20 @@ from starlette.middleware.cors import CORSMiddleware
 
 from api import errors
 from api.edge import ApiKeyAuth, RadarrEdge
-from api.routers import blocklist, downloadclient, health, history, queue, system
+from api.resources import event_json
+from api.routers import (
+    blocklist,
+    customformat,
+    downloadclient,
+    health,
+    history,
+    notification,
+    qualityprofile,
+    queue,
+    release,
+    stream,
+    system,
+)
 from api.version import QUEUARR_VERSION, RADARR_API_VERSION
 from infrastructure.bootstrap import Container, build
 from infrastructure.settings import Settings
@@ -37,6 +50,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         own = container is None
         c = container or build(settings or Settings(), processor=processor)
         await c.start()
+        if c.webhook is not None:  # webhooks carry the item's queue resource
+            c.webhook.render = lambda event: event_json(event, c.clock.now())
         app.state.container = c
         # Everything built so far lives as long as the process: keep it out of the
         # cyclic collector, whose full passes over it were 50 ms pauses under load.
@@ -62,11 +77,16 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     )
     errors.install(app)
     app.include_router(system.router)
+    app.include_router(stream.router)  # before queue's /{id}
     app.include_router(queue.router)
     app.include_router(blocklist.router)
     app.include_router(downloadclient.router)
     app.include_router(history.router)
     app.include_router(health.router)
+    app.include_router(release.router)
+    app.include_router(customformat.router)
+    app.include_router(qualityprofile.router)
+    app.include_router(notification.router)
 
     def query_names() -> frozenset[str]:
         names = {"apikey"}
@@ -92,7 +112,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                          routes=app.routes)
     components = schema.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
-    for model in queue.BODY_MODELS:
+    for model in (*queue.BODY_MODELS, notification.NotificationBody):
         definition = model.model_json_schema(ref_template="#/components/schemas/{model}",
                                              by_alias=True)
         schemas.update(definition.pop("$defs", {}))
@@ -102,7 +122,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         "apikey": {"type": "apiKey", "in": "query", "name": "apikey"},
     }
     for path, item in schema["paths"].items():
-        if path == "/api" or path.startswith("/api/"):
+        if path == "/api" or path.startswith("/api/") or path == "/metrics":
             for operation in item.values():
                 operation["security"] = [{"X-Api-Key": []}, {"apikey": []}]
                 operation.setdefault("responses", {})["401"] = {

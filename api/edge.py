@@ -106,8 +106,13 @@ def accepts_json(accept: bytes | None) -> bool:
     return False
 
 
+# Paths whose answers are not JSON: the key is checked, the Accept header is not.
+NOT_JSON = frozenset({"/metrics", "/api/v3/queue/stream"})
+
+
 class ApiKeyAuth:
-    """Requires the API key on /api paths (after RadarrEdge has lower-cased them)."""
+    """Requires the API key on /api paths and /metrics (after RadarrEdge has lower-cased
+    them)."""
 
     def __init__(self, app: ASGIApp, key: Callable[[], str], version: str) -> None:
         self.app = app
@@ -122,6 +127,7 @@ class ApiKeyAuth:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http" or not (
             scope["path"] == "/api" or scope["path"].startswith("/api/")
+            or scope["path"] == "/metrics"
         ):
             await self.app(scope, receive, send)
             return
@@ -132,9 +138,9 @@ class ApiKeyAuth:
             await _bare(send, 401)
             return
         extra = self._headers
-        if scope["method"] in ("GET", "HEAD") and not accepts_json(
-            next((v for k, v in scope.get("headers", ()) if k == b"accept"), None)
-        ):
+        accept = next((v for k, v in scope.get("headers", ()) if k == b"accept"), None)
+        if scope["method"] in ("GET", "HEAD") and scope["path"] not in NOT_JSON and \
+                not accepts_json(accept):
             await _bare(send, 406, extra)  # Radarr's ReturnHttpNotAcceptable
             return
 

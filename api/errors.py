@@ -20,6 +20,7 @@ STATUS: list[tuple[type[e.QueuarrError], int]] = [
     (e.UnknownDownloadClient, 400),
     (e.PayloadTooLarge, 413),
     (e.UnsupportedMediaType, 415),
+    (e.NoApprovedRelease, 422),
     (e.BadRequest, 400),
     (e.Duplicate, 409),
     (e.NoProcessor, 409),

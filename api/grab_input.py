@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -11,6 +12,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
 
 from api.bodies import MAX_BODY, content_type, is_json_type, parse_json_body, read_body
+from api.release_schemas import CandidatesBody
 from api.schemas import GrabBody
 from core.domain import DownloadProtocol, MovieInfo, Priority
 from core.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
@@ -18,13 +20,20 @@ from core.grab import MAX_TORRENT_BYTES, GrabRequest
 from core.links import decode_base64
 from core.retry import RetryPolicy
 
+_CANDIDATES = re.compile(rb'^\s*\{.*"releases"\s*:', re.IGNORECASE | re.DOTALL)
 
-async def read_grab(request: Request) -> GrabRequest:
+
+async def read_grab(request: Request) -> GrabRequest | CandidatesBody:
+    """One release (GrabRequest), or candidates for one movie: a JSON object with a
+    `releases` list (CandidatesBody)."""
     media_type = content_type(request)
     if media_type == "multipart/form-data":
         body, torrent = await _multipart(request)
     elif media_type == "" or is_json_type(media_type):
-        body = parse_json_body(await read_body(request), GrabBody)
+        raw = await read_body(request)
+        if _CANDIDATES.match(raw[:65536]):
+            return parse_json_body(raw, CandidatesBody)
+        body = parse_json_body(raw, GrabBody)
         torrent = None
         if body.torrent_file is not None:
             torrent = decode_base64(body.torrent_file, "torrentFile", MAX_TORRENT_BYTES)

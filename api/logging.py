@@ -5,21 +5,19 @@ from __future__ import annotations
 import logging
 import re
 
+from infrastructure.redact import Redact
+
 SECRET = re.compile(
     r"(?i)((?:api_?key|x-api-key|apikey|token|passkey|password|secret)[\"']?\s*[=:]\s*[\"']?)"
     r"[^&\s\"',;]+"
 )
 
 
-class RedactSecrets(logging.Filter):
+class RedactSecrets(Redact):
     """Masks key=value secrets (apikey=..., token:..., passkey=...) in log records."""
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = SECRET.sub(r"\1<redacted>", message)
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        return True
+    def __init__(self) -> None:
+        super().__init__(SECRET)
 
 
 def configure_logging(level: str) -> None:

@@ -20,6 +20,7 @@ from core.clientfields import (
 )
 from core.clients import ClientConfig, ClientKind, ClientSource
 from core.domain import BlocklistEntry, HistoryEntry, ItemState, Priority, QueueItem, StateCounts
+from core.events import QueueEvent
 from core.listing import PENDING_STATES, RADARR_STATUS, completion_time
 from core.quality import (
     UNKNOWN_LANGUAGE,
@@ -305,3 +306,17 @@ def download_client_schema(kind: ClientKind) -> dict[str, Any]:
     resource = download_client_resource(template)
     resource["presets"] = []
     return resource
+
+
+def event_json(event: QueueEvent, now: datetime) -> dict[str, Any]:
+    """An event out, as the stream and webhooks carry it: type, time, message, client
+    and the item's queue resource."""
+    data: dict[str, Any] = {"eventType": event.type.value, "eventId": event.id,
+                            "date": event.at}
+    if event.message is not None:
+        data["message"] = event.message
+    if event.client is not None:
+        data["downloadClient"] = event.client
+    if event.item is not None:
+        data["queueItem"] = queue_resource(event.item, now)
+    return data

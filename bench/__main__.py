@@ -3,8 +3,12 @@
 `python -m bench --only clients [--qbt-... flags]` (or `python -m bench.clients`) runs only
 the download-client status cycle (bench/clients.py); `--only processor [--quick]
 [--proc-... flags]` (or `python -m bench.processor`) only the processor benchmark
-(bench/processor.py); `--only queue` only the queue benchmark. A plain run does all three,
-the client and processor sections appended to results/latest.md."""
+(bench/processor.py); `--only releases` only release parsing and scoring
+(bench/releases.py); `--only events [--quick]` only client change -> SSE latency and the
+notification overhead on dispatch (bench/events.py); `--only relay [--quick]` only the
+Postgres event relay between processes (bench/relay.py); `--only queue` only the queue
+benchmark. A plain run does all three, the client and processor sections appended to
+results/latest.md."""
 
 import sys
 
@@ -20,6 +24,18 @@ if only == "processor":
     from bench.processor import main as processor_main
 
     sys.exit(processor_main(args[2:]))
+if only == "releases":
+    from bench.releases import main as releases_main
+
+    sys.exit(releases_main(args[2:]))
+if only == "events":
+    from bench.events import main as events_main
+
+    sys.exit(events_main(args[2:]))
+if only == "relay":
+    from bench.relay import main as relay_main
+
+    sys.exit(relay_main(args[2:]))
 code = main(args[2:] if only == "queue" else None)
 if only != "queue":
     from bench.clients import main as clients_main

@@ -59,7 +59,16 @@ import psutil
 from pydantic import SecretStr
 
 from bench.procs import Noise, cpu_model, machine_idle_percent, package_version
-from bench.report import _num, _table, checks_and_notes, write_section
+from bench.report import (
+    Checks,
+    _num,
+    _table,
+    checks_and_notes,
+    publish,
+    ratio,
+    targets_table,
+    write_section,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION_START = "<!-- bench.clients: start -->"
@@ -127,10 +136,6 @@ def p95(values: Sequence[float]) -> float:
     """Nearest rank: with 10 samples the largest, with 30 the second largest."""
     s = sorted(values)
     return s[max(math.ceil(0.95 * len(s)) - 1, 0)]
-
-
-def ratio(a: float | None, b: float | None) -> float | None:
-    return a / b if a is not None and b else None
 
 
 # -- torrents ----------------------------------------------------------------------------
@@ -559,14 +564,8 @@ def checks(results: dict[str, Any]) -> list[dict[str, Any]]:
     s = results["summary"]
     n = results["environment"]["torrents"]
     pct = f"{results['environment']['changed_pct']:g} %"
-    out: list[dict[str, Any]] = []
-
-    def add(name: str, value: float | None, op: str, target: float, unit: str,
-            informative: bool = False) -> None:
-        status = "n/a" if value is None else (
-            "PASS" if (value >= target if op == ">=" else value <= target) else "FAIL")
-        out.append({"check": name, "value": value, "op": op, "target": target,
-                    "unit": unit, "status": status, "informative": informative})
+    out = Checks()
+    add = out.add
 
     full, incr = "full/adapter", "incr changed/adapter"
     add(f"P4 JSON bytes: incremental ({pct} changed) ÷ full, {n:,} torrents",
@@ -670,11 +669,7 @@ def render(results: dict[str, Any]) -> str:
                       [[x["step"], _num(x["cpu_ms"]), _num(x["p95_ms"])]
                        for x in results["steps"]]))
     out += ["", "### Targets (reference sections 0 (P4) and A4)", ""]
-    out.append(_table(["check", "value", "target", "result"],
-                      [[c["check"], _fmt(c["value"], c["unit"]),
-                        _fmt(c["target"], c["unit"], c["op"]),
-                        c["status"] + (" (info)" if c["informative"] else "")]
-                       for c in results["checks"]]))
+    out.append(targets_table(results["checks"], _fmt))
     out += checks_and_notes(results, "Answers not as expected")
     out.append(SECTION_END)
     return "\n".join(out)
@@ -698,11 +693,7 @@ def main(argv: Sequence[str] | None = None, lenient: bool = False) -> int:
     results = bench.run()
     results["summary"] = summarise(results)
     results["checks"] = checks(results)
-    text = render(results)
-    print()
-    print(text)
-    js, md, latest = write(results, text, args.out)
-    print(f"\nResults: {js} and {md} (section appended to {latest})")
+    publish(results, render(results), write, args.out)
     return 0
 
 

@@ -86,7 +86,16 @@ from bench.procs import (  # noqa: E402
     machine_idle_percent,
     package_version,
 )
-from bench.report import _num, _table, checks_and_notes, write_section  # noqa: E402
+from bench.report import (  # noqa: E402
+    Checks,
+    _num,
+    _table,
+    checks_and_notes,
+    publish,
+    ratio,
+    targets_table,
+    write_section,
+)
 
 SECTION_START = "<!-- bench.processor: start -->"
 SECTION_END = "<!-- bench.processor: end -->"
@@ -195,10 +204,6 @@ def pct(values: Sequence[float], q: float) -> float | None:
         return None
     s = sorted(values)
     return s[max(math.ceil(q / 100 * len(s)) - 1, 0)]
-
-
-def ratio(a: float | None, b: float | None) -> float | None:
-    return a / b if a is not None and b else None
 
 
 def at(d: dict[str, Any] | None, *keys: str) -> float | None:
@@ -1630,14 +1635,8 @@ def sync_summary(results: dict[str, Any]) -> dict[str, Any]:
 
 
 def checks(results: dict[str, Any]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-
-    def add(name: str, value: float | None, op: str, target: float, unit: str,
-            informative: bool = False) -> None:
-        status = "n/a" if value is None else (
-            "PASS" if (value >= target if op == ">=" else value <= target) else "FAIL")
-        out.append({"check": name, "value": value, "op": op, "target": target,
-                    "unit": unit, "status": status, "informative": informative})
+    out = Checks()
+    add = out.add
 
     claim = results.get("claim")
     if claim:
@@ -1863,12 +1862,9 @@ def render(results: dict[str, Any]) -> str:
                         f"{p['package']} {p['ms']:.0f} ms" for p in prof["packages"][:5]), ""]
             out.append(_profile_tables(prof))
     out += ["", "### Targets (reference sections 0 (P3, P4) and A5)", ""]
-    out.append(_table(["check", "value", "target", "result"], [
-        [c["check"], _fmt(c["value"], c["unit"]),
-         "-" if math.isinf(c["target"]) or (c["informative"] and c["target"] == 0)
-         else _fmt(c["target"], c["unit"], c["op"]),
-         c["status"] + (" (info)" if c["informative"] else "")]
-        for c in results["checks"]]))
+    out.append(targets_table(
+        results["checks"], _fmt,
+        no_target=lambda c: math.isinf(c["target"]) or (c["informative"] and c["target"] == 0)))
     out += checks_and_notes(results, "Not as expected")
     out.append(SECTION_END)
     return "\n".join(out)
@@ -1885,11 +1881,7 @@ def main(argv: Sequence[str] | None = None, lenient: bool = False) -> int:
     bench = ProcessorBench(args)
     results = bench.run()
     results["checks"] = checks(results)
-    text = render(results)
-    print()
-    print(text)
-    js, md, latest = write(results, text, args.out)
-    print(f"\nResults: {js} and {md} (section appended to {latest})")
+    publish(results, render(results), write, args.out)
     failed = [c for c in results["checks"] if c["status"] == "FAIL" and not c["informative"]]
     return 1 if args.strict and failed else 0
 

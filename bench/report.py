@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +37,27 @@ def _find(points: list[dict[str, Any]], group: str, backend: str, size: int | No
     return None
 
 
-def _ratio(a: float | None, b: float | None) -> float | None:
+def ratio(a: float | None, b: float | None) -> float | None:
     return a / b if a is not None and b else None
+
+
+def status(value: float | None, op: str, target: float) -> str:
+    """A check's result: PASS when `value op target` holds (op ">=" or "<="), else FAIL;
+    n/a without a value."""
+    if value is None:
+        return "n/a"
+    return "PASS" if (value >= target if op == ">=" else value <= target) else "FAIL"
+
+
+class Checks(list[dict[str, Any]]):
+    """The targets a section benchmark checks, each a {"check", "value", "op", "target",
+    "unit", "status", "informative"} dict (as results["checks"] holds them)."""
+
+    def add(self, name: str, value: float | None, op: str, target: float, unit: str,
+            informative: bool = False) -> None:
+        self.append({"check": name, "value": value, "op": op, "target": target,
+                     "unit": unit, "status": status(value, op, target),
+                     "informative": informative})
 
 
 def checks(results: dict[str, Any], sizes: list[int], backends: list[str]
@@ -52,14 +72,9 @@ def checks(results: dict[str, Any], sizes: list[int], backends: list[str]
     def add(backend: str, name: str, value: float | None, op: str, target: float,
             unit: str, informative: bool = False) -> None:
         short = re.sub(r", (c=\d+|[\d,]+)(?=,|$)", "", name)  # without conns and size
-        if value is None:
-            status = "n/a"
-        else:
-            ok = value >= target if op == ">=" else value <= target
-            status = "PASS" if ok else "FAIL"
         out.append({"backend": backend, "check": name, "short": short, "value": value,
                     "op": op,
-                    "target": target, "unit": unit, "status": status,
+                    "target": target, "unit": unit, "status": status(value, op, target),
                     "informative": informative})
 
     for b in backends:
@@ -70,36 +85,36 @@ def checks(results: dict[str, Any], sizes: list[int], backends: list[str]
         for endpoint, informative in ((PAGE_INC, False), (PAGE_DEFAULT, True)):
             p = q(small, endpoint, c)
             add(b, f"P1 req/s ÷ bare FastAPI+asyncpg, {endpoint}, c={c}, {small:,}",
-                _ratio(p and p["rps"], bare and bare["rps"]), ">=", MIN_RATIO_VS_BARE, "x",
+                ratio(p and p["rps"], bare and bare["rps"]), ">=", MIN_RATIO_VS_BARE, "x",
                 informative)
         if b == "sqlite":
             # Context; it is the target itself when bare-pg did not run (--backend sqlite).
             lite = _find(points, "ref", "bare-sqlite", small, "GET page 1", c)
             p = q(small, PAGE_INC, c)
             add(b, f"P1 req/s ÷ bare FastAPI+aiosqlite, {PAGE_INC}, c={c}, {small:,}",
-                _ratio(p and p["rps"], lite and lite["rps"]), ">=", MIN_RATIO_VS_BARE, "x",
+                ratio(p and p["rps"], lite and lite["rps"]), ">=", MIN_RATIO_VS_BARE, "x",
                 bare is not None)
         if large != small:
             for endpoint, informative in ((PAGE_INC, False), (PAGE_DEFAULT, True)):
                 hi, lo = q(large, endpoint, lc), q(small, endpoint, lc)
                 add(b, f"P1 p99({large:,}) ÷ p99({small:,}), {endpoint}, c={lc}",
-                    _ratio(hi and hi["p99_ms"], lo and lo["p99_ms"]), "<=", MAX_P99_SCALING,
+                    ratio(hi and hi["p99_ms"], lo and lo["p99_ms"]), "<=", MAX_P99_SCALING,
                     "x", informative)
         for size in sizes:
             last, first = q(size, "last page", lc), q(size, PAGE_INC, lc)
             add(b, f"P1b p99(last page) ÷ p99(page 1), c={lc}, {size:,}",
-                _ratio(last and last["p99_ms"], first and first["p99_ms"]), "<=",
+                ratio(last and last["p99_ms"], first and first["p99_ms"]), "<=",
                 MAX_LAST_PAGE, "x")
         for size in sizes:
             after, first = q(size, "page 1 after grabs", lc), q(size, PAGE_INC, lc)
             add(b, f"P1 p99(page 1 after the grab runs) ÷ p99(page 1 before), c={lc}, "
-                f"{size:,}", _ratio(after and after["p99_ms"], first and first["p99_ms"]),
+                f"{size:,}", ratio(after and after["p99_ms"], first and first["p99_ms"]),
                 "<=", MAX_P99_SCALING, "x", True)
         hello = _find(points, "ref", "FastAPI hello", None, "GET", c)
         for size in sizes:
             g = q(size, "POST grab", gc)
             add(b, f"P2 grabs/s ÷ FastAPI hello req/s (same run), c={gc}, {size:,}",
-                _ratio(g and g["rps"], hello and hello["rps"]), ">=", MIN_GRABS_VS_HELLO, "x")
+                ratio(g and g["rps"], hello and hello["rps"]), ">=", MIN_GRABS_VS_HELLO, "x")
             add(b, f"abs (reference box) P2 grabs/s, c={gc}, {size:,}", g and g["rps"], ">=",
                 MIN_GRABS, "/s", True)
             add(b, f"P2 grab p99, c={gc}, {size:,}", g and g["p99_ms"], "<=",
@@ -172,6 +187,19 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join([line(header), sep, *(line(r) for r in rows)])
 
 
+def targets_table(checks: list[dict[str, Any]], fmt: Callable[..., str],
+                  lead: Sequence[str] = (),
+                  no_target: Callable[[dict[str, Any]], bool] | None = None) -> str:
+    """The targets table: the `lead` fields of each check (e.g. "backend"), then check,
+    value, target and result. `fmt(value, unit[, op])` writes a value and a target;
+    `no_target(check)` true writes the target as "-"."""
+    return _table([*lead, "check", "value", "target", "result"], [
+        [*(c[k] for k in lead), c["check"], fmt(c["value"], c["unit"]),
+         "-" if no_target and no_target(c) else fmt(c["target"], c["unit"], c["op"]),
+         c["status"] + (" (info)" if c["informative"] else "")]
+        for c in checks])
+
+
 def render(results: dict[str, Any]) -> str:
     env = results["environment"]
     points = results["points"]
@@ -212,16 +240,16 @@ def render(results: dict[str, Any]) -> str:
         if p["endpoint"].startswith(("page 1", "last page")):
             bare = _find(points, "ref", "bare-pg", p["size"], "GET page 1", p["conns"])
             lite = _find(points, "ref", "bare-sqlite", p["size"], "GET page 1", p["conns"])
-        ratio = _num(_ratio(p["rps"], bare and bare["rps"]))
+        rps_ratio = _num(ratio(p["rps"], bare and bare["rps"]))
         cpu_ratio = "-"
         if bare and _cpu_ms(bare) != "-" and _cpu_ms(p) != "-":
             cpu_ratio = _num(float(_cpu_ms(p)) / float(_cpu_ms(bare)))
-        p99r = _num(_ratio(p["p99_ms"], bare and bare["p99_ms"]))
+        p99r = _num(ratio(p["p99_ms"], bare and bare["p99_ms"]))
         if p["backend"] == "sqlite" and lite:
-            ratio += f" (lite {_num(_ratio(p['rps'], lite['rps']))})"
-            p99r += f" (lite {_num(_ratio(p['p99_ms'], lite['p99_ms']))})"
+            rps_ratio += f" (lite {_num(ratio(p['rps'], lite['rps']))})"
+            p99r += f" (lite {_num(ratio(p['p99_ms'], lite['p99_ms']))})"
         rows.append([p["backend"], f"{p['size']:,}", p["endpoint"], str(p["conns"]),
-                     _num(p["rps"]), ratio, _num(p["p50_ms"]), _num(p["p99_ms"]), p99r,
+                     _num(p["rps"]), rps_ratio, _num(p["p50_ms"]), _num(p["p99_ms"]), p99r,
                      str(p["errors"]), _pct(p["server_cpu_pct"]), _cpu_ms(p), cpu_ratio,
                      "-" if p.get("pg_sessions") is None else str(p["pg_sessions"]),
                      _pct(p["noise_pct"])])
@@ -246,12 +274,7 @@ def render(results: dict[str, Any]) -> str:
               "-" if a.get("counter_rows_after") is None else str(a["counter_rows_after"])]
              for a in results["grab_accounting"]]))
     out += ["", "## Targets (reference sections 0 and A5)", ""]
-    rows = []
-    for c in results["checks"]:
-        rows.append([c["backend"], c["check"], _fmt(c["value"], c["unit"]),
-                     _fmt(c["target"], c["unit"], c["op"]),
-                     c["status"] + (" (info)" if c["informative"] else "")])
-    out.append(_table(["backend", "check", "value", "target", "result"], rows))
+    out.append(targets_table(results["checks"], _fmt, lead=("backend",)))
     gating = [c for c in results["checks"] if not c["informative"]]
     failed = [c for c in gating if c["status"] == "FAIL"]
     names = sorted({f"{c['backend']}: {c['short']}" for c in failed})
@@ -277,12 +300,19 @@ def render(results: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-def write(results: dict[str, Any], text: str, out: Path) -> tuple[Path, Path]:
+def _result_files(results: dict[str, Any], text: str, out: Path, prefix: str
+                  ) -> tuple[Path, Path]:
+    """<prefix>-<UTC time>.json and .md."""
     out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    js, md = out / f"bench-{stamp}.json", out / f"bench-{stamp}.md"
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    js, md = out / f"{prefix}-{stamp}.json", out / f"{prefix}-{stamp}.md"
     js.write_text(json.dumps(results, indent=2, default=str))
     md.write_text(text + "\n")
+    return js, md
+
+
+def write(results: dict[str, Any], text: str, out: Path) -> tuple[Path, Path]:
+    js, md = _result_files(results, text, out, "bench")
     (out / "latest.json").write_text(js.read_text())
     (out / "latest.md").write_text(text + "\n")
     return js, md
@@ -308,16 +338,23 @@ def checks_and_notes(results: dict[str, Any], problems_label: str) -> list[str]:
 
 def write_section(results: dict[str, Any], text: str, out: Path, prefix: str,
                   start: str, end: str) -> tuple[Path, Path, Path]:
-    """<prefix>-<time>.json and .md, and the section (between the `start` and `end`
+    """<prefix>-<UTC time>.json and .md, and the section (between the `start` and `end`
     markers) appended to latest.md in place of an earlier one of the same benchmark."""
-    out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    js, md = out / f"{prefix}-{stamp}.json", out / f"{prefix}-{stamp}.md"
-    js.write_text(json.dumps(results, indent=2, default=str))
-    md.write_text(text + "\n")
+    js, md = _result_files(results, text, out, prefix)
     latest = out / "latest.md"
     old = latest.read_text() if latest.exists() else ""
     old = re.sub(re.escape(start) + r".*?" + re.escape(end) + r"\n?", "", old,
                  flags=re.S).rstrip("\n")
     latest.write_text((old + "\n\n" if old else "") + text + "\n")
     return js, md, latest
+
+
+def publish(results: dict[str, Any], text: str,
+            write: Callable[[dict[str, Any], str, Path], tuple[Path, Path, Path]],
+            out: Path) -> None:
+    """A section benchmark's last step: print its report, `write(results, text, out)` its
+    files and say where."""
+    print()
+    print(text)
+    js, md, latest = write(results, text, out)
+    print(f"\nResults: {js} and {md} (section appended to {latest})")

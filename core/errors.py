@@ -49,6 +49,10 @@ class ReleaseTooLarge(QueuarrError):
     """The release is larger than the configured size limit."""
 
 
+class NoApprovedRelease(QueuarrError):
+    """None of the releases is approved"""
+
+
 class Blocklisted(QueuarrError):
     """The release is blocklisted."""
 

@@ -76,6 +76,17 @@ def parse_magnet(uri: str) -> Magnet:
     return Magnet(hashes[0], name, size, tuple(trackers))
 
 
+def magnet_hash(link: str | None) -> str | None:
+    """The info hash of a magnet link; None for another link or a bad magnet (which
+    fails with its reason when it is grabbed)."""
+    if not link or link[:7].lower() != "magnet:":
+        return None
+    try:
+        return parse_magnet(link).info_hash
+    except InvalidRelease:
+        return None
+
+
 def check_http_url(url: str) -> str:
     """Return the URL stripped of surrounding blanks if it is a usable http(s) URL."""
     url = url.strip()

@@ -20,7 +20,11 @@ from core.domain import (
     QueueItem,
     StateCounts,
 )
+from core.formats import CustomFormat
 from core.listing import PageRequest, QueueFilter
+from core.notifications import NotificationConfig
+from core.profiles import QualityProfile
+from core.release import ParsedRelease, Release
 
 
 class Clock(Protocol):
@@ -275,4 +279,97 @@ class DownloadClients(Protocol):
 
     def descriptors(self) -> Sequence[ClientDescriptor]:
         """Every configured client, enabled or not, for routing."""
+        ...
+
+
+class Named(Protocol):
+    """What the custom-format and quality-profile stores share: an id and a name."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def name(self) -> str: ...
+
+
+class NotificationRepository(Protocol):
+    """Stored notification targets (webhooks); the same promises as
+    CustomFormatRepository (unique names: BadRequest; missing ids: NotFound)."""
+
+    async def list(self) -> list[NotificationConfig]: ...
+
+    async def add(self, config: NotificationConfig) -> NotificationConfig: ...
+
+    async def update(self, config: NotificationConfig) -> NotificationConfig: ...
+
+    async def delete(self, config_id: int) -> None: ...
+
+
+class ReleaseParser(Protocol):
+    """Parses a release title into the movie, Radarr's quality and the rest; never
+    raises (an unparseable title is Unknown quality with the title as given)."""
+
+    def parse(self, title: str) -> ParsedRelease: ...
+
+
+class CustomFormatRepository(Protocol):
+    """Stored custom formats. Names are unique: a taken name raises BadRequest;
+    a missing id raises NotFound."""
+
+    async def list(self) -> list[CustomFormat]: ...
+
+    async def add(self, fmt: CustomFormat) -> CustomFormat:
+        """Store it and return it with its new id."""
+        ...
+
+    async def update(self, fmt: CustomFormat) -> CustomFormat: ...
+
+    async def delete(self, format_id: int) -> None: ...
+
+
+class QualityProfileRepository(Protocol):
+    """Stored quality profiles; the same promises as CustomFormatRepository."""
+
+    async def list(self) -> list[QualityProfile]: ...
+
+    async def add(self, profile: QualityProfile) -> QualityProfile: ...
+
+    async def update(self, profile: QualityProfile) -> QualityProfile: ...
+
+    async def delete(self, profile_id: int) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCandidate:
+    """A release kept for a movie, grabbed (item_id) or waiting as the next best."""
+
+    id: int
+    movie_key: str
+    release: Release
+    added_at: datetime
+    profile_id: int | None = None
+    item_id: int | None = None
+
+
+class CandidateRepository(Protocol):
+    """Releases kept per movie for the next-best re-grab. Raises StorageUnavailable."""
+
+    async def add(self, movie_key: str, releases: Sequence[Release], profile_id: int | None,
+                  at: datetime) -> list[StoredCandidate]:
+        """Store the releases not stored yet for that movie (by Release.key); return
+        the stored candidate of each release given, in order."""
+        ...
+
+    async def for_movie(self, movie_key: str) -> list[StoredCandidate]: ...
+
+    async def for_item(self, item_id: int) -> StoredCandidate | None:
+        """The candidate an item was grabbed from, if any."""
+        ...
+
+    async def link(self, candidate_id: int, item_id: int) -> None:
+        """Record that the candidate was grabbed as that item."""
+        ...
+
+    async def delete_before(self, before: datetime) -> int:
+        """Forget candidates added before `before` (retention)."""
         ...

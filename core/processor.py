@@ -35,6 +35,7 @@ from core.errors import (
     DownloadClientError,
     IllegalTransition,
 )
+from core.events import EventBus, EventType
 from core.policy import ClientBackoff, FailureClass, RetryPolicy, StallPolicy, classify
 from core.ports import (
     BlocklistRepository,
@@ -70,6 +71,8 @@ class ProcessorConfig:
     missing_cycles: int = 2  # a download absent this many syncs in a row is re-added
     per_client: int | None = None  # active downloads per client (None: only max_active)
     min_free_space: int = 0  # bytes; below it, dispatching pauses until there is room
+    blocklist_failed: bool = False  # blocklist every item that fails for good (stalls
+    # always are), as Radarr's failed-download handling does
 
 
 def _cleared(**changes: Any) -> dict[str, Any]:
@@ -81,7 +84,9 @@ class Processor:
                  owner: str, config: ProcessorConfig | None = None,
                  blocklist: BlocklistRepository | None = None,
                  switches: SwitchRepository | None = None,
-                 local_free: Callable[[], Awaitable[int | None]] | None = None) -> None:
+                 local_free: Callable[[], Awaitable[int | None]] | None = None,
+                 on_failed: Callable[[QueueItem, str], Awaitable[object]] | None = None,
+                 events: EventBus | None = None) -> None:
         self.items = items
         self.clients = clients
         self.clock = clock
@@ -101,6 +106,8 @@ class Processor:
         self._missing: dict[int, int] = defaultdict(int)
         self._failed_this_pass: set[str] = set()  # one refusal per client per pass
         self.tracked_count = 0  # items the last sync followed
+        self.on_failed = on_failed  # after an item failed for good: the next-best re-grab
+        self.events = events  # client down / back (item events come from the repository)
 
     # -- saving ------------------------------------------------------------------------
 
@@ -116,13 +123,30 @@ class Processor:
         return saved
 
     async def _move(self, item: QueueItem, target: ItemState, event: str,
-                    message: str | None = None, **changes: Any) -> QueueItem | None:
+                    message: str | None = None, *, blocklist: bool = False,
+                    **changes: Any) -> QueueItem | None:
         try:
             new = transition(item, target, self.clock.now(), **changes)
         except IllegalTransition as exc:
             log.warning("%s", exc.message)
             return None
-        return await self._save(item, new, HistoryEvent(event, message))
+        saved = await self._save(item, new, HistoryEvent(event, message))
+        if saved is not None and target is S.FAILED:
+            await self._failed(item, message or "failed",
+                               blocklist or self.config.blocklist_failed)
+        return saved
+
+    async def _failed(self, item: QueueItem, message: str, blocklist: bool) -> None:
+        """Blocklist the release (if asked), then hand the item to `on_failed`; neither
+        may break the pass."""
+        try:
+            if blocklist and self.blocklist is not None:
+                await self.blocklist.add(
+                    NewBlocklistEntry.from_item(item, self.clock.now(), message))
+            if self.on_failed is not None:
+                await self.on_failed(item, message)
+        except Exception:
+            log.exception("After item %d failed", item.id)
 
     # -- dispatch ----------------------------------------------------------------------
 
@@ -238,13 +262,25 @@ class Processor:
             download_id = await client.add(item, torrent)
         except DownloadClientError as exc:
             return await self._send_failed(item, target.name, exc)
-        if backoff.succeeded():
-            log.info("Download client %r is back", target.name)
+        self._client_up(target.name, backoff)
         self._active[target.name] += 1
         return await self._move(
             item, S.DOWNLOADING, "sent", f"Sent to {target.name} as {download_id}",
             **_cleared(download_client=target.name, download_id=download_id, progress_at=now,
                        error_message=None, status_messages=(), next_attempt_at=None))
+
+    def _client_down(self, name: str, backoff: ClientBackoff, now: datetime, error: str
+                     ) -> None:
+        was_up = backoff.available
+        backoff.failed(now, error)
+        if was_up and self.events is not None:
+            self.events.publish(EventType.CLIENT_UNAVAILABLE, message=error, client=name)
+
+    def _client_up(self, name: str, backoff: ClientBackoff) -> None:
+        if backoff.succeeded():
+            log.info("Download client %r is back", name)
+            if self.events is not None:
+                self.events.publish(EventType.CLIENT_BACK, client=name)
 
     async def _wait(self, item: QueueItem, event: str, reason: str, shown: str,
                     until: datetime | None, **changes: Any) -> QueueItem | None:
@@ -267,7 +303,7 @@ class Processor:
         kind = classify(exc)
         if kind is FailureClass.UNAVAILABLE:
             backoff = self.backoffs[name]
-            backoff.failed(now, exc.message)
+            self._client_down(name, backoff, now, exc.message)
             self._failed_this_pass.add(name)
             return await self._unavailable(item, name, backoff)
         if kind is FailureClass.PERMANENT:
@@ -364,14 +400,13 @@ class Processor:
             if classify(exc) is not FailureClass.UNAVAILABLE:
                 log.warning("Status of %r failed: %s", name, exc.message)
                 return 0
-            backoff.failed(now, exc.message)
+            self._client_down(name, backoff, now, exc.message)
             changed = 0
             for item in group:
                 if item.state in (S.DOWNLOADING, S.WARNING):
                     changed += await self._unavailable(item, name, backoff) is not None
             return changed
-        if backoff.succeeded():
-            log.info("Download client %r is back", name)
+        self._client_up(name, backoff)
         changed = 0
         for item in group:
             status = statuses.get(item.download_id or "")
@@ -400,7 +435,7 @@ class Processor:
             if back is None:
                 return None
             item = back
-        rekey = {} if status.download_id == item.download_id else {
+        rekey: dict[str, Any] = {} if status.download_id == item.download_id else {
             "download_id": status.download_id}
         max_size = self.config.max_size
         if max_size is not None and status.total_bytes > max_size:
@@ -505,11 +540,8 @@ class Processor:
                 log.warning("Removing stalled item %d from its client: %s", item.id,
                             exc.message)
         message = f"Stalled for good: {reason}"
-        saved = await self._move(item, S.FAILED, "downloadFailed", message,
-                                 error_message=message, progress_at=values["progress_at"])
-        if saved is not None and self.blocklist is not None:
-            await self.blocklist.add(NewBlocklistEntry.from_item(item, self.clock.now(), message))
-        return saved
+        return await self._move(item, S.FAILED, "downloadFailed", message, blocklist=True,
+                                error_message=message, progress_at=values["progress_at"])
 
     # -- a manual pass ---------------------------------------------------------------------
 

@@ -49,7 +49,7 @@ QUALITIES: tuple[Quality, ...] = (
     Quality(29, "REGIONAL", "dvd", 480, "regional"),
     Quality(28, "DVDSCR", "dvd", 480, "screener"),
     Quality(1, "SDTV", "tv", 480),
-    Quality(2, "DVD", "dvd", 0),
+    Quality(2, "DVD", "dvd", 480),
     Quality(23, "DVD-R", "dvd", 480, "remux"),
     Quality(8, "WEBDL-480p", "webdl", 480),
     Quality(12, "WEBRip-480p", "webrip", 480),
@@ -94,3 +94,61 @@ LANGUAGES: dict[int, str] = {
 def quality_rank(quality: QualityModel) -> int:
     """Position of the quality in Radarr's default profile; unknown ids rank lowest."""
     return QUALITY_RANK.get(quality.quality.id, 0)
+
+
+# Radarr's QualitySource and Modifier enums: the numbers custom-format specs carry.
+SOURCES: tuple[str, ...] = ("unknown", "cam", "telesync", "telecine", "workprint", "dvd",
+                            "tv", "webdl", "webrip", "bluray")
+SOURCE_ID: dict[str, int] = {name: i for i, name in enumerate(SOURCES)}
+MODIFIERS: tuple[str, ...] = ("none", "regional", "screener", "rawhd", "brdisk", "remux")
+MODIFIER_ID: dict[str, int] = {name: i for i, name in enumerate(MODIFIERS)}
+RESOLUTIONS: tuple[int, ...] = (0, 360, 480, 540, 576, 720, 1080, 2160)
+
+_BY_NAME: dict[str, Quality] = {q.name: q for q in QUALITIES}
+_HD = {2160: "2160p", 1080: "1080p", 720: "720p"}
+
+
+def quality_for(source: str, resolution: int, modifier: str = "none",
+                codec: str | None = None) -> Quality:
+    """Radarr's quality for a parsed source, resolution and modifier. A resolution alone
+    reads as HDTV (SDTV below 720p), as Radarr's parser does; an XviD BluRay rip that
+    names no resolution is SD."""
+    q = _BY_NAME
+    if modifier == "brdisk":
+        return q["BR-DISK"]
+    if modifier == "rawhd":
+        return q["Raw-HD"]
+    if modifier == "remux":
+        if source == "dvd":
+            return q["DVD-R"]
+        return q["Remux-2160p"] if resolution >= 2160 else q["Remux-1080p"]
+    if modifier == "screener":
+        return q["DVDSCR"]
+    if modifier == "regional":
+        return q["REGIONAL"]
+    if source in ("cam", "telesync", "telecine", "workprint"):
+        return q[{"cam": "CAM", "telesync": "TELESYNC", "telecine": "TELECINE",
+                  "workprint": "WORKPRINT"}[source]]
+    if source == "dvd":
+        return q["DVD"]
+    if source == "bluray":
+        if resolution in _HD:
+            return q[f"Bluray-{_HD[resolution]}"]
+        if resolution == 576:
+            return q["Bluray-576p"]
+        return q["Bluray-480p"] if resolution or codec in ("xvid", "divx") else \
+            q["Bluray-720p"]
+    if source in ("webdl", "webrip"):
+        prefix = "WEBDL" if source == "webdl" else "WEBRip"
+        return q[f"{prefix}-{_HD.get(resolution, '480p')}"]
+    if source == "tv" or resolution:
+        return q[f"HDTV-{_HD[resolution]}"] if resolution in _HD else q["SDTV"]
+    return QUALITY_BY_ID[0]
+
+
+def language_by_name(name: str) -> Language | None:
+    key = name.strip().lower()
+    for lid, lname in LANGUAGES.items():
+        if lname.lower() == key:
+            return Language(lid, lname)
+    return None

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from core.clients import ClientDescriptor, check_named_client
+from core.decisions import Appraisal, with_appraisal
 from core.domain import (
     HistoryEntry,
     HistoryEvent,
     HistoryQuery,
     ItemState,
     NewBlocklistEntry,
+    NewItem,
     Priority,
     QueueItem,
     QueueStats,
@@ -112,12 +114,19 @@ class QueueService:
         # Called when items become due (a grab, a force-grab, a retry, a resume): the
         # processor's dispatcher runs at once instead of at its next tick.
         self.wake: Callable[[], None] = _nothing
+        # Fills a plain grab's quality and custom formats from its title (ReleaseService).
+        self.appraise: Callable[[NewItem], Awaitable[NewItem]] | None = None
+        # Grabs the next-best candidate after a removal with blocklist=true.
+        self.redownload: Callable[[QueueItem, str, bool], Awaitable[QueueItem | None]] | None
+        self.redownload = None
 
     # -- adding ------------------------------------------------------------------------
 
-    async def grab(self, request: GrabRequest) -> QueueItem:
+    async def grab(self, request: GrabRequest, appraisal: Appraisal | None = None,
+                   reason: str | None = None) -> QueueItem:
         """Validate a release and queue it; refuses duplicates, blocklisted releases and
-        (unless forced) releases that already completed."""
+        (unless forced) releases that already completed. Its quality and custom formats
+        come from `appraisal`, else from its title; `reason` goes into its history."""
         new = validate_grab(request, self.torrents, self.clock.now(), self.max_size)
         if new.download_client is not None:
             check_named_client(new.download_client, new.source, self.clients.descriptors())
@@ -130,7 +139,11 @@ class QueueService:
                 f"Release {new.title!r} is blocklisted (entry {blocked.id}"
                 + (f": {blocked.message})" if blocked.message else ")")
             )
-        item = await self.items.add(new, HistoryEvent("grabbed"),
+        if appraisal is not None:
+            new = with_appraisal(new, appraisal)
+        elif self.appraise is not None:
+            new = await self.appraise(new)
+        item = await self.items.add(new, HistoryEvent("grabbed", reason),
                                     refuse_completed=not request.force)
         self.wake()
         return item
@@ -250,7 +263,26 @@ class QueueService:
         note = "blocklisted" if options.blocklist else None
         if options.skip_redownload:
             note = f"{note}; skip redownload" if note else "skip redownload"
+        if options.blocklist and not options.skip_redownload and self.redownload is not None:
+            # The next best is chosen as if these items were gone already, and grabbed
+            # before they go, so that their removal can say what replaced them.
+            replaced = []
+            for item in items:
+                new = await self.redownload(item, "removed from the queue and blocklisted",
+                                            True)
+                if new is not None:
+                    replaced.append(f"item {new.id} ({new.title}) for item {item.id}"
+                                    if len(items) > 1 else f"item {new.id} ({new.title})")
+            if replaced:
+                note = f"{note}; next best: {', '.join(replaced)}"
         await self.items.delete(items, HistoryEvent("removed", note))
+
+    async def note(self, item: QueueItem, event: HistoryEvent) -> None:
+        """Write a history row for an item without changing it (gone: nothing)."""
+        current = await self.items.get(item.id)
+        if current is not None:
+            await self.items.update(
+                [(current, current.evolve(updated_at=self.clock.now()))], event)
 
     async def force_grab(self, item_id: int) -> None:
         await self.force_grab_many([item_id])

@@ -7,17 +7,34 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from core.blocklist import BlocklistService
+from core.catalogue import Catalogue
 from core.clients import ClientSource
+from core.decisions import Limits
 from core.errors import BadRequest, StorageUnavailable
+from core.events import EventBus, Notifier, PublishingRepository
 from core.policy import RetryPolicy, StallPolicy
-from core.ports import Clock, SwitchRepository
+from core.ports import (
+    BlocklistRepository,
+    CandidateRepository,
+    ClientConfigRepository,
+    Clock,
+    CustomFormatRepository,
+    DownloadClients,
+    NotificationRepository,
+    QualityProfileRepository,
+    QueueRepository,
+    SwitchRepository,
+)
 from core.processor import PAUSED, Processor, ProcessorConfig
+from core.quality import language_by_name
+from core.selection import ReleaseService
 from core.service import QueueService
 from infrastructure.apikey import load_or_create_api_key
 from infrastructure.clients.configured import managed_client, settings_clients
@@ -29,10 +46,33 @@ from infrastructure.db.blocklist_repository import SqlBlocklistRepository
 from infrastructure.db.client_repository import SqlClientConfigRepository
 from infrastructure.db.engine import Database
 from infrastructure.db.queue_repository import SqlQueueRepository
+from infrastructure.db.release_repository import (
+    SqlCandidateRepository,
+    SqlCustomFormatRepository,
+    SqlNotificationRepository,
+    SqlQualityProfileRepository,
+)
 from infrastructure.db.switch_repository import SqlSwitchRepository
+from infrastructure.event_relay import PostgresEventRelay
 from infrastructure.leader import WAKE_CHANNEL, AlwaysLeader, PostgresLeader
-from infrastructure.memory import MemorySwitchRepository
+from infrastructure.memory import (
+    MemoryBlocklistRepository,
+    MemoryClientConfigRepository,
+    MemoryQueueRepository,
+    MemorySwitchRepository,
+)
+from infrastructure.memory_release import (
+    MemoryCandidateRepository,
+    MemoryCustomFormatRepository,
+    MemoryNotificationRepository,
+    MemoryQualityProfileRepository,
+)
+from infrastructure.metrics import Metrics, TimedClients
 from infrastructure.netguard import UrlGuard
+from infrastructure.notifiers import PluginContext, load_notifiers
+from infrastructure.notifiers.webhook import WebhookNotifier
+from infrastructure.release.parser import PttParser
+from infrastructure.release.patterns import RegexPatterns
 from infrastructure.scheduler import ProcessorRunner
 from infrastructure.settings import Settings
 from infrastructure.torrents import TorfParser
@@ -59,8 +99,16 @@ class Container:
     processor: Processor | None = None
     runner: ProcessorRunner | None = None
     switches: SwitchRepository = field(default_factory=MemorySwitchRepository)
+    releases: ReleaseService | None = None
+    events: EventBus | None = None
+    metrics: Metrics | None = None
+    notifications: NotificationRepository | None = None
+    webhook: WebhookNotifier | None = None
+    broken_plugins: dict[str, str] = field(default_factory=dict)
+    relay: PostgresEventRelay | None = None
     _clients_started: bool = False
     _retention_at: datetime | None = None
+    _defaults_ready: bool = False
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     def wake(self) -> None:
@@ -69,9 +117,7 @@ class Container:
         if self.runner is not None and self.runner.leading:
             self.runner.wake()
         elif self.database is not None and self.database.dialect == "postgresql":
-            task = asyncio.get_running_loop().create_task(self._notify())
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(self._notify())
 
     async def _notify(self) -> None:
         assert self.database is not None
@@ -79,6 +125,10 @@ class Container:
             await self.database.notify(WAKE_CHANNEL)
         except StorageUnavailable as exc:  # the next dispatch pass finds the items
             log.info("Dispatcher not woken: %s", exc.message)
+
+    def leading(self) -> bool:
+        """Whether this process runs the processor now (an API-only replica never)."""
+        return self.runner is not None and self.runner.leading
 
     async def set_paused(self, paused: bool) -> None:
         """Pause or resume dispatching in every process (a shared switch)."""
@@ -105,8 +155,11 @@ class Container:
         before = now - timedelta(days=days)
         items = await self.queue.items.delete_finished(before)
         rows = await self.queue.items.delete_history(before)
+        if self.releases is not None:
+            rows += await self.releases.candidates.delete_before(before)
         if items or rows:
-            log.info("Retention: removed %d finished item(s) and %d history row(s) older "
+            log.info("Retention: removed %d finished item(s) and %d history/candidate row(s) "
+                     "older "
                      "than %s days", items, rows, days)
 
     async def start(self) -> None:
@@ -119,9 +172,43 @@ class Container:
             except StorageUnavailable as exc:
                 log.warning("Database unreachable at start-up (%s); answering 503 until it "
                             "is back", exc.message)
+        await self.ensure_defaults()
         await self.housekeeping()
+        if self.events is not None:
+            self.events.start()
+        if self.relay is not None:
+            self.relay.start()
         if self.runner is not None:
             self.runner.start()
+        elif self.database is not None and self.clients is not None:
+            self._spawn(self._replica_housekeeping())
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _replica_housekeeping(self) -> None:
+        """An API-only replica rereads the download clients every sync interval: the
+        processor's process adds and changes them (its managed aria2c gets a new port
+        and secret at each start), and a removal here must reach them."""
+        while True:
+            await asyncio.sleep(self.settings.sync_interval)
+            try:
+                await self.housekeeping()
+            except Exception:  # logged; the next round tries again
+                log.exception("Reloading the download clients failed")
+
+    async def ensure_defaults(self) -> None:
+        """The default custom formats and quality profile, on a fresh database."""
+        if self.releases is None or self._defaults_ready:
+            return
+        try:
+            await self.releases.catalogue.ensure_defaults()
+        except StorageUnavailable as exc:
+            log.warning("Default quality profile not checked yet: %s", exc.message)
+            return
+        self._defaults_ready = True
 
     async def housekeeping(self) -> None:
         """Load the download clients (starting the managed aria2c) once the database
@@ -132,6 +219,7 @@ class Container:
                 await self.processor.clock.calibrate()
             except StorageUnavailable as exc:
                 log.warning("Database clock not read: %s", exc.message)
+        await self.ensure_defaults()
         if self.processor is not None and self._clients_started:
             await self.processor.refresh_switches()
             await self.retention()
@@ -185,8 +273,17 @@ class Container:
         return await self.database.ping() if self.database is not None else True
 
     async def aclose(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.runner is not None:
             await self.runner.stop()
+        if self.events is not None:
+            await self.events.aclose()
+            for notifier in self.events.notifiers:
+                close = getattr(notifier, "aclose", None)
+                if close is not None:
+                    await close()
         if self.clients is not None:
             await self.clients.aclose()
         if self.managed_aria2 is not None:
@@ -205,7 +302,32 @@ def processor_config(settings: Settings) -> ProcessorConfig:
         per_client=settings.max_per_client,
         min_free_space=settings.min_free_space,
         lease=timedelta(seconds=settings.lease_seconds),
+        blocklist_failed=settings.redownload_failed,
     )
+
+
+def language_id(name: str) -> int:
+    language = language_by_name(name)
+    assert language is not None  # checked by Settings
+    return language.id
+
+
+def wire_releases(queue: QueueService, blocklist: BlocklistRepository,
+                  formats: CustomFormatRepository, profiles: QualityProfileRepository,
+                  candidates: CandidateRepository, clock: Clock, settings: Settings
+                  ) -> ReleaseService:
+    """The release service, hooked into the queue: plain grabs get their quality and
+    custom formats from their title; a removal with blocklist=true grabs the next best."""
+    releases = ReleaseService(queue, Catalogue(formats, profiles, RegexPatterns()),
+                              candidates, blocklist, PttParser(), clock,
+                              Limits(min_seeders=settings.min_seeders,
+                                     max_size=settings.max_size,
+                                     original_language=language_id(
+                                         settings.original_language)))
+    queue.appraise = releases.fill
+    if settings.redownload_failed:
+        queue.redownload = releases.redownload
+    return releases
 
 
 def local_free(directory: Path) -> Callable[[], Awaitable[int | None]]:
@@ -214,6 +336,64 @@ def local_free(directory: Path) -> Callable[[], Awaitable[int | None]]:
         usage = await asyncio.to_thread(disk_usage, directory)
         return None if usage is None else usage[0]
     return free
+
+
+@dataclass
+class Stores:
+    """The repositories a Container works on: SQL ones in build(), memory ones in tests
+    and benchmarks (memory())."""
+
+    items: QueueRepository
+    blocklist: BlocklistRepository
+    client_configs: ClientConfigRepository
+    switches: SwitchRepository
+    formats: CustomFormatRepository
+    profiles: QualityProfileRepository
+    candidates: CandidateRepository
+    notifications: NotificationRepository
+
+    @classmethod
+    def memory(cls, clock: Clock) -> Stores:
+        return cls(MemoryQueueRepository(clock), MemoryBlocklistRepository(),
+                   MemoryClientConfigRepository(), MemorySwitchRepository(),
+                   MemoryCustomFormatRepository(), MemoryQualityProfileRepository(),
+                   MemoryCandidateRepository(), MemoryNotificationRepository())
+
+
+def assemble(settings: Settings, clock: Clock, api_key: str, stores: Stores, *,
+             notifiers: Sequence[Notifier] = (), clients: DownloadClients | None = None,
+             database: Database | None = None, database_type: str = "memory",
+             broken_plugins: dict[str, str] | None = None, guard_urls: bool = True
+             ) -> Container:
+    """The services over `stores`: the event bus (Metrics, then `notifiers`) around the
+    queue store, the queue and release services, the download-client registry (the
+    queue's clients unless `clients` stands in for them). No processor: build() adds it.
+    `guard_urls=False` (tests with made-up hosts) skips the private-address check."""
+    events = EventBus(clock)
+    metrics = Metrics()
+    events.add(metrics)
+    for notifier in notifiers:
+        events.add(notifier)
+    registry = ClientRegistry(stores.client_configs, settings.roots,
+                              timeout=settings.client_timeout)
+    queue = QueueService(PublishingRepository(stores.items, events), stores.blocklist, clock,
+                         TorfParser(), clients=registry if clients is None else clients,
+                         max_size=settings.max_size,
+                         url_guard=UrlGuard(allow_private=settings.allow_private_urls)
+                         if guard_urls else None)
+    container = Container(
+        settings=settings, api_key=api_key, clock=clock, queue=queue,
+        blocklist=BlocklistService(stores.blocklist), started_at=clock.now(),
+        database=database, database_type=database_type, clients=registry,
+        switches=stores.switches, events=events, metrics=metrics,
+        notifications=stores.notifications, broken_plugins=broken_plugins or {},
+        webhook=next((n for n in notifiers if isinstance(n, WebhookNotifier)), None),
+    )
+    events.leading = container.leading
+    queue.wake = container.wake
+    container.releases = wire_releases(queue, stores.blocklist, stores.formats,
+                                       stores.profiles, stores.candidates, clock, settings)
+    return container
 
 
 def build(settings: Settings, clock: Clock | None = None, processor: bool = True
@@ -230,36 +410,41 @@ def build(settings: Settings, clock: Clock | None = None, processor: bool = True
               "send it as X-Api-Key or ?apikey=.", flush=True)
     database = Database(settings.database, sqlite_synchronous=settings.sqlite_synchronous,
                         pool_size=settings.database_pool_size)
-    items = SqlQueueRepository(database, clock)
-    blocklist = SqlBlocklistRepository(database)
-    switches = SqlSwitchRepository(database)
-    clients = ClientRegistry(SqlClientConfigRepository(database, clock), settings.roots,
-                             timeout=settings.client_timeout)
-    queue = QueueService(items, blocklist, clock, TorfParser(), clients=clients,
-                         max_size=settings.max_size,
-                         url_guard=UrlGuard(allow_private=settings.allow_private_urls))
-    container = Container(
-        settings=settings, api_key=api_key, clock=clock, queue=queue,
-        blocklist=BlocklistService(blocklist), started_at=clock.now(), database=database,
+    stores = Stores(
+        SqlQueueRepository(database, clock), SqlBlocklistRepository(database),
+        SqlClientConfigRepository(database, clock), SqlSwitchRepository(database),
+        SqlCustomFormatRepository(database), SqlQualityProfileRepository(database),
+        SqlCandidateRepository(database), SqlNotificationRepository(database))
+    plugins = load_notifiers(PluginContext(settings, clock, stores.notifications))
+    container = assemble(
+        settings, clock, api_key, stores, notifiers=plugins.notifiers, database=database,
         database_type="sqLite" if database.dialect == "sqlite" else "postgreSQL",
-        clients=clients, switches=switches,
-    )
-    queue.wake = container.wake
+        broken_plugins=plugins.broken)
+    events, metrics, clients = container.events, container.metrics, container.clients
+    assert (events is not None and metrics is not None and clients is not None
+            and container.releases is not None)  # assemble() made them
+    if database.dialect == "postgresql":  # other processes may share the database
+        container.relay = PostgresEventRelay(settings.database, events, stores.items.get)
+        events.add(container.relay)
     if processor:
         owner = f"{socket.gethostname()}:{os.getpid()}"
         # Leases are stamped and compared on the database's clock, so processes on hosts
         # whose clocks differ agree on when one expired.
         lease_clock = (DatabaseClock(database) if database.dialect == "postgresql"
                        and isinstance(clock, SystemClock) else clock)
-        container.processor = Processor(items, clients, lease_clock, owner,
-                                        processor_config(settings), blocklist,
-                                        switches=switches,
-                                        local_free=local_free(settings.downloads))
+        container.processor = Processor(container.queue.items, TimedClients(clients, metrics),
+                                        lease_clock, owner,
+                                        processor_config(settings), stores.blocklist,
+                                        switches=stores.switches,
+                                        local_free=local_free(settings.downloads),
+                                        on_failed=container.releases.redownload
+                                        if settings.redownload_failed else None,
+                                        events=events)
         leader = (PostgresLeader(settings.database) if database.dialect == "postgresql"
                   else AlwaysLeader())
         container.runner = ProcessorRunner(container.processor, container.housekeeping,
                                            sync_interval=settings.sync_interval,
                                            dispatch_interval=settings.dispatch_interval,
-                                           leader=leader)
+                                           leader=leader, observe=metrics.observe_pass)
         leader.on_wake = container.runner.wake
     return container

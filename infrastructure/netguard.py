@@ -50,9 +50,11 @@ def is_public(address: IPAddress) -> bool:
 class UrlGuard:
     """The UrlGuard port: refuses URLs whose host resolves into private address space."""
 
-    def __init__(self, allow_private: bool = False, timeout: float = 5.0) -> None:
+    def __init__(self, allow_private: bool = False, timeout: float = 5.0,
+                 setting: str = "QUEUARR_ALLOW_PRIVATE_URLS") -> None:
         self.allow_private = allow_private
         self.timeout = timeout
+        self.setting = setting  # named in the refusal: how to allow it
 
     async def check(self, url: str) -> None:
         if self.allow_private:
@@ -75,5 +77,5 @@ class UrlGuard:
         if private:
             raise InvalidRelease(
                 f"{host!r} is in private address space ({', '.join(private)}); Queuarr does "
-                "not hand out URLs into private networks unless QUEUARR_ALLOW_PRIVATE_URLS "
+                f"not send to or hand out URLs into private networks unless {self.setting} "
                 "is true")

@@ -46,8 +46,10 @@ class ProcessorRunner:
     def __init__(self, processor: Processor,
                  housekeeping: Callable[[], Awaitable[None]] | None = None,
                  sync_interval: float = 5.0, dispatch_interval: float = 1.0,
-                 leader: Leader | None = None) -> None:
+                 leader: Leader | None = None,
+                 observe: Callable[[str, float], None] | None = None) -> None:
         self.processor = processor
+        self.observe = observe  # (job name, seconds) after each pass: metrics
         self.housekeeping = housekeeping
         self.leader: Leader = leader or AlwaysLeader()
         self.leading = False
@@ -102,12 +104,15 @@ class ProcessorRunner:
         async def run() -> None:
             if not (always or self.leading):
                 return  # a standby: another process runs the passes
+            started = time.perf_counter()
             try:
                 await job()
             except QueuarrError as exc:  # the database or a client is away: next pass
                 log.warning("%s pass: %s", name, exc.message)
             except Exception:
                 log.exception("%s pass failed", name)
+            if self.observe is not None:
+                self.observe(name, time.perf_counter() - started)
 
         run.__name__ = name
         return run

@@ -77,7 +77,9 @@ class Settings(BaseSettings):
                               "each transient failure; when they run out the item fails.")
     sync_interval: float = Field(default=5.0, ge=0.5, le=3600,
                                  description="Seconds between status syncs while "
-                                 "anything downloads (60 s when nothing does).")
+                                 "anything downloads (60 s when nothing does); an "
+                                 "API-only replica rereads the download clients this "
+                                 "often.")
     stall_minutes: float = Field(default=30, gt=0, description="Minutes without data "
                                  "before a download is stalled.")
     metadata_stall_minutes: float = Field(default=15, gt=0, description="Minutes a "
@@ -97,6 +99,37 @@ class Settings(BaseSettings):
     dispatch_interval: float = Field(default=5.0, ge=0.2, le=3600, description="Seconds "
                                      "between dispatch passes when no grab wakes the "
                                      "dispatcher (grabs wake it at once).")
+
+    # Events out.
+    allow_private_webhooks: bool = Field(default=False, description="Deliver webhooks to "
+                                         "private address space (a LAN receiver).")
+    telegram_token: SecretStr = Field(default=SecretStr(""), description="A Telegram bot "
+                                      "token: turns the Telegram notifier on (pip install "
+                                      "queuarr[telegram]).")
+    telegram_chat_ids: str = Field(default="", description="Comma-separated chat ids the "
+                                   "Telegram notifier writes to.")
+    telegram_api_url: str = Field(default="https://api.telegram.org", description="The "
+                                  "Bot API server (a self-hosted one, or a test double).")
+
+    # Release selection.
+    min_seeders: int = Field(default=1, ge=0, description="Torrent releases with fewer "
+                             "seeders are rejected (when the indexer says how many).")
+    original_language: str = Field(default="English", description="The language a release "
+                                   "title naming none is taken to be in, for custom "
+                                   "formats (Radarr uses the movie's original language).")
+    redownload_failed: bool = Field(default=True, description="An item that fails for "
+                                    "good is blocklisted and the next-best stored "
+                                    "candidate for its movie is grabbed.")
+
+    @field_validator("original_language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        from core.quality import language_by_name
+
+        language = language_by_name(value)
+        if language is None or language.id <= 0:
+            raise ValueError(f"unknown language {value!r} (English, French, German...)")
+        return language.name
 
     @field_validator("max_size", mode="before")
     @classmethod

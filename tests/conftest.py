@@ -15,16 +15,29 @@ from pathlib import Path
 
 import pytest
 
+from infrastructure.bootstrap import Stores
 from infrastructure.db.blocklist_repository import SqlBlocklistRepository
 from infrastructure.db.client_repository import SqlClientConfigRepository
 from infrastructure.db.engine import Database, async_url
 from infrastructure.db.queue_repository import SqlQueueRepository
+from infrastructure.db.release_repository import (
+    SqlCandidateRepository,
+    SqlCustomFormatRepository,
+    SqlNotificationRepository,
+    SqlQualityProfileRepository,
+)
 from infrastructure.db.switch_repository import SqlSwitchRepository
 from infrastructure.memory import (
     MemoryBlocklistRepository,
     MemoryClientConfigRepository,
     MemoryQueueRepository,
     MemorySwitchRepository,
+)
+from infrastructure.memory_release import (
+    MemoryCandidateRepository,
+    MemoryCustomFormatRepository,
+    MemoryNotificationRepository,
+    MemoryQualityProfileRepository,
 )
 from infrastructure.migrate import upgrade
 from tests.fakes import FakeClock
@@ -34,7 +47,8 @@ POSTGRES_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
 TABLES = ("queue_torrent", "queue_item", "queue_history", "queue_counter", "blocklist",
-          "download_client", "processor_switch")
+          "download_client", "processor_switch", "custom_format", "quality_profile",
+          "release_candidate", "notification")
 
 
 def _plain_dsn(url: str, database: str | None = None) -> str:
@@ -116,6 +130,18 @@ class Store:
         default_factory=MemoryClientConfigRepository)
     switches: MemorySwitchRepository | SqlSwitchRepository = field(
         default_factory=MemorySwitchRepository)
+    formats: MemoryCustomFormatRepository | SqlCustomFormatRepository = field(
+        default_factory=MemoryCustomFormatRepository)
+    profiles: MemoryQualityProfileRepository | SqlQualityProfileRepository = field(
+        default_factory=MemoryQualityProfileRepository)
+    candidates: MemoryCandidateRepository | SqlCandidateRepository = field(
+        default_factory=MemoryCandidateRepository)
+    notifications: MemoryNotificationRepository | SqlNotificationRepository = field(
+        default_factory=MemoryNotificationRepository)
+
+    def stores(self) -> Stores:
+        return Stores(self.items, self.blocklist, self.client_configs, self.switches,
+                      self.formats, self.profiles, self.candidates, self.notifications)
 
 
 STORE_KINDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -131,7 +157,9 @@ async def open_store(kind: str, request: pytest.FixtureRequest, tmp_path: Path,
         db = Database(request.getfixturevalue("postgres_url"))
         await truncate_postgres(db)
     return Store(kind, SqlQueueRepository(db, clock), SqlBlocklistRepository(db), db,
-                 SqlClientConfigRepository(db, clock), SqlSwitchRepository(db))
+                 SqlClientConfigRepository(db, clock), SqlSwitchRepository(db),
+                 SqlCustomFormatRepository(db), SqlQualityProfileRepository(db),
+                 SqlCandidateRepository(db), SqlNotificationRepository(db))
 
 
 @pytest.fixture(params=STORE_KINDS)

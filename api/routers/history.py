@@ -24,7 +24,7 @@ OWN_EVENTS = frozenset({
     "grabbed", "forceGrabbed", "claimed", "sent", "rescued", "released", "retryScheduled",
     "clientUnavailable", "noClient", "clientWarning", "stalled", "paused", "resumed",
     "readded", "downloadCompleted", "downloadFailed", "removed", "cleanedUp", "retried",
-    "priorityChanged", "waitingForSlot",
+    "priorityChanged", "waitingForSlot", "redownloading", "redownloadSkipped",
 })
 
 

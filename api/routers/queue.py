@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
 from starlette.responses import Response
 
 from api.bodies import read_json, require_json
@@ -19,6 +20,14 @@ from api.params import (
     SortDirectionParam,
     StatusItem,
     valid_id,
+)
+from api.release_resources import release_from_body
+from api.release_schemas import (
+    CandidatesBody,
+    CustomFormatBody,
+    QualityProfileBody,
+    ReleaseBody,
+    ScoreBody,
 )
 from api.resources import queue_resource, status_resource
 from api.responses import JSON, empty_ok, json_response, stream_items
@@ -38,9 +47,10 @@ from api.schemas import (
     RetryBody,
 )
 from core.domain import DownloadProtocol, Priority, QueueItem
-from core.errors import NoProcessor
+from core.errors import NoProcessor, NotFound
 from core.listing import QueueFilter
 from core.processor import Processor
+from core.selection import GrabOptions, ReleaseService
 from core.service import CHUNK, RemoveOptions
 from infrastructure.bootstrap import Container
 
@@ -129,7 +139,9 @@ GRAB_BODY = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/GrabBody"}},
+            "application/json": {"schema": {"oneOf": [
+                {"$ref": "#/components/schemas/GrabBody"},
+                {"$ref": "#/components/schemas/CandidatesBody"}]}},
             "multipart/form-data": {"schema": {
                 "type": "object",
                 "properties": {
@@ -159,8 +171,21 @@ GRAB_BODY = {
 async def grab(c: ContainerDep, request: Request) -> Response:
     """Queue a release: JSON with `downloadUrl` (magnet, .torrent URL, or http(s) file) or
     `torrentFile` (base64), or a multipart upload with a `torrentFile` part.
-    camelCase or snake_case property names."""
-    item = await c.queue.grab(await read_grab(request))
+    camelCase or snake_case property names.
+
+    Or candidates for one movie, `{"movieId": 7, "releases": [ReleaseResource, ...]}`:
+    the best approved release is grabbed (its queue resource is the answer), the others
+    are kept for the next-best re-grab; 422 when none is approved, with each reason."""
+    grab = await read_grab(request)
+    if isinstance(grab, CandidatesBody):
+        outcome = await releases_of(c).grab_best(
+            [release_from_body(r) for r in grab.releases], grab.movie_id,
+            grab.quality_profile_id, GrabOptions(
+                priority=Priority.parse(grab.priority.value),
+                download_client=grab.download_client, category=grab.category))
+        assert outcome.item is not None
+        return json_response(queue_resource(outcome.item, c.clock.now()), status=201)
+    item = await c.queue.grab(grab)
     return json_response(queue_resource(item, c.clock.now()), status=201)
 
 
@@ -181,6 +206,12 @@ async def grab_one(c: ContainerDep, id: ItemId) -> Response:
     """Radarr's force grab: a queued, delayed or client-unavailable item is sent now."""
     await c.queue.force_grab(valid_id(id))
     return json_response({})
+
+
+def releases_of(c: Container) -> ReleaseService:
+    if c.releases is None:
+        raise NotFound("Release selection is not available in this process")
+    return c.releases
 
 
 def _processor(c: Container) -> Processor:
@@ -313,4 +344,6 @@ async def set_priority(c: ContainerDep, id: ItemId, request: Request) -> Respons
     return json_response(queue_resource(item, c.clock.now()))
 
 
-BODY_MODELS = (GrabBody, IdsBody, RetryBody, PriorityBody)
+BODY_MODELS: tuple[type[BaseModel], ...] = (
+    GrabBody, IdsBody, RetryBody, PriorityBody, CandidatesBody, ReleaseBody, ScoreBody,
+    CustomFormatBody, QualityProfileBody)

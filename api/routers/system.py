@@ -11,8 +11,10 @@ from starlette.responses import Response
 
 from api.params import ContainerDep
 from api.responses import json_response
-from api.schemas import ApiInfo, Ping, SystemStatus
+from api.schemas import ApiInfo, Message, Ping, SystemStatus
 from api.version import QUEUARR_VERSION, RADARR_API_VERSION
+from core.errors import NotFound
+from infrastructure.metrics import CONTENT_TYPE
 from infrastructure.migrate import head_revision
 
 router = APIRouter(tags=["System"])
@@ -86,3 +88,21 @@ async def system_status(c: ContainerDep) -> Response:
 
 def _in_docker() -> bool:
     return os.path.exists("/.dockerenv")
+
+
+@router.get("/metrics", response_class=Response, summary="Prometheus metrics (API key)",
+            responses={200: {"description": "Prometheus text format: queuarr_items{state}, "
+                             "queuarr_events_total{type}, queuarr_failures_total{class}, "
+                             "queuarr_grab_to_send_seconds, queuarr_pass_seconds{job}, "
+                             "queuarr_client_available{client}, "
+                             "queuarr_client_request_seconds{client,call,outcome}, "
+                             "queuarr_notifier_events{notifier,outcome}",
+                             "content": {"text/plain": {"schema": {"type": "string"}}}},
+                       404: {"model": Message, "description": "Metrics are off here"}})
+async def metrics(c: ContainerDep) -> Response:
+    """Scrape with the API key: `authorization: Bearer <key>` (Prometheus'
+    `authorization.credentials`), X-Api-Key, or ?apikey=."""
+    if c.metrics is None:
+        raise NotFound("Metrics are not collected in this process")
+    body = await c.metrics.render(c.queue, c.events, c.processor)
+    return Response(body, media_type=CONTENT_TYPE)

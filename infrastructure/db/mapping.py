@@ -3,6 +3,7 @@ small caches: a queue holds few distinct qualities and language sets."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -125,12 +126,18 @@ def _encoded(name: str, value: Any) -> dict[str, Any]:
     return {name: value}
 
 
-def insert_values(new: NewItem) -> dict[str, Any]:
-    """Column values for a new item, sort columns included."""
-    item = materialise(new, 0)
+def _column_values(item: QueueItem) -> dict[str, Any]:
+    """Every field's column values (the key and ect_sort aside)."""
     values: dict[str, Any] = {}
     for name in QueueItem.__dataclass_fields__:
         values.update(_encoded(name, getattr(item, name)))
+    return values
+
+
+def insert_values(new: NewItem) -> dict[str, Any]:
+    """Column values for a new item, sort columns included."""
+    item = materialise(new, 0)
+    values = _column_values(item)
     values.update(sort_values(item))
     return values
 
@@ -210,3 +217,25 @@ def row_to_blocklist(r: Any) -> BlocklistEntry:
         title, date, _PROTOCOLS[protocol], movie_id, info_hash, url_hash, indexer, message,
         load_quality(quality), load_languages(languages), load_formats(formats), id=id_,
     )
+
+
+_DATETIME_AT = tuple(i for i, c in enumerate(ITEM_COLUMNS)
+                     if c.endswith("_at") or c == "ect_sort")
+
+
+def item_to_wire(item: QueueItem) -> list[Any]:
+    """A QueueItem as a list in ITEM_COLUMNS order for orjson (which writes datetimes
+    as ISO text), to send it to another process; item_from_wire() reads the JSON back."""
+    values = _column_values(item)
+    values.update(id=item.id, ect_sort=item.estimated_completion_at or NO_ETA)
+    return [values[column] for column in ITEM_COLUMNS]
+
+
+def item_from_wire(row: list[Any]) -> QueueItem:
+    if len(row) != len(ITEM_COLUMNS):
+        raise ValueError(f"expected {len(ITEM_COLUMNS)} item fields, got {len(row)}")
+    row = list(row)
+    for i in _DATETIME_AT:
+        if row[i] is not None:
+            row[i] = datetime.fromisoformat(row[i])
+    return row_to_item(row)

@@ -229,6 +229,63 @@ class ProcessorSwitchRow(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=_col(UTCDateTime(), False))
 
 
+class CustomFormatRow(SQLModel, table=True):
+    """A custom format; its specifications as JSON (infrastructure/db/release_mapping.py)."""
+
+    __tablename__ = "custom_format"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True,
+                                                          autoincrement=True))
+    name: str = Field(sa_column=_col(String(200), False, unique=True))
+    body: str = Field(sa_column=_col(Text, False))
+
+
+class QualityProfileRow(SQLModel, table=True):
+    """A quality profile; its qualities and scores as JSON."""
+
+    __tablename__ = "quality_profile"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True,
+                                                          autoincrement=True))
+    name: str = Field(sa_column=_col(String(200), False, unique=True))
+    body: str = Field(sa_column=_col(Text, False))
+
+
+class NotificationRow(SQLModel, table=True):
+    """A notification target (webhook); its URL, secret and events as JSON."""
+
+    __tablename__ = "notification"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True,
+                                                          autoincrement=True))
+    name: str = Field(sa_column=_col(String(200), False, unique=True))
+    body: str = Field(sa_column=_col(Text, False))
+
+
+class ReleaseCandidateRow(SQLModel, table=True):
+    """A release kept for a movie: grabbed (item_id) or the next best in waiting."""
+
+    __tablename__ = "release_candidate"
+    __table_args__ = (
+        Index("ux_release_candidate_key", "movie_key", "release_key", unique=True),
+        Index("ix_release_candidate_item_id", "item_id"),
+        Index("ix_release_candidate_added_at", "added_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True,
+                                                          autoincrement=True))
+    movie_key: str = Field(sa_column=_col(Text, False))
+    release_key: str = Field(sa_column=_col(Text, False))
+    release: str = Field(sa_column=_col(Text, False))  # JSON: core.release.Release
+    profile_id: int | None = Field(default=None, sa_column=_col(Integer))
+    item_id: int | None = Field(default=None, sa_column=_col(Integer))
+    added_at: datetime = Field(sa_column=_col(UTCDateTime(), False))
+
+
 queue_item: Table = QueueItemRow.__table__  # type: ignore[attr-defined]
 queue_torrent: Table = QueueTorrentRow.__table__  # type: ignore[attr-defined]
 queue_history: Table = QueueHistoryRow.__table__  # type: ignore[attr-defined]
@@ -236,4 +293,8 @@ queue_counter: Table = QueueCounterRow.__table__  # type: ignore[attr-defined]
 blocklist: Table = BlocklistRow.__table__  # type: ignore[attr-defined]
 download_client: Table = DownloadClientRow.__table__  # type: ignore[attr-defined]
 processor_switch: Table = ProcessorSwitchRow.__table__  # type: ignore[attr-defined]
+custom_format: Table = CustomFormatRow.__table__  # type: ignore[attr-defined]
+quality_profile: Table = QualityProfileRow.__table__  # type: ignore[attr-defined]
+release_candidate: Table = ReleaseCandidateRow.__table__  # type: ignore[attr-defined]
+notification: Table = NotificationRow.__table__  # type: ignore[attr-defined]
 metadata = SQLModel.metadata

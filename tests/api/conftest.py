@@ -25,7 +25,6 @@ import torf
 from fastapi import FastAPI
 
 from api.app import create_app
-from core.blocklist import BlocklistService
 from core.domain import (
     DownloadProtocol,
     HistoryEvent,
@@ -36,11 +35,10 @@ from core.domain import (
     SourceKind,
 )
 from core.ports import DownloadClients
-from core.service import QueueService
-from infrastructure.bootstrap import Container
-from infrastructure.clients.registry import ClientRegistry
+from infrastructure.bootstrap import Container, assemble
+from infrastructure.netguard import UrlGuard
+from infrastructure.notifiers.webhook import WebhookNotifier
 from infrastructure.settings import Settings
-from infrastructure.torrents import TorfParser
 from tests.api.radarr_schema import (
     validate_queue_details,
     validate_queue_page,
@@ -208,20 +206,20 @@ def make_api(store: Store, clock: FakeClock, tmp_path: Path) -> ApiFactory:
 
     @asynccontextmanager
     async def factory(max_size: int | None = None,
-                      clients: DownloadClients | None = None) -> AsyncIterator[Api]:
+                      clients: DownloadClients | None = None,
+                      allow_private_webhooks: bool = True) -> AsyncIterator[Api]:
         settings = Settings(data_dir=tmp_path, api_key=API_KEY, max_size=max_size,
-                            managed_aria2="false")
+                            managed_aria2="false",
+                            allow_private_webhooks=allow_private_webhooks)
         if clients is None:  # clients that grabs in these tests may name
             clients = FakeClients(*(FakeDownloadClient(n) for n in NAMED_CLIENTS))
-        queue = QueueService(store.items, store.blocklist, clock, TorfParser(),
-                             clients=clients, max_size=max_size)
-        container = Container(
-            settings=settings, api_key=API_KEY, clock=clock, queue=queue,
-            blocklist=BlocklistService(store.blocklist), started_at=clock.now(),
+        webhook = WebhookNotifier(store.notifications, UrlGuard(
+            allow_private=allow_private_webhooks, setting="QUEUARR_ALLOW_PRIVATE_WEBHOOKS"),
+            delays=(0.01, 0.02, 0.04))
+        container = assemble(
+            settings, clock, API_KEY, store.stores(), notifiers=[webhook], clients=clients,
             database=store.db, database_type=_DATABASE_TYPE.get(store.kind, "memory"),
-            clients=ClientRegistry(store.client_configs, settings.roots),
-            switches=store.switches,
-        )
+            guard_urls=False)
         app = create_app(container=container)
         prebuild_openapi(app)
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)

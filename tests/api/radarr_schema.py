@@ -8,7 +8,12 @@
 Radarr's QueueResource is `additionalProperties: false`. Queuarr adds documented extra
 fields (api.resources.EXTRA_QUEUE_FIELDS); a record is validated strictly after removing
 only those keys, and every key outside Radarr's schema must be one of them, none equal
-case-insensitively to a Radarr field (Radarr clients read JSON case-insensitively)."""
+case-insensitively to a Radarr field (Radarr clients read JSON case-insensitively).
+
+The release-selection resources (CustomFormatResource, QualityProfileResource,
+ReleaseResource) are validated against the same document; a ReleaseResource that
+/release/push answers may carry one documented extra key, RELEASE_EXTRA_FIELDS (`queueId`,
+the queue item grabbed), and is validated strictly after removing only that key."""
 
 from __future__ import annotations
 
@@ -208,3 +213,62 @@ def validate_health(body: Any) -> None:
 def validate_diskspace(body: Any) -> None:
     for record in body:
         _check(OTHER_DOC, "DiskSpaceResource", record)
+
+
+# -- release selection -----------------------------------------------------------------
+
+# Queuarr's documented extra key of a ReleaseResource: the queue item a pushed release
+# was grabbed as.
+RELEASE_EXTRA_FIELDS = frozenset({"queueId"})
+
+
+def _array(body: Any, what: str) -> list[Any]:
+    assert isinstance(body, list), f"{what} must be a JSON array, got {type(body)}"
+    return body
+
+
+def validate_custom_format(body: Any) -> None:
+    _check(OTHER_DOC, "CustomFormatResource", body)
+
+
+def validate_custom_formats(body: Any) -> None:
+    """GET /api/v3/customformat: a bare array of CustomFormatResource."""
+    for record in _array(body, "/customformat"):
+        validate_custom_format(record)
+
+
+def validate_custom_format_schema(body: Any) -> None:
+    """GET /api/v3/customformat/schema: an array of CustomFormatSpecificationSchema."""
+    for record in _array(body, "/customformat/schema"):
+        _check(OTHER_DOC, "CustomFormatSpecificationSchema", record)
+
+
+def validate_quality_profile(body: Any) -> None:
+    _check(OTHER_DOC, "QualityProfileResource", body)
+
+
+def validate_quality_profiles(body: Any) -> None:
+    """GET /api/v3/qualityprofile: a bare array of QualityProfileResource."""
+    for record in _array(body, "/qualityprofile"):
+        validate_quality_profile(record)
+
+
+def _release_part(record: Any) -> Any:
+    """A ReleaseResource without Queuarr's documented extra keys (which must not equal a
+    Radarr field ignoring case); any other unknown key fails the strict check after."""
+    assert isinstance(record, dict), f"a release must be an object, got {record!r}"
+    radarr = set(radarr_schema("ReleaseResource", OTHER_DOC)["properties"])
+    radarr_folded = {name.lower() for name in radarr}
+    clashing = {k for k in RELEASE_EXTRA_FIELDS if k.lower() in radarr_folded}
+    assert not clashing, f"extra keys clash case-insensitively with Radarr's: {clashing}"
+    return {k: v for k, v in record.items() if k not in RELEASE_EXTRA_FIELDS}
+
+
+def validate_release(record: Any) -> None:
+    _check(OTHER_DOC, "ReleaseResource", _release_part(record))
+
+
+def validate_releases(body: Any) -> None:
+    """POST /api/v3/release/push: an array of ReleaseResource."""
+    for record in _array(body, "/release/push"):
+        validate_release(record)

@@ -16,7 +16,8 @@ async def _operations(api: Api) -> list[tuple[str, str, dict[str, Any]]]:
             for method, op in item.items()]
 
 
-# Radarr's queue endpoints, Queuarr's own beside them, blocklist, download clients, system.
+# Radarr's queue endpoints, Queuarr's own beside them, blocklist, download clients, system,
+# release selection.
 EXPECTED = {
     "GET /ping", "HEAD /ping", "GET /api", "GET /api/v3/system/status",
     "GET /api/v3/queue", "GET /api/v3/queue/details", "GET /api/v3/queue/status",
@@ -33,6 +34,17 @@ EXPECTED = {
     "PUT /api/v3/queue/pause", "PUT /api/v3/queue/resume", "POST /api/v3/queue/process",
     "GET /api/v3/queue/pause", "GET /api/v3/history", "GET /api/v3/history/since",
     "GET /api/v3/health", "GET /api/v3/diskspace",
+    "POST /api/v3/release/push", "POST /api/v3/release/score",
+    "GET /api/v3/customformat", "POST /api/v3/customformat", "GET /api/v3/customformat/schema",
+    "GET /api/v3/customformat/{id}", "PUT /api/v3/customformat/{id}",
+    "DELETE /api/v3/customformat/{id}",
+    "GET /api/v3/qualityprofile", "POST /api/v3/qualityprofile",
+    "GET /api/v3/qualityprofile/schema", "GET /api/v3/qualityprofile/{id}",
+    "PUT /api/v3/qualityprofile/{id}", "DELETE /api/v3/qualityprofile/{id}",
+    "GET /api/v3/queue/stream", "GET /metrics",
+    "GET /api/v3/notification", "POST /api/v3/notification", "GET /api/v3/notification/{id}",
+    "PUT /api/v3/notification/{id}", "DELETE /api/v3/notification/{id}",
+    "POST /api/v3/notification/test",
 }
 
 

@@ -282,7 +282,7 @@ async def test_unknown_items_omit_movie_id_and_custom_formats(api: Api) -> None:
 
 
 async def test_an_unknown_language_and_quality_are_radarrs_unknown_values(api: Api) -> None:
-    record = await api.grab()
+    record = await api.grab("A release whose title names nothing")
     assert record["languages"] == [{"id": 0, "name": "Unknown"}]
     assert record["quality"]["quality"] == {"id": 0, "name": "Unknown", "source": "unknown",
                                             "resolution": 0, "modifier": "none"}
@@ -310,3 +310,13 @@ async def test_json_responses_are_served_as_application_json(api: Api, url: str)
     response = await api.client.get(url)
     assert response.status_code == 200
     assert response.headers["content-type"].split(";")[0] == "application/json"
+
+
+async def test_a_grab_gets_its_quality_languages_and_formats_from_its_title(api: Api) -> None:
+    record = await api.grab("Heat.1995.FRENCH.2160p.UHD.BluRay.x265.HDR-FGT")
+    assert record["quality"]["quality"] == {"id": 19, "name": "Bluray-2160p",
+                                            "source": "bluray", "resolution": 2160,
+                                            "modifier": "none"}
+    assert record["languages"] == [{"id": 2, "name": "French"}]
+    assert {f["name"] for f in record["customFormats"]} == {"HEVC", "HDR"}
+    assert record["customFormatScore"] == 150  # the default profile: HEVC 50, HDR 100

@@ -43,6 +43,34 @@ from infrastructure.migrate import upgrade
 from tests.fakes import FakeClock
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+# A task still pending when a test's event loop closes is destroyed with it, and whatever
+# it held (a pooled database connection, a socket) is left to the garbage collector,
+# which may complain in some later test. Catch it in the test that leaked it instead.
+# (pytest-asyncio closes each test's loop with asyncio.Runner.close, which cancels what
+# is left after every fixture has been torn down, the database pools included.)
+_leaked_tasks: list[str] = []
+_runner_close = asyncio.Runner.close
+
+
+def _close_checking_tasks(runner: asyncio.Runner) -> None:
+    loop = getattr(runner, "_loop", None)
+    if loop is not None and not loop.is_closed():
+        _leaked_tasks.extend(repr(t) for t in asyncio.all_tasks(loop))
+    _runner_close(runner)
+
+
+asyncio.Runner.close = _close_checking_tasks  # type: ignore[method-assign]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    _leaked_tasks.clear()
+    yield
+    if _leaked_tasks:
+        leaked, _leaked_tasks[:] = list(_leaked_tasks), []
+        pytest.fail("Tasks still pending when the test's event loop closed (close what "
+                    "the test started):\n  " + "\n  ".join(leaked), pytrace=False)
 POSTGRES_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )

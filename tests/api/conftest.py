@@ -223,13 +223,19 @@ def make_api(store: Store, clock: FakeClock, tmp_path: Path) -> ApiFactory:
         app = create_app(container=container)
         prebuild_openapi(app)
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=transport, base_url=BASE,
-                              headers={"X-Api-Key": API_KEY}) as client,
-            httpx.AsyncClient(transport=transport, base_url=BASE) as anon,
-        ):
-            yield Api(app, container, client, anon, clock, store)
+        try:
+            async with (
+                app.router.lifespan_context(app),
+                httpx.AsyncClient(transport=transport, base_url=BASE,
+                                  headers={"X-Api-Key": API_KEY}) as client,
+                httpx.AsyncClient(transport=transport, base_url=BASE) as anon,
+            ):
+                yield Api(app, container, client, anon, clock, store)
+        finally:
+            # The lifespan closes only a container it built; this one is ours. Left
+            # open, its event-bus tasks outlived the test's loop, and one caught in a
+            # database read leaked a pooled connection to the garbage collector.
+            await container.aclose()
 
     return factory
 

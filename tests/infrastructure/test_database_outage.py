@@ -121,7 +121,7 @@ async def test_api_answers_503_during_an_outage_and_recovers(
             await asyncio.sleep(0.1)
         assert recovered is not None and recovered.status_code == 200
         assert recovered.json()["totalRecords"] == 1  # nothing lost, nothing half-written
-    await db.dispose()
+    await container.aclose()  # the lifespan closes only a container it built
 
 
 def test_a_server_starting_up_counts_as_unavailable() -> None:

@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         try:
             yield
         finally:
+            gc.unfreeze()  # an app in a test, or restarted in-process, frees its own
             if own:
                 await c.aclose()
 

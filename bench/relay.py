@@ -35,7 +35,7 @@ receiving share a core, which two real processes would not.
    so that the figure is the relay's throughput. (iii) Informative: (i) again, read from a
    default subscription (1,000, as the SSE route subscribes), by the same reader: whether
    it fell more than 1,000 behind, dropped what was waiting (`Subscription.dropped`) and was flagged
-   (`take_overflow()`, on which the stream sends `reset`).
+   (`take_stale()`, on which the stream sends `reset`).
    events/s = events read from B's subscription ÷ (last read - first publish). Bare, the
    same payloads heard by a listener on another connection: (a) one raw `pg_notify` per
    event, awaited one after another on one connection; (b) `BATCH` payloads per statement
@@ -414,7 +414,7 @@ async def relay_burst(a: Side, b: Side, burst: list[QueueItem], mode: str
     seconds = (last - t0) if arrived else None
     return {"mode": mode, "events": len(burst), "arrived": arrived,
             "sub_size": sub.queue.maxsize, "sub_dropped": sub.dropped,
-            "overflowed": sub.take_overflow(), "peak_waiting": peak,
+            "overflowed": sub.take_stale(), "peak_waiting": peak,
             "largest_batch": a.sent.largest,
             "published_s": published_s, "sent_s": sent_s,
             "seconds": seconds, "per_s": arrived / seconds if seconds else 0.0,
@@ -587,7 +587,7 @@ def checks(results: dict[str, Any]) -> list[dict[str, Any]]:
     default = [r for r in relay_runs if r["mode"] == DEFAULT_SUB]
     add(f"burst of {size:,}, one step, default subscription "
         f"({results['default_subscription_size']:,}): every round that dropped events was "
-        "flagged overflowed (`take_overflow()`: the stream sends `reset`)",
+        "flagged stale (`take_stale()`: the stream sends `reset`)",
         1.0 if all(r["overflowed"] or not r["sub_dropped"] for r in default) else 0.0,
         ">=", 1.0, "bool", True)
     return out

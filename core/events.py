@@ -97,14 +97,15 @@ class DeliveryStats:
 
 class Subscription:
     """A live stream's own bounded queue of events. A reader that falls `size` events
-    behind has lost track: what is waiting is dropped (counted), `overflowed` is set for
-    the reader to start afresh (SSE: a `reset`), and the newer events queue again."""
+    behind has lost track: what is waiting is dropped (counted), `stale` is set for the
+    reader to start afresh (SSE: a `reset`), and the newer events queue again. The bus
+    sets `stale` too when events may have been missed upstream (EventBus.lost_track)."""
 
     def __init__(self, bus: EventBus, size: int) -> None:
         self._bus = bus
         self.queue: asyncio.Queue[QueueEvent] = asyncio.Queue(size)
         self.dropped = 0
-        self.overflowed = False
+        self.stale = False
 
     def offer(self, event: QueueEvent) -> None:
         try:
@@ -113,13 +114,13 @@ class Subscription:
             while not self.queue.empty():
                 self.queue.get_nowait()
                 self.dropped += 1
-            self.overflowed = True
+            self.stale = True
             self.queue.put_nowait(event)
 
-    def take_overflow(self) -> bool:
-        """Whether events were dropped since the last call."""
-        overflowed, self.overflowed = self.overflowed, False
-        return overflowed
+    def take_stale(self) -> bool:
+        """Whether events were dropped or missed since the last call."""
+        stale, self.stale = self.stale, False
+        return stale
 
     async def get(self, wait: float) -> QueueEvent | None:
         """The next event, or None after `wait` seconds without one."""
@@ -167,8 +168,12 @@ class EventBus:
         self._recent: deque[QueueEvent] = deque(maxlen=keep)
         self._channels: list[_Channel] = []
         self._subscriptions: set[Subscription] = set()
+        # The id of the latest gap (events missed; the id itself is never an event's):
+        # a resume from before it is a reset.
+        self._resume_floor = 0
         self.published = 0
         self.relayed = 0
+        self.gaps = 0
 
     # -- consumers ---------------------------------------------------------------------
 
@@ -195,7 +200,7 @@ class EventBus:
     def since(self, event_id: int) -> list[QueueEvent] | None:
         """The kept events after `event_id`; None when some of them are no longer kept
         (or the id is from another run): the caller must start afresh."""
-        if event_id >= self._next_id:
+        if event_id >= self._next_id or event_id < self._resume_floor:
             return None
         after = [e for e in self._recent if e.id > event_id]
         if event_id < self._next_id - 1 and (not after or after[0].id != event_id + 1):
@@ -235,6 +240,18 @@ class EventBus:
                            client or (item.download_client if item else None), remote=True)
         self.relayed += 1
         return self._fan_out(event)
+
+    def lost_track(self) -> None:
+        """Events from other processes may have been missed (the relay was
+        disconnected): every live subscription is told to start afresh (SSE: `reset`),
+        and a Last-Event-ID from before this point gets a reset instead of a replay
+        that would skip them silently. The gap takes an id of its own, which a reset
+        names: a client that started afresh resumes from there."""
+        self.gaps += 1
+        self._resume_floor = self._next_id
+        self._next_id += 1
+        for subscription in self._subscriptions:
+            subscription.stale = True
 
     def _fan_out(self, event: QueueEvent) -> QueueEvent:
         """To the notifiers that hear it (leader-only ones while this process leads;

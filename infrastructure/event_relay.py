@@ -177,8 +177,9 @@ class PostgresEventRelay:
         except Exception as exc:  # the database is down: the event is lost here
             log.info("Relayed event for item %d not read: %s", heard.reference, exc)
             item = None
-        if item is None:
+        if item is None:  # gone meanwhile, or unreadable: streams here start afresh
             self.stats.gone += 1
+            self.bus.lost_track()
             return
         self.bus.relay(heard.type, heard.at, item, heard.message, heard.client)
 
@@ -210,7 +211,8 @@ class PostgresEventRelay:
             if not first:
                 self.stats.reconnects += 1
                 log.info("Event relay connected again: events other processes published "
-                         "meanwhile were not relayed")
+                         "meanwhile were not relayed; live streams here are reset")
+                self.bus.lost_track()
             first, backoff = False, 1.0
             self._conn = conn
             self._lost.clear()

@@ -31,6 +31,13 @@ def _event_frame(c: Container, event: QueueEvent) -> bytes:
                   c.events.stream_id(event.id))
 
 
+def _reset(bus: EventBus, event_id: int) -> bytes:
+    """Start afresh (read the queue again); the stream goes on after `event_id`, which
+    is also the frame's id, so that a reconnecting EventSource resumes from there."""
+    stream_id = bus.stream_id(event_id)
+    return _frame("reset", {"lastEventId": stream_id}, stream_id)
+
+
 def _bus(c: Container) -> EventBus:
     if c.events is None:
         raise NotFound("The event stream is not available in this process")
@@ -46,9 +53,11 @@ def _bus(c: Container) -> EventBus:
                 "QueueResource}; progress at most once per item per second. `status` "
                 "events (QueueStatusResource) come first and every statusEvery seconds. "
                 "Ids are `<run>-<n>` (per process and start); send Last-Event-ID to "
-                "resume; `reset` says the events since it (or, later on, events this "
-                "connection fell too far behind to get) are "
-                "gone (read the queue afresh)."),
+                "resume; `reset` {lastEventId} says the events since it (or, later on, "
+                "events this connection fell too far behind to get, or that other "
+                "processes published while this one could not hear them) are gone: "
+                "read the queue afresh; the stream goes on after lastEventId, which is "
+                "also the reset's id."),
                 "content": {"text/event-stream": {"schema": {"type": "string"}}}},
                 404: ERRORS[404], 400: ERRORS[400]})
 async def follow(
@@ -67,7 +76,7 @@ async def follow(
         try:
             yield f"retry: {RETRY_MS}\n\n".encode()
             if replay is None:
-                yield _frame("reset", {"lastEventId": bus.stream_id(bus.last_id)})
+                yield _reset(bus, bus.last_id)
             replayed = Coalescer()
             last = 0
             for event in replay or ():
@@ -76,11 +85,11 @@ async def follow(
                     yield _event_frame(c, event)
             yield _frame("status", status_resource(await c.queue.counts()))
             async for event in stream(subscription, status_every):
-                if subscription.take_overflow():
-                    # This client fell a thousand events behind and they were dropped:
-                    # what it shows is wrong, it must read the queue afresh.
-                    yield _frame("reset", {"lastEventId": bus.stream_id(
-                        event.id - 1 if event is not None else bus.last_id)})
+                if subscription.take_stale():
+                    # This client fell a thousand events behind and they were dropped,
+                    # or the relay missed other processes' events: what it shows may be
+                    # wrong, it must read the queue afresh.
+                    yield _reset(bus, event.id - 1 if event is not None else bus.last_id)
                 if event is None:
                     yield _frame("status", status_resource(await c.queue.counts()))
                 elif event.id > last:

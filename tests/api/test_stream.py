@@ -185,6 +185,7 @@ async def test_last_event_id_resumes_where_the_client_left_off(live: Live) -> No
             await until(stale, "status")
         assert stale[0]["event"] == "reset", stale_id
         assert stale[0]["data"]["lastEventId"] == f"{run}-{number(first(resumed, 'grabbed'))}"
+        assert stale[0]["id"] == stale[0]["data"]["lastEventId"]  # EventSource resumes there
         assert "grabbed" not in events(stale), stale_id
 
 
@@ -210,6 +211,32 @@ async def test_a_stream_that_falls_a_thousand_events_behind_is_told_to_start_afr
     reset = first(frames, "reset")["data"]["lastEventId"]
     assert number({"id": reset}) + 1 == number(frames[frames.index(first(frames, "reset"))
                                                        + 1])
+
+
+async def test_events_missed_upstream_reset_the_stream_which_resumes_from_the_gap(
+        live: Live) -> None:
+    item = await live.api.grab(TITLE)
+    stored = await live.api.container.queue.items.get(item["id"])
+    bus = live.api.container.events
+    async with live.follow() as frames:
+        await until(frames, "status")
+        bus.publish(E.SENT, stored)
+        await until(frames, "sent")
+        before = first(frames, "sent")["id"]
+        bus.lost_track()  # as the Postgres relay does when it reconnects
+        bus.publish(E.COMPLETED, stored)
+        await until(frames, "completed")
+    assert events(frames)[-3:] == ["sent", "reset", "completed"]
+    reset = first(frames, "reset")
+    assert reset["id"] == reset["data"]["lastEventId"] == bus.stream_id(bus.last_id - 1)
+    # A client that took the reset (and reread the queue) resumes from it; one that
+    # resumes from before the gap is told to start afresh.
+    async with live.follow({"Last-Event-ID": reset["id"]}) as resumed:
+        await until(resumed, "completed")
+    assert events(resumed) == ["completed"]
+    async with live.follow({"Last-Event-ID": before}) as crossing:
+        await until(crossing, "status")
+    assert events(crossing) == ["reset"]
 
 
 async def test_status_counts_come_periodically(live: Live) -> None:

@@ -160,11 +160,31 @@ async def test_a_full_subscription_drops_what_waits_and_says_so_without_blocking
     assert full.dropped == 4 and roomy.dropped == 0
     got = [await full.get(0.01), await full.get(0.01)]
     assert got[0] is not None and got[0].id == 5 and got[1] is None
-    assert full.take_overflow() is True and full.take_overflow() is False
-    assert roomy.take_overflow() is False
+    assert full.take_stale() is True and full.take_stale() is False
+    assert roomy.take_stale() is False
     assert [(await roomy.get(0.01)).id for _ in range(5)] == [1, 2, 3, 4, 5]  # type: ignore[union-attr]
     bus.publish(E.SENT, an_item(1))  # it keeps up again: nothing more is dropped
     assert (await full.get(0.01)).id == 6 and full.dropped == 4  # type: ignore[union-attr]
+
+
+async def test_after_a_gap_live_subscriptions_start_afresh_and_no_resume_crosses_it(
+) -> None:
+    bus = EventBus(FakeClock())
+    live = bus.subscribe()
+    for n in (1, 2):
+        bus.publish(E.GRABBED, an_item(n))
+    assert bus.since(1) is not None and not live.take_stale()
+    bus.lost_track()  # the relay missed other processes' events
+    gap = bus.last_id
+    assert gap == 3 and bus.gaps == 1  # the gap has an id of its own, never an event's
+    later = bus.subscribe()
+    bus.publish(E.SENT, an_item(1))
+    assert live.take_stale() and not live.take_stale()
+    assert not later.take_stale()  # it started after the gap
+    assert bus.since(0) is None and bus.since(2) is None  # from before the gap: reset
+    assert [e.id for e in bus.since(gap) or ()] == [4]  # from the gap on: a replay
+    assert bus.since(4) == []
+    assert [(await live.get(0.01)).id for _ in range(3)] == [1, 2, 4]  # type: ignore[union-attr]
 
 
 async def test_a_closed_subscription_gets_nothing_more() -> None:

@@ -186,10 +186,13 @@ async def test_an_item_too_big_is_read_from_the_database(processes) -> None:
     heard = await next_event(b.subscription)
     assert heard.type is E.FAILED and heard.item == big
     assert a.relay.stats.by_reference == 1
+    assert not b.subscription.take_stale()
     gone = rich_item(12, error_message="x" * 9000)  # deleted before it could be read
     a.bus.publish(E.REMOVED, gone)
     await nothing_more(b.subscription)
     assert b.relay.stats.gone == 1
+    # The event is lost on b: its streams are told to start afresh.
+    assert b.subscription.take_stale() and b.bus.gaps == 1
 
 
 class Recorder:
@@ -238,6 +241,10 @@ async def test_leader_only_notifiers_hear_every_process_where_the_processor_runs
 async def test_the_listener_reconnects_after_its_connection_is_killed(
         processes, postgres_url: str) -> None:
     a, b = await processes(), await processes()
+    a.bus.publish(E.GRABBED, an_item(1))
+    before = (await next_event(b.subscription)).id
+    assert (await next_event(a.subscription)).id == 1
+    assert b.bus.since(before) == [] and not b.subscription.take_stale()
     admin = await asyncpg.connect(plain_dsn(postgres_url))
     try:
         assert b.relay._conn is not None
@@ -247,6 +254,10 @@ async def test_the_listener_reconnects_after_its_connection_is_killed(
                 break
             await asyncio.sleep(0.1)
         assert b.relay.stats.reconnects == 1
+        # What a published meanwhile never reached b: b's live streams start afresh,
+        # and a resume from before the gap is a reset too; a's are untouched.
+        assert b.subscription.take_stale() and b.bus.since(before) is None
+        assert not a.subscription.take_stale() and a.bus.since(1) == []
         await asyncio.wait_for(b.relay.listening(), 10)
         a.bus.publish(E.GRABBED, an_item(1))
         assert (await next_event(b.subscription)).remote

@@ -5,7 +5,8 @@ a movie release never needs; `MOVIE_SKIP` leaves those out, which nearly doubles
 speed (bench/parsers.py) without changing a field we read (tests/release/
 test_parser_corpus.py compares both parsers on the golden corpus). A few of Radarr's
 rules PTT lacks are applied after it: disc images (BR-DISK, DVD-R), bare UHD, Raw-HD,
-workprints, screeners, a group after the last dash, some editions."""
+workprints, screeners, Hi10, the groups Radarr knows by name and a group after the
+last dash, some editions."""
 
 from __future__ import annotations
 
@@ -68,6 +69,19 @@ _EXTENSION = regex.compile(r"\.(mkv|mp4|avi|m4v|ts|wmv|torrent|nzb)$", _I)
 _DVDR = regex.compile(r"\b(DVD-?R|DVD[59])\b", _I)
 _UHD = regex.compile(r"\bUHD\b", _I)
 _GROUP = regex.compile(r"-([A-Za-z0-9]{2,20})$")
+# Groups that do not sign with a dash, as Radarr lists them: encoders who sign as the
+# last word inside the closing brackets ("(1080p BluRay x265 10bit Tigole)"), and names
+# taken wherever they stand ("[YTS.MX]", "QxR"). They win over the other rules.
+_BRACKET_GROUPS = regex.compile(
+    r"(?<=[._ \[])(Silence|afm72|Panda|Ghost|MONOLITH|Tigole|Joy|ImE|UTR|t3nzin|Anime Time|"
+    r"Project Angel|Hakata Ramen|HONE|GiLG|Vyndros|SEV|Garshasp|Kappa|Natty|RCVR|SAMPA|"
+    r"YOGI|r00t|EDGE2020|RZeroX|FreetheFish|Anna|Bandi|Qman|theincognito|HDO|DusIctv|DHD|"
+    r"CtrlHD|-ZR-|ADC|XZVN|RH|Kametsu)(?=[\])])", _I)
+_NAMED_GROUPS = regex.compile(
+    r"\b(KRaLiMaRKo|E\.N\.D|D-Z0N3|Koten_Gars|BluDragon|ZØNEHD|HQMUX|VARYG|YIFY|"
+    r"YTS(?:\.(?:MX|LT|AG))?|TMd|Eml HDTeam|LMain|DarQ|BEN[ ._]THE[ ._]MEN|TAoE|QxR|"
+    r"Fight-BB|KCRT)\b", _I)
+_HI10 = regex.compile(r"\bHi10P?\b", _I)  # 10-bit H.264
 _EDITION = regex.compile(r"\b(Final[ ._-]Cut|Special[ ._-]Edition|Redux|Criterion|"
                          r"Ultimate[ ._-]Cut)\b", _I)
 _WEB = regex.compile(r"\b(WEB[ ._-]?DL|WEB|AMZN|NF|DSNP|ATVP|HMAX|iT)\b")
@@ -159,11 +173,11 @@ class PttParser:
             resolution=resolution,
             source=source,
             modifier=modifier,
-            codec=raw.get("codec"),
+            codec=raw.get("codec") or ("avc" if _HI10.search(release_title) else None),
             hdr=tuple(raw.get("hdr") or ()),
             audio=tuple(raw.get("audio") or ()),
             edition=edition,
-            group=raw.get("group") or _last_dash_group(release_title),
+            group=_group(release_title, raw.get("group")),
             proper=proper,
             repack=repack,
             version=version,
@@ -174,7 +188,15 @@ class PttParser:
         )
 
 
-def _last_dash_group(title: str) -> str | None:
+def _group(title: str, parsed: str | None) -> str | None:
+    """Radarr's order: the groups it lists by name (the last one named), then PTT's,
+    then the word after the last dash."""
+    for listed in (_BRACKET_GROUPS, _NAMED_GROUPS):
+        named = listed.findall(title)
+        if named:
+            return str(named[-1])
+    if parsed:
+        return parsed
     found = _GROUP.search(title)
     return found.group(1) if found else None
 

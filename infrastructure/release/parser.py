@@ -191,7 +191,8 @@ class PttParser:
 def _group(title: str, parsed: str | None) -> str | None:
     """Radarr's order: the groups it lists by name (the last one named), then PTT's,
     then the word after the last dash."""
-    for listed in (_BRACKET_GROUPS, _NAMED_GROUPS):
+    bracketed = "]" in title or ")" in title  # (most scene titles have neither)
+    for listed in (_BRACKET_GROUPS, _NAMED_GROUPS) if bracketed else (_NAMED_GROUPS,):
         named = listed.findall(title)
         if named:
             return str(named[-1])

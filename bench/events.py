@@ -100,6 +100,7 @@ from bench.report import (  # noqa: E402
     Checks,
     _table,
     checks_and_notes,
+    narrator,
     publish,
     ratio,
     targets_table,
@@ -947,9 +948,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.error("need 10 <= items <= 900, 50 <= dispatch-items <= 50000, "
                 "1 <= repeats <= 20")
     started = time.monotonic()
-
-    def say(message: str) -> None:
-        print(f"[events {time.monotonic() - started:5.1f} s] {message}", flush=True)
+    say = narrator("events")
 
     idle = machine_idle_percent(0.5)
     counter, sink = quiet_production_logging()

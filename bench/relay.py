@@ -88,6 +88,7 @@ from bench.report import (  # noqa: E402
     Checks,
     _table,
     checks_and_notes,
+    narrator,
     publish,
     ratio,
     targets_table,
@@ -855,9 +856,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not (20 <= n <= 20_000 and 100 <= size <= 100_000 and 1 <= repeats <= 20):
         p.error("need 20 <= samples <= 20000, 100 <= burst <= 100000, 1 <= repeats <= 20")
     started = time.monotonic()
-
-    def say(message: str) -> None:
-        print(f"[relay {time.monotonic() - started:5.1f} s] {message}", flush=True)
+    say = narrator("relay")
 
     factory, loop_name = event_loop_factory()
     idle = machine_idle_percent(0.5)

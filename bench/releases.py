@@ -71,6 +71,7 @@ from bench.report import (  # noqa: E402
     _num,
     _table,
     checks_and_notes,
+    narrator,
     publish,
     targets_table,
     write_section,
@@ -1013,9 +1014,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not (50 <= n <= 50_000 and 1 <= repeats <= 20):
         p.error("need 50 <= titles <= 50000 and 1 <= repeats <= 20")
     started = time.monotonic()
-
-    def say(message: str) -> None:
-        print(f"[releases {time.monotonic() - started:5.1f} s] {message}", flush=True)
+    say = narrator("releases")
 
     idle = machine_idle_percent(0.5)
     allowed = os.sched_getaffinity(0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -358,3 +359,13 @@ def publish(results: dict[str, Any], text: str,
     print(text)
     js, md, latest = write(results, text, out)
     print(f"\nResults: {js} and {md} (section appended to {latest})")
+
+
+def narrator(name: str) -> Callable[[str], None]:
+    """Progress lines "[name  12.3 s] message", timed from this call."""
+    started = time.monotonic()
+
+    def say(message: str) -> None:
+        print(f"[{name} {time.monotonic() - started:5.1f} s] {message}", flush=True)
+
+    return say

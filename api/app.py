@@ -29,6 +29,7 @@ from api.routers import (
     system,
 )
 from api.version import QUEUARR_VERSION, RADARR_API_VERSION
+from core.ratelimit import FailureLimiter
 from infrastructure.bootstrap import Container, build
 from infrastructure.settings import Settings
 
@@ -97,13 +98,24 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                              if p["in"] == "query")
         return frozenset(names)
 
+    app.state.auth_failures = FailureLimiter()  # wrong API keys, per client address
     app.add_middleware(ApiKeyAuth, key=lambda: app.state.container.api_key,
-                       version=RADARR_API_VERSION)
+                       version=RADARR_API_VERSION,
+                       failures=lambda: app.state.auth_failures)
     app.add_middleware(RadarrEdge, names=query_names)
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"],
                        allow_headers=["*"])
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def end_streams(app: FastAPI) -> None:
+    """The server begins to stop: end the live event streams now. They never end by
+    themselves, and the server waits for open responses before the lifespan's shutdown
+    gives the leases back and stops the managed aria2c."""
+    container: Container | None = getattr(app.state, "container", None)
+    if container is not None and container.events is not None:
+        container.events.end_streams()
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
@@ -128,5 +140,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                 operation["security"] = [{"X-Api-Key": []}, {"apikey": []}]
                 operation.setdefault("responses", {})["401"] = {
                     "description": "Missing or wrong API key (empty body)"}
+                operation["responses"]["429"] = {
+                    "description": "Too many wrong API keys from this address; Retry-After "
+                                   "says when it may try again"}
     app.openapi_schema = schema
     return schema

@@ -9,6 +9,7 @@ import signal
 import sys
 
 from api.logging import configure_logging
+from infrastructure.private_files import private_dir
 from infrastructure.settings import Settings
 
 log = logging.getLogger("queuarr")
@@ -17,7 +18,7 @@ log = logging.getLogger("queuarr")
 def _migrate(settings: Settings) -> None:
     from infrastructure.migrate import upgrade
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     upgrade(settings.database)
     log.info("Database schema is up to date")
 
@@ -52,23 +53,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "worker":
         return _worker(settings)
 
-    import uvicorn
-
     from api.app import create_app
+    from api.server import serve
 
     # uvicorn shuts down gracefully on SIGTERM/SIGINT, then raises the signal again
     # under the handler that was there before it; with these, a graceful stop exits 0.
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop_signal, lambda *_: None)
-    uvicorn.run(
-        create_app(settings, processor=not args.no_processor),
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        log_config=None,
-        access_log=settings.log_level == "DEBUG",
-        proxy_headers=False,
-    )
-    return 0
+    return serve(create_app(settings, processor=not args.no_processor),
+                 host=args.host or settings.host, port=args.port or settings.port,
+                 access_log=settings.log_level == "DEBUG")
 
 
 def _worker(settings: Settings) -> int:

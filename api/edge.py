@@ -3,19 +3,27 @@
 - routes are case-insensitive and a trailing slash is tolerated (no redirect);
 - query keys are case-insensitive, and `key[0]=` array syntax is accepted;
 - every /api request needs the API key (query `apikey`, then `X-Api-Key`, then
-  `Authorization: Bearer`), compared in constant time; failure is a bare 401;
+  `Authorization: Bearer`), compared in constant time; failure is a bare 401, and an
+  address that sent too many wrong keys gets 429 with Retry-After for a while;
 - authenticated /api responses carry X-Application-Version and no-cache headers.
 """
 
 from __future__ import annotations
 
 import hmac
+import logging
+import math
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode
 
+import orjson
+
+from core.ratelimit import FailureLimiter
+
 ASGIApp = Callable[..., Any]
+log = logging.getLogger("queuarr.api")
 _INDEX = re.compile(r"\[\d*\]$")
 
 
@@ -110,13 +118,26 @@ def accepts_json(accept: bytes | None) -> bool:
 NOT_JSON = frozenset({"/metrics", "/api/v3/queue/stream"})
 
 
+async def _too_many(send: Any, seconds: float) -> None:
+    body = orjson.dumps({"message": "Too many failed API keys from this address; try "
+                                    f"again in {math.ceil(seconds)} s"})
+    await send({"type": "http.response.start", "status": 429, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+        (b"retry-after", str(max(1, math.ceil(seconds))).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
 class ApiKeyAuth:
     """Requires the API key on /api paths and /metrics (after RadarrEdge has lower-cased
-    them)."""
+    them). Wrong keys are counted per client address (`failures`, core.ratelimit): past
+    the limit, the address gets 429 for everything until its window passes."""
 
-    def __init__(self, app: ASGIApp, key: Callable[[], str], version: str) -> None:
+    def __init__(self, app: ASGIApp, key: Callable[[], str], version: str,
+                 failures: Callable[[], FailureLimiter] | None = None) -> None:
         self.app = app
         self._key = key
+        own = FailureLimiter()
+        self._failures = failures or (lambda: own)
         self._headers = [
             (b"x-application-version", version.encode()),
             (b"cache-control", b"no-cache, no-store"),
@@ -131,10 +152,22 @@ class ApiKeyAuth:
         ):
             await self.app(scope, receive, send)
             return
+        failures = self._failures()
+        address = (scope.get("client") or ("unknown",))[0]
+        wait = failures.retry_after(address)
+        if wait is not None:
+            await _too_many(send, wait)
+            return
         given = api_key_from(scope)
-        if given is None or not hmac.compare_digest(
-            given.encode("utf-8", "surrogateescape"), self._key().encode()
-        ):
+        if given is None:
+            await _bare(send, 401)
+            return
+        if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"),
+                                   self._key().encode()):
+            if failures.failed(address):
+                log.warning("%s sent %d wrong API keys within %g s: its requests get 429 "
+                            "until the window passes", address, failures.limit,
+                            failures.window)
             await _bare(send, 401)
             return
         extra = self._headers

@@ -18,6 +18,7 @@ from core.domain import DownloadProtocol, MovieInfo, Priority
 from core.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from core.grab import MAX_TORRENT_BYTES, GrabRequest
 from core.links import decode_base64
+from core.offload import off_loop
 from core.retry import RetryPolicy
 
 _CANDIDATES = re.compile(rb'^\s*\{.*"releases"\s*:', re.IGNORECASE | re.DOTALL)
@@ -36,13 +37,18 @@ async def read_grab(request: Request) -> GrabRequest | CandidatesBody:
         body = parse_json_body(raw, GrabBody)
         torrent = None
         if body.torrent_file is not None:
-            torrent = decode_base64(body.torrent_file, "torrentFile", MAX_TORRENT_BYTES)
+            torrent = await _decode_torrent(body.torrent_file)
     else:
         raise UnsupportedMediaType(
             f"Content-Type {media_type!r} is not accepted; send application/json "
             "or multipart/form-data"
         )
     return to_request(body, torrent)
+
+
+async def _decode_torrent(data: str) -> bytes:
+    """Up to 14 MB of base64 (~0.1 s of CPU), decoded by the torrent worker."""
+    return await off_loop("torrent", 1, decode_base64, data, "torrentFile", MAX_TORRENT_BYTES)
 
 
 async def _multipart(request: Request) -> tuple[GrabBody, bytes | None]:
@@ -84,7 +90,7 @@ async def _read_form(form: FormData) -> tuple[GrabBody, bytes | None]:
     if body.torrent_file is not None:
         if torrent is not None:
             raise BadRequest("Send torrentFile once: as an upload or as base64, not both")
-        torrent = decode_base64(body.torrent_file, "torrentFile", MAX_TORRENT_BYTES)
+        torrent = await _decode_torrent(body.torrent_file)
     return body, torrent
 
 

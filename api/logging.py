@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 import logging
-import re
 
-from infrastructure.redact import Redact
+from infrastructure.redact import Redact, RedactingFormatter
 
-SECRET = re.compile(
-    r"(?i)((?:api_?key|x-api-key|apikey|token|passkey|password|secret)[\"']?\s*[=:]\s*[\"']?)"
-    r"[^&\s\"',;]+"
-)
-
-
-class RedactSecrets(Redact):
-    """Masks key=value secrets (apikey=..., token:..., passkey=...) in log records."""
-
-    def __init__(self) -> None:
-        super().__init__(SECRET)
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def configure_logging(level: str) -> None:
+    """One handler on the root logger. Its filter masks secrets in each record (message
+    and traceback), for this handler and any after it; its formatter masks the whole
+    line, whatever the record still holds."""
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactSecrets())
+    handler.setFormatter(RedactingFormatter(FORMAT))
+    handler.addFilter(Redact())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -32,3 +24,5 @@ def configure_logging(level: str) -> None:
         logger.handlers[:] = []
         logger.propagate = True
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # aiosqlite's DEBUG lines show every statement with its bound parameters.
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)

@@ -377,6 +377,14 @@ class Empty(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class ForceGrabOut(Out):
+    """Radarr's `{}` for a force-grab; while dispatching waits (PUT /queue/pause, or free
+    space below QUEUARR_MIN_FREE_SPACE), also why nothing is sent yet."""
+
+    dispatch_paused: bool | None = None
+    message: str | None = None
+
+
 class ApiInfo(Out):
     current: str
     deprecated: list[str]

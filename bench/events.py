@@ -127,7 +127,7 @@ from infrastructure.memory_release import (  # noqa: E402
     MemoryNotificationRepository,
 )
 from infrastructure.metrics import Metrics  # noqa: E402
-from infrastructure.netguard import UrlGuard  # noqa: E402
+from infrastructure.net.guard import UrlGuard  # noqa: E402
 from infrastructure.notifiers.webhook import WebhookNotifier  # noqa: E402
 
 MAX_PENDING = 1000  # WebhookNotifier's default max_pending

@@ -28,7 +28,7 @@ from bench.procs import Server, can_pin, cpu_model, free_port, machine_idle_perc
 from bench.profile import Profiler, py_spy, summarise
 
 ROOT = Path(__file__).resolve().parent.parent
-API_KEY = "queuarr-bench-key"
+API_KEY = "queuarr-bench-key-0123456789"
 HEADERS = {"X-Api-Key": API_KEY}
 QUEUE = "/api/v3/queue"
 PAGE_INC = f"{QUEUE}?page=1&pageSize=50&includeUnknownMovieItems=true"

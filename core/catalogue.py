@@ -12,6 +12,7 @@ from core.formats import CompiledFormat, CustomFormat, PatternCompiler, compile_
 from core.ports import CustomFormatRepository, QualityProfileRepository
 from core.presets import DEFAULT_FORMATS, default_profile
 from core.profiles import FormatScore, QualityProfile, check_profile
+from core.text import refuse_nul
 
 CACHE_SECONDS = 5.0  # how stale another process's edits may look to this one's scoring
 
@@ -45,6 +46,10 @@ class Catalogue:
     def _check_format(self, fmt: CustomFormat) -> None:
         if not fmt.name.strip():
             raise BadRequest("A custom format needs a name")
+        refuse_nul("A custom format's name", fmt.name)
+        for spec in fmt.specifications:
+            refuse_nul(f"Specification {spec.name!r}", spec.name, spec.implementation,
+                       *(v for v in spec.fields.values() if isinstance(v, str)))
         CompiledFormat(fmt, self.compiler)
 
     async def add_format(self, fmt: CustomFormat) -> CustomFormat:
@@ -91,6 +96,7 @@ class Catalogue:
     async def _check_profile(self, profile: QualityProfile) -> QualityProfile:
         if not profile.name.strip():
             raise BadRequest("A quality profile needs a name")
+        refuse_nul("A quality profile's name", profile.name)
         check_profile(profile, [f.id for f in await self._formats.list()])
         return replace(profile, format_items=tuple(
             f for f in profile.format_items if f.score != 0))

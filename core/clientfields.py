@@ -9,8 +9,10 @@ from typing import Any
 
 from core.clients import ClientKind
 from core.errors import BadRequest
+from core.masking import MASK, check_kept_secrets
 
-MASK = "********"
+# The fields that decide where a client's secrets are sent.
+DESTINATION = ("host", "port", "useSsl", "urlBase", "rpcPath")
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +122,25 @@ def coerce_fields(
     if isinstance(port, int) and not 0 < port < 65536:
         raise BadRequest(f"port must be between 1 and 65535, got {port}")
     return values
+
+
+def check_secret_destination(
+    kind: ClientKind, submitted: Sequence[dict[str, Any]], values: dict[str, Any],
+    previous: dict[str, Any] | None,
+) -> None:
+    """BadRequest when a stored secret, sent back masked or left out, would go to another
+    host, port, scheme or URL base than the one it was stored for (`values`: what
+    coerce_fields made of `submitted` over `previous`)."""
+    if previous is None:
+        return
+    given = {entry.get("name"): entry.get("value") for entry in submitted}
+    specs = FIELDS[kind]
+    kept = [s.name for s in specs
+            if s.secret and previous.get(s.name) and given.get(s.name, MASK) == MASK]
+    where = [s for s in specs if s.name in DESTINATION]
+    check_kept_secrets(kept, [values.get(s.name, s.default) for s in where],
+                       [previous.get(s.name, s.default) for s in where],
+                       "host, port, SSL or URL base")
 
 
 def masked(kind: ClientKind, values: dict[str, Any]) -> dict[str, Any]:

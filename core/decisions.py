@@ -7,7 +7,7 @@ came in (quality, then custom-format score, then Radarr's tie-breakers)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from core.domain import DownloadProtocol, NewItem, QueueItem
@@ -32,8 +32,12 @@ class Appraisal:
 
 
 def appraise(release: Release, parsed: ParsedRelease, formats: Sequence[CompiledFormat],
-             profile: QualityProfile, original_language: int = ENGLISH) -> Appraisal:
-    matches = tuple(matching(formats, Candidate(release, parsed, original_language)))
+             profile: QualityProfile, original_language: int = ENGLISH,
+             check: Callable[[], None] | None = None) -> Appraisal:
+    """`check` is called before each specification is matched (a time budget)."""
+    candidate = Candidate(release, parsed, original_language)
+    matches = tuple(matching(formats, candidate, check) if check else
+                    matching(formats, candidate))
     return Appraisal(release, parsed, parsed.quality, matches, profile.score(matches))
 
 

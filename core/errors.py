@@ -45,6 +45,10 @@ class InvalidRelease(BadRequest):
     """The release is not valid."""
 
 
+class OverBudget(BadRequest):
+    """The request needs more work than one request may take."""
+
+
 class ReleaseTooLarge(QueuarrError):
     """The release is larger than the configured size limit."""
 
@@ -103,6 +107,14 @@ class ClientRejected(DownloadClientError):
 
 class TransientClientError(DownloadClientError):
     """The download client failed in a way that may pass."""
+
+
+class SourceRefused(ClientRejected):
+    """The release's source may not be fetched, or does not exist."""
+
+
+class SourceUnavailable(TransientClientError):
+    """The release's source could not be fetched; it may be reachable later."""
 
 
 class UnknownDownloadClient(QueuarrError):

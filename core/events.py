@@ -103,11 +103,15 @@ class Subscription:
 
     def __init__(self, bus: EventBus, size: int) -> None:
         self._bus = bus
-        self.queue: asyncio.Queue[QueueEvent] = asyncio.Queue(size)
+        # None in the queue is the end (end()), after the events queued before it.
+        self.queue: asyncio.Queue[QueueEvent | None] = asyncio.Queue(size)
         self.dropped = 0
         self.stale = False
+        self.ended = False
 
     def offer(self, event: QueueEvent) -> None:
+        if self.ended:
+            return
         try:
             self.queue.put_nowait(event)
         except asyncio.QueueFull:
@@ -122,8 +126,19 @@ class Subscription:
         stale, self.stale = self.stale, False
         return stale
 
+    def end(self) -> None:
+        """The server is stopping: the reader gets what is queued, then its stream ends
+        (a reader waiting for an event is woken at once)."""
+        if self.ended:
+            return
+        self.ended = True
+        if self.queue.full():
+            self.queue.get_nowait()
+            self.dropped += 1
+        self.queue.put_nowait(None)
+
     async def get(self, wait: float) -> QueueEvent | None:
-        """The next event, or None after `wait` seconds without one."""
+        """The next event, or None after `wait` seconds without one or once ended."""
         try:  # the common case under load: no task or timer per event
             return self.queue.get_nowait()
         except asyncio.QueueEmpty:
@@ -174,6 +189,7 @@ class EventBus:
         self.published = 0
         self.relayed = 0
         self.gaps = 0
+        self.streams_ended = False
 
     # -- consumers ---------------------------------------------------------------------
 
@@ -192,7 +208,16 @@ class EventBus:
     def subscribe(self, size: int = 1000) -> Subscription:
         subscription = Subscription(self, size)
         self._subscriptions.add(subscription)
+        if self.streams_ended:
+            subscription.end()
         return subscription
+
+    def end_streams(self) -> None:
+        """End every live stream, and those that start from now on: the server is
+        stopping, and an open stream would otherwise hold the stop for ever."""
+        self.streams_ended = True
+        for subscription in self._subscriptions:
+            subscription.end()
 
     def unsubscribe(self, subscription: Subscription) -> None:
         self._subscriptions.discard(subscription)
@@ -399,11 +424,14 @@ class PublishingRepository:
 
 async def stream(subscription: Subscription, heartbeat: float
                  ) -> AsyncIterator[QueueEvent | None]:
-    """The subscription's events, coalesced; None every `heartbeat` seconds of quiet."""
+    """The subscription's events, coalesced; None every `heartbeat` seconds of quiet.
+    It ends when the subscription is ended (the server stops)."""
     coalesced = Coalescer()
     while True:
         event = await subscription.get(heartbeat)
         if event is None:
+            if subscription.ended:
+                return
             yield None
         elif coalesced.due(event):
             yield event

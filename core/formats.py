@@ -192,6 +192,10 @@ BUILDERS: dict[str, Callable[[Specification, PatternCompiler], Predicate]] = {
 }
 
 
+def _go_on() -> None:
+    """No time budget."""
+
+
 @dataclass(frozen=True, slots=True)
 class FormatMatch:
     format: CustomFormat
@@ -215,11 +219,15 @@ class CompiledFormat:
             groups.setdefault(spec.implementation, []).append((spec, build(spec, compiler)))
         self._groups = tuple(tuple(g) for g in groups.values())
 
-    def match(self, candidate: Candidate) -> FormatMatch | None:
+    def match(self, candidate: Candidate, check: Callable[[], None] = _go_on
+              ) -> FormatMatch | None:
+        """The match, or None; `check` is called before each specification (a time
+        budget raises there)."""
         matched: list[str] = []
         for group in self._groups:
             any_matched = False
             for spec, predicate in group:
+                check()
                 hit = predicate(candidate) != spec.negate
                 if hit:
                     any_matched = True
@@ -236,11 +244,12 @@ def compile_formats(formats: Sequence[CustomFormat], compiler: PatternCompiler
     return [CompiledFormat(f, compiler) for f in formats]
 
 
-def matching(formats: Sequence[CompiledFormat], candidate: Candidate) -> list[FormatMatch]:
+def matching(formats: Sequence[CompiledFormat], candidate: Candidate,
+             check: Callable[[], None] = _go_on) -> list[FormatMatch]:
     """The formats that apply to a candidate, in the order given."""
     out = []
     for fmt in formats:
-        hit = fmt.match(candidate)
+        hit = fmt.match(candidate, check)
         if hit is not None:
             out.append(hit)
     return out

@@ -8,11 +8,14 @@ from datetime import datetime
 
 from core.domain import DownloadProtocol, MovieInfo, NewItem, Priority, SourceKind
 from core.errors import InvalidRelease, ReleaseTooLarge
-from core.links import check_http_url, filename_from_url, parse_magnet, url_hash
+from core.links import MAX_SIZE, check_http_url, filename_from_url, parse_magnet, url_hash
+from core.offload import off_loop
 from core.ports import TorrentParser
 from core.retry import RetryPolicy
+from core.text import refuse_nul
 
 MAX_TORRENT_BYTES = 10 * 1024 * 1024
+MAX_TORRENT_FILES = 100_000  # a .torrent listing more is refused before it is decoded
 MAX_TITLE_LENGTH = 1000
 MAX_NAME_LENGTH = 200
 INT32_MAX = 2**31 - 1
@@ -65,7 +68,7 @@ def _check_category(category: str | None) -> str | None:
     return category
 
 
-def _non_negative(value: int | None, what: str, limit: int = 2**63 - 1) -> int | None:
+def _non_negative(value: int | None, what: str, limit: int = MAX_SIZE) -> int | None:
     if value is None:
         return None
     if value < 0 or value > limit:
@@ -96,7 +99,8 @@ def validate_grab(
             raise InvalidRelease(f"torrentFile is larger than {MAX_TORRENT_BYTES} bytes")
         meta = parser.parse(request.torrent_file)
         source, protocol = SourceKind.TORRENT_FILE, DownloadProtocol.TORRENT
-        info_hash, name, size, torrent = meta.info_hash, meta.name, meta.size, request.torrent_file
+        info_hash, name, torrent = meta.info_hash, meta.name, request.torrent_file
+        size = _non_negative(meta.size, "The .torrent's total size")
     elif url is None:
         raise InvalidRelease(
             "Give downloadUrl (a magnet link, a .torrent URL or an http(s) file) or torrentFile"
@@ -132,6 +136,9 @@ def validate_grab(
     movie_id = request.movie_id
     if movie_id is not None and not 0 < movie_id <= INT32_MAX:
         raise InvalidRelease(f"movieId must be a positive 32-bit integer, got {movie_id}")
+    if request.movie is not None:
+        refuse_nul("The movie's title", request.movie.title, request.movie.sort_title,
+                   error=InvalidRelease)
     return NewItem(
         title=title,
         source=source,
@@ -153,3 +160,13 @@ def validate_grab(
         category=_check_category(request.category),
         retry_policy=request.retry_policy,
     )
+
+
+async def validate_grab_off_loop(request: GrabRequest, parser: TorrentParser, now: datetime,
+                                 max_size: int | None) -> NewItem:
+    """validate_grab, with a .torrent decoded off the event loop by the process's one
+    torrent worker: uploads at once are decoded in turn, so they cost one decoding's
+    memory, not one each."""
+    if request.torrent_file is None:
+        return validate_grab(request, parser, now, max_size)
+    return await off_loop("torrent", 1, validate_grab, request, parser, now, max_size)

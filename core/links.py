@@ -13,6 +13,7 @@ from core.errors import InvalidRelease
 
 MAX_MAGNET_LENGTH = 64 * 1024
 MAX_URL_LENGTH = 8 * 1024
+MAX_SIZE = 2**63 - 1  # bytes: the largest size a BIGINT column holds
 
 _URLSAFE = str.maketrans("-_", "+/")
 _HEX40 = re.compile(r"[0-9a-fA-F]{40}")
@@ -64,9 +65,7 @@ def parse_magnet(uri: str) -> Magnet:
         elif key == "dn" and value.strip():
             name = value.strip()
         elif key == "xl":
-            if not (value.isascii() and value.isdigit()):
-                raise InvalidRelease(f"Invalid magnet size xl={value[:32]!r}")
-            size = int(value)
+            size = _magnet_size(value)
         elif key == "tr" and value and value not in trackers:
             trackers.append(value)
     if not hashes:
@@ -74,6 +73,16 @@ def parse_magnet(uri: str) -> Magnet:
     if len(set(hashes)) > 1:
         raise InvalidRelease("Magnet link carries more than one different info hash")
     return Magnet(hashes[0], name, size, tuple(trackers))
+
+
+def _magnet_size(value: str) -> int:
+    """`xl`, checked before int() (which refuses over 4,300 digits with a ValueError)."""
+    if not (value.isascii() and value.isdigit()):
+        raise InvalidRelease(f"Invalid magnet size xl={value[:32]!r}")
+    if len(value.lstrip("0")) > len(str(MAX_SIZE)) or int(value) > MAX_SIZE:
+        raise InvalidRelease(f"Magnet size xl={value[:32]!r}{'...' if len(value) > 32 else ''}"
+                             f" is larger than {MAX_SIZE} bytes")
+    return int(value)
 
 
 def magnet_hash(link: str | None) -> str | None:

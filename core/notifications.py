@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from core.errors import BadRequest
 from core.events import EventType
 from core.links import check_http_url
+from core.masking import MASK, check_kept_secrets
+from core.text import refuse_nul
 
 WEBHOOK = "Webhook"
 
@@ -38,10 +40,14 @@ def parse_events(names: list[str]) -> frozenset[EventType]:
     return frozenset(folded[n.strip().lower()] for n in names)
 
 
-def check_notification(config: NotificationConfig) -> NotificationConfig:
-    """The config with its URL normalised; BadRequest (400) when it cannot be used."""
+def check_notification(config: NotificationConfig,
+                       previous: NotificationConfig | None = None) -> NotificationConfig:
+    """The config with its URL normalised, and a secret sent as ******** replaced by the
+    stored one of `previous` (only while the URL stays the same); BadRequest (400) when
+    it cannot be used."""
     if not config.name.strip():
         raise BadRequest("A notification needs a name")
+    refuse_nul("A notification's name", config.name)
     if config.implementation != WEBHOOK:
         raise BadRequest(f"Unknown implementation {config.implementation!r}; use Webhook "
                          "(Telegram is configured by QUEUARR_TELEGRAM_* settings)")
@@ -49,5 +55,10 @@ def check_notification(config: NotificationConfig) -> NotificationConfig:
         url = check_http_url(config.url)
     except BadRequest as exc:
         raise BadRequest(f"url: {exc.message}") from None
-    return NotificationConfig(config.id, config.name.strip(), url, config.secret or None,
+    secret = config.secret
+    if secret == MASK:
+        secret = previous.secret if previous is not None else None
+        check_kept_secrets(["secret"] if secret else [], url,
+                           previous.url if previous is not None else None, "URL")
+    return NotificationConfig(config.id, config.name.strip(), url, secret or None,
                               config.events, config.enable)

@@ -272,6 +272,27 @@ class UrlGuard(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A release as its download client gets it: `item` may carry another source, URL or
+    info hash than the stored one (a fetched .torrent, a redirect's final URL); `notes`
+    say what was changed, for the item's history."""
+
+    item: QueueItem
+    torrent: bytes | None
+    notes: tuple[str, ...] = ()
+
+
+class SourcePreparer(Protocol):
+    """Makes a release safe to hand to a download client, when it is sent: fetches a
+    .torrent URL (the client gets its bytes), follows an http(s) URL's redirects (the
+    client gets the final URL), removes trackers and web seeds in private address space.
+    Raises SourceRefused (permanent: a private target, a 404, not a torrent) or
+    SourceUnavailable (transient: a network error, a 5xx)."""
+
+    async def prepare(self, item: QueueItem, torrent: bytes | None) -> Prepared: ...
+
+
 class DownloadClients(Protocol):
     """The configured download clients, by name."""
 

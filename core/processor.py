@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -43,17 +43,20 @@ from core.ports import (
     DownloadClient,
     DownloadClients,
     DownloadStatus,
+    Prepared,
     QueueRepository,
+    SourcePreparer,
     SwitchRepository,
 )
+from core.slots import held_slots, is_held
 from core.states import transition
 
 log = logging.getLogger(__name__)
 S = ItemState
-ACTIVE_SLOTS = frozenset({S.SENDING, S.DOWNLOADING, S.WARNING})
 CLAIMABLE = frozenset({S.QUEUED, S.RETRYING, S.CLIENT_UNAVAILABLE})
 # Client states that end or fault a download: applied from `downloading` only.
 FINISHING = frozenset({ClientState.COMPLETED, ClientState.FAILED, *CLIENT_FAULT_STATES})
+ENDING = frozenset({ClientState.COMPLETED, ClientState.FAILED})  # what ends a pause
 NO_CLIENT_RETRY = timedelta(minutes=1)
 DISK_CHECK_EVERY = timedelta(seconds=30)
 SLOT_RETRY = timedelta(seconds=30)
@@ -86,7 +89,8 @@ class Processor:
                  switches: SwitchRepository | None = None,
                  local_free: Callable[[], Awaitable[int | None]] | None = None,
                  on_failed: Callable[[QueueItem, str], Awaitable[object]] | None = None,
-                 events: EventBus | None = None) -> None:
+                 events: EventBus | None = None,
+                 sources: SourcePreparer | None = None) -> None:
         self.items = items
         self.clients = clients
         self.clock = clock
@@ -99,8 +103,7 @@ class Processor:
         self.paused = False  # PUT /api/v3/queue/pause: no new sends
         self.disk_message: str | None = None  # set while free space is below the floor
         self._disk_checked_at: datetime | None = None
-        self._active: Counter[str] = Counter()  # active downloads per client (last sync)
-        self._synced = False
+        self._active: Counter[str] = Counter()  # slots held per client (this pass)
         self._orphans = False  # a pass broke off after claiming: release before the next
         self.backoffs: dict[str, ClientBackoff] = defaultdict(ClientBackoff)
         self._missing: dict[int, int] = defaultdict(int)
@@ -108,6 +111,7 @@ class Processor:
         self.tracked_count = 0  # items the last sync followed
         self.on_failed = on_failed  # after an item failed for good: the next-best re-grab
         self.events = events  # client down / back (item events come from the repository)
+        self.sources = sources  # what the client gets: fetched, checked, trackers removed
 
     # -- saving ------------------------------------------------------------------------
 
@@ -152,15 +156,16 @@ class Processor:
 
     async def free_slots(self) -> int:
         """Items that may be claimed now: 0 when nothing waits (one cheap read of the
-        state counters, so an idle server's dispatch pass costs one query)."""
+        state counters, so an idle server's dispatch pass costs one query). Slots are
+        held as core.slots says, counted afresh from the store every pass."""
         counts = await self.items.counts()
         if not counts.total(states=CLAIMABLE):
             return 0
-        slots = max(self.config.max_active - counts.total(states=ACTIVE_SLOTS), 0)
         limit = self.config.per_client
+        active, self._active = await held_slots(self.items, self.clients, counts, limit,
+                                                self.clock.now())
+        slots = max(self.config.max_active - active, 0)
         if limit is not None:
-            if not self._synced:  # a fresh process: count what the clients already run
-                await self.sync()
             room = sum(max(limit - self._active[d.name], 0)
                        for d in self.clients.descriptors() if d.enabled)
             slots = min(slots, room)
@@ -234,9 +239,45 @@ class Processor:
         claimed = await self.items.claim(self.owner, slots, now, self.config.lease)
         self._failed_this_pass.clear()
         for item in claimed:
-            await self.send(item)
+            if is_held(item):
+                await self._resume_held(item)
+            else:
+                await self.send(item)
         self._orphans = False
         return [item.id for item in claimed]
+
+    async def _resume_held(self, item: QueueItem) -> QueueItem | None:
+        """A claimed item whose paused download its client kept (QueueService.resume):
+        resume it there, in its slot; not sent again. Its client full, it waits queued;
+        its client away, it holds its slot and runs when the client is back (sync)."""
+        name = item.download_client or ""
+        client = self.clients.get(name)
+        if client is None or item.download_id is None:
+            return await self.send(item)
+        if self._full(name):
+            reason = f"Waiting for a free slot in {name!r}"
+            return await self._move(item, S.QUEUED, "waitingForSlot", reason, **_cleared(
+                status_messages=(StatusMessage(item.title, (reason,)),)))
+        now = self.clock.now()
+        backoff = self.backoffs[name]
+        if not backoff.ready(now) or name in self._failed_this_pass:
+            return await self._unavailable(item, name, backoff)
+        try:
+            await client.resume(item.download_id)
+        except DownloadClientError as exc:
+            if classify(exc) is not FailureClass.UNAVAILABLE:
+                reason = f"Resuming it in {name!r} failed: {exc.message}"
+                return await self._move(item, S.QUEUED, "clientWarning", reason, **_cleared(
+                    status_messages=(StatusMessage(item.title, (reason,)),)))
+            self._client_down(name, backoff, now, exc.message)
+            self._failed_this_pass.add(name)
+            return await self._unavailable(item, name, backoff)
+        self._client_up(name, backoff)
+        self._active[name] += 1
+        return await self._move(
+            item, S.DOWNLOADING, "sent", f"Resumed in {name} as {item.download_id}",
+            **_cleared(progress_at=now, error_message=None, status_messages=(),
+                       next_attempt_at=None))
 
     async def send(self, item: QueueItem) -> QueueItem | None:
         """Send one claimed item to its client and record the outcome."""
@@ -257,17 +298,25 @@ class Processor:
         backoff = self.backoffs[target.name]
         if not backoff.ready(now) or target.name in self._failed_this_pass:
             return await self._unavailable(item, target.name, backoff)
-        torrent = await self.items.get_torrent(item.id) if item.has_torrent_file else None
         try:
-            download_id = await client.add(item, torrent)
+            prepared = await self._prepare(item)
+            download_id = await client.add(prepared.item, prepared.torrent)
         except DownloadClientError as exc:
             return await self._send_failed(item, target.name, exc)
         self._client_up(target.name, backoff)
         self._active[target.name] += 1
         return await self._move(
-            item, S.DOWNLOADING, "sent", f"Sent to {target.name} as {download_id}",
+            item, S.DOWNLOADING, "sent",
+            "; ".join((f"Sent to {target.name} as {download_id}", *prepared.notes)),
             **_cleared(download_client=target.name, download_id=download_id, progress_at=now,
                        error_message=None, status_messages=(), next_attempt_at=None))
+
+    async def _prepare(self, item: QueueItem) -> Prepared:
+        """The release as the client gets it (core.ports.SourcePreparer)."""
+        torrent = await self.items.get_torrent(item.id) if item.has_torrent_file else None
+        if self.sources is None:
+            return Prepared(item, torrent)
+        return await self.sources.prepare(item, torrent)
 
     def _client_down(self, name: str, backoff: ClientBackoff, now: datetime, error: str
                      ) -> None:
@@ -353,13 +402,29 @@ class Processor:
         """Give back this processor's leases (a graceful stop): its items in `sending`
         return to the queue at once, not when the lease expires. An add that went
         through meanwhile is found again by the next send."""
-        far = self.clock.now() + timedelta(days=3650)
+        mine = [i for i in await self._leased() if i.lease_owner == self.owner]
+        return await self._give_back(mine, lambda _: f"{self.owner} {reason}")
+
+    async def release_earlier(self) -> list[int]:
+        """At start, on a database that no other processor uses (SQLite: one process),
+        the leases that are not this processor's were left by an earlier run that was
+        killed: give them back now, not when they expire. Not counted as rescues (the
+        poison-pill count): nothing tells which of them was being sent when it died,
+        and a process that crash-loops would fail its whole first pass in seconds."""
+        theirs = [i for i in await self._leased() if i.lease_owner != self.owner]
+        return await self._give_back(
+            theirs, lambda i: f"{self.owner} started; {i.lease_owner} had stopped without "
+                              "giving it back")
+
+    async def _leased(self) -> list[QueueItem]:
+        """Every item in `sending` under a lease, expired or not."""
+        return await self.items.expired_leases(self.clock.now() + timedelta(days=3650))
+
+    async def _give_back(self, items: list[QueueItem], why: Callable[[QueueItem], str]
+                         ) -> list[int]:
         released = []
-        for item in await self.items.expired_leases(far):
-            if item.lease_owner != self.owner:
-                continue
-            saved = await self._move(item, S.QUEUED, "released", f"{self.owner} {reason}",
-                                     **_cleared())
+        for item in items:
+            saved = await self._move(item, S.QUEUED, "released", why(item), **_cleared())
             if saved is not None:
                 released.append(item.id)
         return released
@@ -372,8 +437,6 @@ class Processor:
         groups: dict[str, list[QueueItem]] = defaultdict(list)
         for item in await self.items.tracked():
             groups[item.download_client or ""].append(item)
-        self._active = Counter()  # counted again as the items are followed
-        self._synced = True
         for name, group in groups.items():
             changed += await self._sync_client(name, group)
         tracked_ids = {i.id for g in groups.values() for i in g}
@@ -391,8 +454,6 @@ class Processor:
         now = self.clock.now()
         backoff = self.backoffs[name]
         if not backoff.ready(now):
-            for item in group:
-                self._count_active(item)
             return 0
         try:
             statuses = await client.statuses([i.download_id or "" for i in group])
@@ -410,14 +471,8 @@ class Processor:
         changed = 0
         for item in group:
             status = statuses.get(item.download_id or "")
-            followed = await self._follow(client, item, status)
-            changed += followed is not None
-            self._count_active(followed or item)
+            changed += await self._follow(client, item, status) is not None
         return changed
-
-    def _count_active(self, item: QueueItem) -> None:
-        if item.state in ACTIVE_SLOTS and item.download_client:
-            self._active[item.download_client] += 1
 
     async def _follow(self, client: DownloadClient, item: QueueItem,
                       status: DownloadStatus | None) -> QueueItem | None:
@@ -425,7 +480,8 @@ class Processor:
         if status is None or status.state is ClientState.REMOVED:
             return await self._missing_download(client, item)
         self._missing.pop(item.id, None)
-        if item.state in (S.PAUSED, S.CLIENT_UNAVAILABLE) and status.state in FINISHING:
+        if (item.state is S.CLIENT_UNAVAILABLE and status.state in FINISHING) or (
+                item.state is S.PAUSED and status.state in ENDING):
             # It finished or failed while paused here or while its client was away:
             # back to downloading first (the client has it), then what the client says.
             back = await self._move(item, S.DOWNLOADING, "resumed",
@@ -461,11 +517,48 @@ class Processor:
             message = status.error or "the download client reports a problem"
             if item.state is S.WARNING and item.error_message == message:
                 return None
+            if item.state is S.PAUSED:
+                return await self._keep_paused(client, item, status, rekey, message)
             target = S.WARNING if item.state is not S.CLIENT_UNAVAILABLE else S.DOWNLOADING
             return await self._move(item, target, "clientWarning", message,
                                     error_message=message, status_messages=(
                                         StatusMessage(item.title, (message,)),), **rekey)
+        if item.state is S.PAUSED and status.state is not ClientState.PAUSED:
+            return await self._keep_paused(client, item, status, rekey)
+        if item.state is S.CLIENT_UNAVAILABLE and status.state is ClientState.PAUSED:
+            # It was to run when its client went away (resumed here, or downloading):
+            # now the client is back, it runs.
+            try:
+                await client.resume(status.download_id)
+            except DownloadClientError as exc:
+                log.warning("Resuming item %d in its client: %s", item.id, exc.message)
+                return None
+            status = replace(status, state=ClientState.DOWNLOADING)
         return await self._progress(item, status, now, rekey)
+
+    async def _keep_paused(self, client: DownloadClient, item: QueueItem,
+                           status: DownloadStatus, rekey: dict[str, Any],
+                           fault: str | None = None) -> QueueItem | None:
+        """A pause holds until QueueService.resume, whatever the client does: a download
+        it runs anyway (resumed in its own UI; aria2's real download after a magnet's
+        metadata, under a new id) is paused there again; a fault is shown, not obeyed."""
+        changes: dict[str, Any] = dict(rekey)
+        event = HistoryEvent("progress", recorded=False)
+        if fault is None:
+            log.info("Item %d is paused, but %r runs %s: pausing it there again", item.id,
+                     item.download_client, status.download_id)
+            try:
+                await client.pause(status.download_id)
+            except DownloadClientError as exc:
+                log.warning("Pausing item %d again in its client: %s", item.id, exc.message)
+        elif item.error_message != fault:
+            changes.update(error_message=fault,
+                           status_messages=(StatusMessage(item.title, (fault,)),))
+            event = HistoryEvent("clientWarning", fault)
+        if not changes:
+            return None
+        return await self._save(item, item.evolve(updated_at=self.clock.now(), **changes),
+                                event)
 
     async def _missing_download(self, client: DownloadClient, item: QueueItem
                                 ) -> QueueItem | None:
@@ -473,9 +566,9 @@ class Processor:
         if self._missing[item.id] < self.config.missing_cycles:
             return None
         del self._missing[item.id]
-        torrent = await self.items.get_torrent(item.id) if item.has_torrent_file else None
         try:
-            download_id = await client.add(item, torrent)
+            prepared = await self._prepare(item)
+            download_id = await client.add(prepared.item, prepared.torrent)
         except ClientRejected as exc:
             return await self._move(item, S.FAILED, "downloadFailed",
                                     f"Lost by the client and refused again: {exc.message}",

@@ -4,7 +4,8 @@ the next best when a download fails for good, over the ports."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from core.catalogue import Catalogue
@@ -37,6 +38,7 @@ from core.errors import (
 from core.grab import GrabRequest
 from core.links import check_http_url, magnet_hash, url_hash
 from core.listing import PageRequest, QueueFilter
+from core.offload import Budget, off_loop
 from core.ports import (
     BlocklistRepository,
     CandidateRepository,
@@ -47,10 +49,15 @@ from core.ports import (
 from core.profiles import QualityProfile
 from core.release import Release, movie_key
 from core.service import QueueService
+from core.text import refuse_nul
 
 log = logging.getLogger(__name__)
 
 MOVIE_ITEMS = 500  # queue items looked at per movie for the queue and upgrade checks
+# Parsing and matching run in worker threads, never on the event loop. 1,000 titles
+# against 30 formats take ~0.5 s; past this budget a request is refused (OverBudget).
+SCORING_BUDGET = 5.0  # seconds
+SCORING_WORKERS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,10 +90,21 @@ def _hashes(release: Release) -> tuple[str | None, str | None]:
     return info_hash, None
 
 
+def _refuse_nul(releases: Sequence[Release]) -> None:
+    """Before a release is kept as a candidate (its key is a text column)."""
+    for r in releases:
+        for name, value in (("title", r.title), ("downloadUrl", r.download_url),
+                            ("magnetUrl", r.magnet_url), ("guid", r.guid),
+                            ("infoHash", r.info_hash), ("indexer", r.indexer)):
+            refuse_nul(f"A release's {name}", value)
+
+
 class ReleaseService:
     def __init__(self, queue: QueueService, catalogue: Catalogue,
                  candidates: CandidateRepository, blocklist: BlocklistRepository,
-                 parser: ReleaseParser, clock: Clock, limits: Limits | None = None) -> None:
+                 parser: ReleaseParser, clock: Clock, limits: Limits | None = None,
+                 budget: float = SCORING_BUDGET,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.queue = queue
         self.catalogue = catalogue
         self.candidates = candidates
@@ -94,15 +112,28 @@ class ReleaseService:
         self.parser = parser
         self.clock = clock
         self.limits = limits or Limits()
+        self.budget = budget  # seconds of scoring per request
+        self.monotonic = monotonic
 
     # -- appraising --------------------------------------------------------------------
 
     async def appraise_all(self, releases: Sequence[Release], profile_id: int | None
                            ) -> tuple[QualityProfile, list[Appraisal]]:
+        """Parse and score every release in a worker thread, within the budget."""
         formats, profile = await self.catalogue.scoring(profile_id)
         language = self.limits.original_language
-        return profile, [appraise(r, self.parser.parse(r.title), formats, profile, language)
-                         for r in releases]
+        budget = Budget(self.budget, f"Scoring {len(releases)} release(s) against "
+                        f"{len(formats)} custom format(s)", self.monotonic)
+
+        def work() -> list[Appraisal]:
+            out = []
+            for r in releases:
+                budget.check()
+                parsed = self.parser.parse(r.title)
+                out.append(appraise(r, parsed, formats, profile, language, budget.check))
+            return out
+
+        return profile, await off_loop("scoring", SCORING_WORKERS, work)
 
     async def _movie_state(self, key: str | None, movie_id: int | None,
                            leaving: frozenset[int] = frozenset()) -> MovieState:
@@ -153,6 +184,7 @@ class ReleaseService:
     async def push(self, release: Release, options: GrabOptions) -> Outcome:
         """POST /api/v3/release/push: decide; keep the release as a candidate for its
         movie; grab it when approved."""
+        _refuse_nul([release])
         outcome = await self.decide_all([release], release.quality_profile_id)
         (decision,) = outcome.decisions
         key = movie_key(release.movie_id, decision.appraisal.parsed)
@@ -170,6 +202,7 @@ class ReleaseService:
         none is approved (NoApprovedRelease)."""
         if not releases:
             raise BadRequest("releases must hold at least one release")
+        _refuse_nul(releases)
         if movie_id is None:
             named = {r.movie_id for r in releases}
             if len(named) > 1:

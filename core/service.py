@@ -29,7 +29,7 @@ from core.errors import (
     NotFound,
     UnknownDownloadClient,
 )
-from core.grab import GrabRequest, validate_grab
+from core.grab import GrabRequest, validate_grab_off_loop
 from core.listing import (
     PageRequest,
     QueueFilter,
@@ -48,7 +48,7 @@ from core.ports import (
     TorrentParser,
     UrlGuard,
 )
-from core.states import GRABBABLE, PAUSABLE, RETRYABLE, transition
+from core.states import PAUSABLE, RETRYABLE, is_pending, transition
 
 # Pages larger than this are read as ids first and loaded in chunks of this size,
 # so that memory stays flat whatever pageSize a client asks for.
@@ -127,7 +127,8 @@ class QueueService:
         """Validate a release and queue it; refuses duplicates, blocklisted releases and
         (unless forced) releases that already completed. Its quality and custom formats
         come from `appraisal`, else from its title; `reason` goes into its history."""
-        new = validate_grab(request, self.torrents, self.clock.now(), self.max_size)
+        new = await validate_grab_off_loop(request, self.torrents, self.clock.now(),
+                                           self.max_size)
         if new.download_client is not None:
             check_named_client(new.download_client, new.source, self.clients.descriptors())
         if self.url_guard is not None and new.download_url and new.source in (
@@ -292,7 +293,7 @@ class QueueService:
         Radarr, an id that is not pending answers NotFound; unlike Radarr, nothing is
         changed unless every id is valid."""
         items = await self._get_all(ids)
-        if any(item.state not in GRABBABLE for item in items):
+        if not all(is_pending(item) for item in items):
             raise NotFound()
         now = self.clock.now()
         changes = []
@@ -322,18 +323,17 @@ class QueueService:
         return saved
 
     async def resume(self, item_id: int) -> QueueItem:
+        """Queue a paused item again. Its download, if the client has one, stays paused
+        there until the dispatcher has a free slot for it (at once when one is free:
+        the dispatcher is woken), so QUEUARR_MAX_CONCURRENT holds (core.slots)."""
         item = await self.get(item_id)
         if item.state is not ItemState.PAUSED:
             if item.state in PAUSABLE:
                 return item
             raise IllegalTransition(f"Item {item.id} is {item.state.value}; it is not paused")
-        client = self._client_for(item)
-        now = self.clock.now()
-        if client is not None and item.download_id is not None:
-            await client.resume(item.download_id)
-            new = transition(item, ItemState.DOWNLOADING, now)
-        else:
-            new = transition(item, ItemState.QUEUED, now)
+        if item.download_id is not None:
+            self._client_for(item)  # its client must still exist
+        new = transition(item, ItemState.QUEUED, self.clock.now())
         (saved,) = await self.items.update([(item, new)], HistoryEvent("resumed"))
         self.wake()
         return saved
@@ -395,7 +395,7 @@ class QueueService:
             taken.update((k, item.id) for k in keys)
             changes.append((item, transition(
                 item, ItemState.QUEUED, now, attempts=0, rescues=0, next_attempt_at=None,
-                error_message=None, status_messages=())))
+                error_message=None, status_messages=(), download_id=None)))
         if not changes:
             return []
         saved = await self.items.update(changes, HistoryEvent("retried"))

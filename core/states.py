@@ -31,6 +31,13 @@ GRABBABLE = frozenset({S.QUEUED, S.RETRYING, S.CLIENT_UNAVAILABLE})
 RETRYABLE = frozenset({S.FAILED, S.RETRYING})
 
 
+def is_pending(item: QueueItem) -> bool:
+    """Waiting for the dispatcher, what a force-grab applies to; a download whose
+    client is away is not (the client has it, and the sync follows it)."""
+    return item.state in GRABBABLE and (
+        item.download_id is None or item.state is S.QUEUED)
+
+
 def can_transition(source: ItemState, target: ItemState) -> bool:
     return target in TRANSITIONS[source]
 

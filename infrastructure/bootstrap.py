@@ -68,9 +68,11 @@ from infrastructure.memory_release import (
     MemoryQualityProfileRepository,
 )
 from infrastructure.metrics import Metrics, TimedClients
-from infrastructure.netguard import UrlGuard
+from infrastructure.net.guard import UrlGuard
+from infrastructure.net.sources import SourcePreparer
 from infrastructure.notifiers import PluginContext, load_notifiers
 from infrastructure.notifiers.webhook import WebhookNotifier
+from infrastructure.private_files import private_dir
 from infrastructure.release.parser import PttParser
 from infrastructure.release.patterns import RegexPatterns
 from infrastructure.scheduler import ProcessorRunner
@@ -98,6 +100,7 @@ class Container:
     managed_aria2: ManagedAria2 | None = None
     processor: Processor | None = None
     runner: ProcessorRunner | None = None
+    sources: SourcePreparer | None = None
     switches: SwitchRepository = field(default_factory=MemorySwitchRepository)
     releases: ReleaseService | None = None
     events: EventBus | None = None
@@ -179,6 +182,7 @@ class Container:
         if self.relay is not None:
             self.relay.start()
         if self.runner is not None:
+            await self.runner.recover()
             self.runner.start()
         elif self.database is not None and self.clients is not None:
             self._spawn(self._replica_housekeeping())
@@ -278,6 +282,8 @@ class Container:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.runner is not None:
             await self.runner.stop()
+        if self.sources is not None:
+            await self.sources.aclose()
         if self.events is not None:
             await self.events.aclose()
             for notifier in self.events.notifiers:
@@ -401,7 +407,7 @@ def build(settings: Settings, clock: Clock | None = None, processor: bool = True
     """Wire the real adapters (and the processor unless `processor` is False: an
     API-only replica). Nothing touches the network until start()."""
     clock = clock or SystemClock()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)  # owner-only when created: it will hold secrets
     api_key, created = load_or_create_api_key(settings)
     if created:
         # Printed, not logged: it is shown once on the console and kept in the data dir.
@@ -432,6 +438,9 @@ def build(settings: Settings, clock: Clock | None = None, processor: bool = True
         # whose clocks differ agree on when one expired.
         lease_clock = (DatabaseClock(database) if database.dialect == "postgresql"
                        and isinstance(clock, SystemClock) else clock)
+        container.sources = SourcePreparer(
+            UrlGuard(allow_private=settings.allow_private_urls), TorfParser(),
+            timeout=settings.client_timeout)
         container.processor = Processor(container.queue.items, TimedClients(clients, metrics),
                                         lease_clock, owner,
                                         processor_config(settings), stores.blocklist,
@@ -439,12 +448,13 @@ def build(settings: Settings, clock: Clock | None = None, processor: bool = True
                                         local_free=local_free(settings.downloads),
                                         on_failed=container.releases.redownload
                                         if settings.redownload_failed else None,
-                                        events=events)
+                                        events=events, sources=container.sources)
         leader = (PostgresLeader(settings.database) if database.dialect == "postgresql"
                   else AlwaysLeader())
         container.runner = ProcessorRunner(container.processor, container.housekeeping,
                                            sync_interval=settings.sync_interval,
                                            dispatch_interval=settings.dispatch_interval,
-                                           leader=leader, observe=metrics.observe_pass)
+                                           leader=leader, observe=metrics.observe_pass,
+                                           sole=database.dialect == "sqlite")
         leader.on_wake = container.runner.wake
     return container

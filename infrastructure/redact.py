@@ -1,20 +1,104 @@
-"""A logging filter that masks secrets: group 1 of the pattern is kept, what follows it
-in the match becomes <redacted>."""
+"""Masking secrets in log text. `redact()` masks what looks like a secret: the value of
+a secret-named key (`apikey`, `password`, `passkey`, `token`, `secret`...) in every
+spelling the API edge accepts (any case, `[0]` indexes, percent-encoding), quoted or
+not, in URLs, JSON, reprs and headers; credentials in URLs; tracker passkeys in announce
+paths; SQLAlchemy's bound parameters and Postgres's "Failing row contains" detail.
+`Redact` applies it (or one pattern) to log records, tracebacks included, and
+`RedactingFormatter` to every line a handler writes."""
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
+from functools import partial
+from urllib.parse import unquote_plus
+
+MASK = "<redacted>"
+_NAMES = (r"(?:api[_-]?key|token|passkey|authkey|torrent_pass|rsskey|password|passwd"
+          r"|secret|authorization)")
+_SECRET_NAME = re.compile(_NAMES, re.IGNORECASE)
+_BRACKETS = re.compile(r"\[[^\]]*\]")
+_NOT_MASKED = rf"(?!{MASK})"
+
+# name=value pairs (a query string, a setting): the name is compared once decoded.
+_PAIR = re.compile(rf"(?<![\w.%\[\]-])([\w.%\[\]-]+=){_NOT_MASKED}[^\s&\"'#]*")
+# A secret-named key followed by = or : (or their %-encodings), then a quoted value (up
+# to the same, unescaped, quote; the rest of the line if there is none) or a bare one.
+_SCHEME = r"(?:(?:bearer|basic|digest|token)\s+)?+"
+_KEYED = re.compile(
+    rf"({_NAMES}(?:\[[^\]\s]*\]|%5B[^=&\s]*?%5D)*\\*[\"']?\s*(?:[=:]|%3[AD])\s*{_SCHEME})"
+    rf"(?:(\\*[\"'])({_SCHEME}).*?(?:(?<!\\)(\2)|$)|{_NOT_MASKED}[^\s&\"']+)",
+    re.IGNORECASE | re.MULTILINE)
+_SLASH = r"(?:/|%2F)"
+_RULES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(rf"(\bbearer\s+){_NOT_MASKED}[^\s\"'<>]+", re.IGNORECASE), rf"\1{MASK}"),
+    # user:password@ in a URL
+    (re.compile(rf"(://[^/\s:@\"'<>]*:){_NOT_MASKED}[^/\s@\"'<>]+(?=@)"), rf"\1{MASK}"),
+    # tracker passkeys in the path: /announce/<key>, /<key>/announce (also %2F-encoded)
+    (re.compile(rf"({_SLASH}(?:announce|scrape)(?:\.php)?{_SLASH})[A-Za-z0-9]{{16,}}",
+                re.IGNORECASE), rf"\1{MASK}"),
+    (re.compile(rf"({_SLASH})[A-Za-z0-9]{{16,}}(?={_SLASH}(?:announce|scrape))",
+                re.IGNORECASE), rf"\1{MASK}"),
+    # SQLAlchemy's bound parameters (engines hide them; this is for any other) and the
+    # row Postgres shows for a NOT NULL or CHECK violation.
+    (re.compile(r"(\[parameters: )[^\n]*"), rf"\1{MASK}"),
+    (re.compile(r"(Failing row contains )[^\n]*"), rf"\1{MASK}"),
+]
+
+
+def _pair(match: re.Match[str]) -> str:
+    name = _BRACKETS.sub("", unquote_plus(match.group(1)))
+    return match.group(1) + MASK if _SECRET_NAME.search(name) else match.group(0)
+
+
+def _keyed(match: re.Match[str]) -> str:
+    keep, quote, scheme, closing = (g or "" for g in match.groups())
+    return f"{keep}{quote}{scheme}{MASK}{closing}"
+
+
+def redact(text: str) -> str:
+    """`text` with every secret it seems to hold replaced by <redacted>."""
+    text = _KEYED.sub(_keyed, _PAIR.sub(_pair, text))
+    for pattern, replacement in _RULES:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+_TRACEBACKS = logging.Formatter()
 
 
 class Redact(logging.Filter):
-    def __init__(self, pattern: re.Pattern[str]) -> None:
+    """Masks secrets in a record's message, traceback and stack, so that every handler
+    after this one sees them masked. With a `pattern`, group 1 of each match is kept and
+    the rest of it masked; without, `redact()` decides."""
+
+    def __init__(self, pattern: re.Pattern[str] | None = None) -> None:
         super().__init__()
-        self.pattern = pattern
+        self._redact: Callable[[str], str] = (
+            redact if pattern is None else partial(pattern.sub, rf"\1{MASK}"))
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = self.pattern.sub(r"\1<redacted>", message)
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string: logging would print the args in clear
+            message = f"{record.msg!s} {record.args!r}"
+            record.msg, record.args = message, None
+        redacted = self._redact(message)
         if redacted != message:
             record.msg, record.args = redacted, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = _TRACEBACKS.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self._redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self._redact(record.stack_info)
         return True
+
+
+class RedactingFormatter(logging.Formatter):
+    """A formatter whose every line goes through `redact()`, whatever the format: the
+    message, the traceback (exception text can hold bound SQL parameters) and the stack."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))

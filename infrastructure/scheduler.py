@@ -47,8 +47,11 @@ class ProcessorRunner:
                  housekeeping: Callable[[], Awaitable[None]] | None = None,
                  sync_interval: float = 5.0, dispatch_interval: float = 1.0,
                  leader: Leader | None = None,
-                 observe: Callable[[str, float], None] | None = None) -> None:
+                 observe: Callable[[str, float], None] | None = None,
+                 sole: bool = False) -> None:
         self.processor = processor
+        self.sole = sole  # no other processor uses the database (SQLite): see recover()
+        self._stopping = False
         self.observe = observe  # (job name, seconds) after each pass: metrics
         self.housekeeping = housekeeping
         self.leader: Leader = leader or AlwaysLeader()
@@ -60,6 +63,22 @@ class ProcessorRunner:
         self._last_sync = 0.0
         self._tracked = True  # assume work until a sync says otherwise
         self._woken = False  # woken: re-read the shared switches before dispatching
+
+    async def recover(self) -> None:
+        """Before the first pass, when this processor is the database's only one: give
+        back at once what an earlier run left leased (it was killed). If the database
+        does not answer now, those leases expire on their own."""
+        if not self.sole:
+            return
+        try:
+            released = await self.processor.release_earlier()
+        except QueuarrError as exc:
+            log.warning("Leases an earlier run left not given back at start (%s); they "
+                        "expire on their own", exc.message)
+            return
+        if released:
+            log.info("Gave back %d item(s) an earlier run left leased: %s", len(released),
+                     released)
 
     def start(self) -> None:
         add = self.scheduler.add_job
@@ -81,7 +100,9 @@ class ProcessorRunner:
             self.scheduler.shutdown(wait=False)
 
     async def stop(self, grace: float = 10.0) -> None:
-        """Stop scheduling, then give back this processor's leases (within `grace`)."""
+        """Stop scheduling (a pass in flight is cancelled), then give back this
+        processor's leases (within `grace`)."""
+        self._stopping = True
         self.shutdown()
         try:
             released = await asyncio.wait_for(self.processor.release(), grace)
@@ -107,6 +128,11 @@ class ProcessorRunner:
             started = time.perf_counter()
             try:
                 await job()
+            except asyncio.CancelledError:
+                if not self._stopping:
+                    raise
+                log.info("%s pass cut short by the stop", name)  # not an error
+                return
             except QueuarrError as exc:  # the database or a client is away: next pass
                 log.warning("%s pass: %s", name, exc.message)
             except Exception:

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+MIN_API_KEY_LENGTH = 20
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*((?:[kmgt]i?)?b?)\s*$", re.IGNORECASE | re.ASCII)
 _UNITS = {"": 1, "b": 1, "k": 1000, "m": 1000**2, "g": 1000**3, "t": 1000**4,
           "ki": 1024, "mi": 1024**2, "gi": 1024**3, "ti": 1024**4}
@@ -29,8 +30,10 @@ def parse_size(value: object) -> int | None:
 
 
 class Settings(BaseSettings):
+    # hide_input_in_errors: a refused API key or database URL is not echoed in the error.
     model_config = SettingsConfigDict(
-        env_prefix="QUEUARR_", env_file=".env", extra="ignore", populate_by_name=True
+        env_prefix="QUEUARR_", env_file=".env", extra="ignore", populate_by_name=True,
+        hide_input_in_errors=True,
     )
 
     data_dir: Path = Field(default=Path("./data"), description="Where the SQLite file, "
@@ -40,8 +43,9 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("QUEUARR_DATABASE_URL", "DATABASE_URL"),
         description="SQLAlchemy URL; empty means sqlite+aiosqlite:///<data dir>/queuarr.db.",
     )
-    api_key: SecretStr | None = Field(default=None, description="API key; generated and "
-                                      "stored in the data dir when unset.")
+    api_key: SecretStr | None = Field(default=None, description="API key, at least 20 "
+                                      "characters; generated and stored in the data dir "
+                                      "when unset.")
     host: str = "127.0.0.1"
     port: int = Field(default=7878, ge=1, le=65535)
     max_size: int | None = Field(default=None, description="Largest release accepted, bytes.")
@@ -169,6 +173,14 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_key(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("api_key")
+    @classmethod
+    def _long_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_API_KEY_LENGTH:
+            raise ValueError(f"QUEUARR_API_KEY must be at least {MIN_API_KEY_LENGTH} "
+                             "characters (unset, Queuarr generates a 32-character one)")
+        return value
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 
 import torf
@@ -9,20 +10,26 @@ import torf
 from core.errors import InvalidRelease
 from core.grab import MAX_TORRENT_BYTES
 from core.ports import TorrentMeta
+from infrastructure.torrent_shape import scan
 
 
 class TorfParser:
     """Reads and validates a .torrent from bytes (never from a path), refusing anything
-    larger than the grab limit before decoding it."""
+    larger than the grab limit, listing more than MAX_TORRENT_FILES files or malformed
+    (infrastructure.torrent_shape) before torf decodes it. CPU-bound: call it off the
+    event loop."""
 
     def parse(self, data: bytes) -> TorrentMeta:
         if len(data) > MAX_TORRENT_BYTES:
             raise InvalidRelease(f"torrentFile is larger than {MAX_TORRENT_BYTES} bytes")
         if not data.startswith(b"d"):
             raise InvalidRelease("torrentFile is not a bencoded .torrent file")
+        shape = scan(data)
+        if shape.info is None:
+            raise InvalidRelease("torrentFile has no info dictionary")
         try:
             torrent = torf.Torrent.read_stream(io.BytesIO(data), validate=True)
-            info_hash = torrent.infohash
+            info_hash = hashlib.sha1(data[shape.info[0]:shape.info[1]]).hexdigest()
             name = torrent.name
             size = torrent.size
             trackers = tuple(url for tier in (torrent.trackers or ()) for url in tier)

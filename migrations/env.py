@@ -12,6 +12,7 @@ from sqlalchemy.pool import NullPool
 
 from infrastructure.db.engine import async_url
 from infrastructure.db.tables import metadata
+from infrastructure.private_files import private_sqlite_file
 
 config = context.config
 
@@ -37,7 +38,10 @@ def _configure(connection: Connection) -> None:
 
 
 async def _run_online() -> None:
-    engine = create_async_engine(async_url(_url()), poolclass=NullPool)
+    url = async_url(_url())
+    if url.get_backend_name() == "sqlite":
+        private_sqlite_file(url.database)  # it will hold secrets: 0600
+    engine = create_async_engine(url, poolclass=NullPool, hide_parameters=True)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_configure)

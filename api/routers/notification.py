@@ -19,13 +19,13 @@ from api.routers.queue import ERRORS
 from api.schemas import FieldValue
 from core.errors import BadRequest, NotFound
 from core.events import EventType
+from core.masking import MASK
 from core.notifications import NotificationConfig, check_notification, parse_events
 from core.ports import NotificationRepository
 from infrastructure.bootstrap import Container
 from infrastructure.notifiers.webhook import WebhookNotifier
 
 router = APIRouter(prefix="/api/v3/notification", tags=["Notification"])
-MASK = "********"
 _BODY = {"requestBody": {"required": True, "content": {"application/json": {
     "schema": {"$ref": "#/components/schemas/NotificationBody"}}}}}
 
@@ -57,15 +57,13 @@ async def _config(c: Container, body: NotificationBody, config_id: int = 0,
     values = {f.name: f.value for f in body.fields}
     url = body.url if body.url is not None else values.get("url")
     secret = body.secret if body.secret is not None else values.get("secret")
-    if secret == MASK:
-        secret = previous.secret if previous is not None else None
     events = body.events if body.events is not None else values.get("events") or []
     if not isinstance(url, str) or not isinstance(events, list) or not (
             secret is None or isinstance(secret, str)):
         raise BadRequest("url and secret must be text and events a list of event types")
     config = check_notification(NotificationConfig(
         config_id, body.name, url, secret, parse_events([str(e) for e in events]),
-        body.enable, body.implementation))
+        body.enable, body.implementation), previous)
     _, webhook = _parts(c)
     await webhook.guard.check(config.url)
     return config

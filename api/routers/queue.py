@@ -34,6 +34,7 @@ from api.responses import JSON, empty_ok, json_response, stream_items
 from api.schemas import (
     DispatchOut,
     Empty,
+    ForceGrabOut,
     GrabBody,
     IdsBody,
     IdsOut,
@@ -189,23 +190,39 @@ async def grab(c: ContainerDep, request: Request) -> Response:
     return json_response(queue_resource(item, c.clock.now()), status=201)
 
 
-@router.post("/grab/bulk", response_model=Empty, summary="Force-grab pending items",
+@router.post("/grab/bulk", response_model=ForceGrabOut, summary="Force-grab pending items",
              openapi_extra={"requestBody": {"required": True, "content": {JSON: {
                  "schema": {"$ref": "#/components/schemas/IdsBody"}}}}},
              responses={404: ERRORS[404], 400: ERRORS[400]})
 async def grab_bulk(c: ContainerDep, request: Request) -> Response:
-    """Radarr's force grab of pending items; all ids must be pending, or none is touched."""
+    """Radarr's force grab of pending items; all ids must be pending, or none is touched.
+    Answers `{}` as Radarr does, or, while dispatching waits, why nothing is sent yet."""
     body = await require_json(request, IdsBody, exact=True)
     await c.queue.force_grab_many([valid_id(i) for i in body.ids])
-    return json_response({})
+    return json_response(await _dispatch_note(c))
 
 
-@router.post("/grab/{id}", response_model=Empty, summary="Force-grab a pending item",
+@router.post("/grab/{id}", response_model=ForceGrabOut, summary="Force-grab a pending item",
              responses={404: ERRORS[404], 400: ERRORS[400]})
 async def grab_one(c: ContainerDep, id: ItemId) -> Response:
-    """Radarr's force grab: a queued, delayed or client-unavailable item is sent now."""
+    """Radarr's force grab: a queued, delayed or client-unavailable item is sent now
+    (within the free slots). Answers `{}` as Radarr does; while dispatching waits
+    (PUT /queue/pause, or low free space), `dispatchPaused: true` and a `message`."""
     await c.queue.force_grab(valid_id(id))
-    return json_response({})
+    return json_response(await _dispatch_note(c))
+
+
+async def _dispatch_note(c: Container) -> dict[str, Any]:
+    """Nothing for Radarr's `{}`; while dispatching waits, that it does and why (the
+    items are due, and wait for it): extra fields Radarr clients ignore."""
+    if await c.paused():
+        why = "Dispatching is paused (PUT /api/v3/queue/resume starts it again)"
+    elif c.processor is not None and c.processor.disk_message:
+        why = c.processor.disk_message
+    else:
+        return {}
+    return {"dispatchPaused": True,
+            "message": f"{why}; the item is due and is sent once dispatching runs"}
 
 
 def releases_of(c: Container) -> ReleaseService:

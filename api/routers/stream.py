@@ -57,7 +57,8 @@ def _bus(c: Container) -> EventBus:
                 "events this connection fell too far behind to get, or that other "
                 "processes published while this one could not hear them) are gone: "
                 "read the queue afresh; the stream goes on after lastEventId, which is "
-                "also the reset's id."),
+                "also the reset's id. The stream ends when the server stops (an "
+                "EventSource reconnects after `retry`)."),
                 "content": {"text/event-stream": {"schema": {"type": "string"}}}},
                 404: ERRORS[404], 400: ERRORS[400]})
 async def follow(

@@ -18,8 +18,7 @@ import asyncio
 import base64
 import hashlib
 import logging
-import os
-import shutil
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,9 +39,16 @@ from core.errors import (
     TransientClientError,
 )
 from core.ports import ClientInfo, DownloadStatus
+from infrastructure.clients.aria2_files import (
+    PATH_KEYS,
+    base_path,
+    delete_files,
+    in_use,
+    is_metadata,
+)
 from infrastructure.clients.blocking import BlockingRunner
-from infrastructure.clients.paths import disk_usage, is_within
-from infrastructure.netguard import is_loopback_host
+from infrastructure.clients.paths import disk_usage
+from infrastructure.net.addresses import is_loopback_host
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +104,9 @@ STATE_MAP = {
 }
 
 
+VERSION = re.compile(r"\d{1,4}(\.\d{1,4}){1,3}")  # aria2.getVersion: 1.37.0
+
+
 def is_permanent(code: int) -> bool:
     return code in PERMANENT_ERRORS
 
@@ -138,20 +147,8 @@ def _fault(result: Any) -> dict[str, Any] | None:
     return result if isinstance(result, dict) and "code" in result else None
 
 
-def _output_path(s: dict[str, Any]) -> str | None:
-    directory = s.get("dir") or ""
-    info = (s.get("bittorrent") or {}).get("info") or {}
-    files = s.get("files") or []
-    if info.get("name") and (s.get("bittorrent") or {}).get("mode") == "multi":
-        return os.path.join(directory, info["name"])
-    if files and files[0].get("path"):
-        return str(files[0]["path"])
-    return None
-
-
-def _is_metadata(s: dict[str, Any]) -> bool:
-    files = s.get("files") or []
-    return bool(files) and str(files[0].get("path", "")).startswith("[METADATA]")
+_output_path = base_path
+_is_metadata = is_metadata
 
 
 def to_status(download_id: str, s: dict[str, Any]) -> DownloadStatus:
@@ -165,7 +162,10 @@ def to_status(download_id: str, s: dict[str, Any]) -> DownloadStatus:
     if _is_metadata(s) and state not in (ClientState.FAILED, ClientState.REMOVED):
         # A magnet's metadata, not the payload: nothing of the release is here yet, even
         # when the metadata itself is complete and the real download not yet started.
-        state, total, done = ClientState.METADATA, 0, 0
+        # Paused, it says so (else a paused magnet would read as running).
+        total, done = 0, 0
+        if state is not ClientState.PAUSED:
+            state = ClientState.METADATA
     elif state is ClientState.DOWNLOADING:
         if s.get("seeder") == "true" or (total > 0 and done >= total):
             state = ClientState.COMPLETED
@@ -204,22 +204,46 @@ class Aria2Client:
                                   secret=config.secret.get_secret_value(),
                                   timeout=config.timeout)
         self._run = BlockingRunner(name, self._translate, deadline=config.timeout + 5)
+        self._version: str | None = None  # set once what answers is known to be aria2
 
     def _translate(self, exc: BaseException) -> DownloadClientError:
+        # What answered is never repeated: it may be another service on that port, and
+        # these messages end up in items' errors and in /health.
         if isinstance(exc, aria2p.ClientException):
             if "unauthorized" in str(exc).lower():
                 return ClientUnavailable(f"{self.name}: aria2 refused the RPC secret")
-            return TransientClientError(f"{self.name}: aria2: {exc}")
-        if isinstance(exc, requests.ConnectionError | requests.Timeout | OSError):
-            return ClientUnavailable(f"{self.name}: cannot reach aria2 at {self._rpc.server}")
+            code = exc.code if isinstance(exc.code, int) else "?"
+            return TransientClientError(
+                f"{self.name}: {self._rpc.server} answered JSON-RPC error {code}")
         if isinstance(exc, ValueError):  # not JSON: something else answers on that port
             return ClientUnavailable(f"{self.name}: {self._rpc.server} is not aria2's RPC")
-        return TransientClientError(f"{self.name}: {type(exc).__name__}: {exc}")
+        if isinstance(exc, requests.ConnectionError | requests.Timeout | OSError):
+            return ClientUnavailable(f"{self.name}: cannot reach aria2 at {self._rpc.server}")
+        return TransientClientError(
+            f"{self.name}: {type(exc).__name__} from aria2 at {self._rpc.server}")
+
+    async def _identify(self) -> str:
+        """aria2's version; ClientUnavailable when what answers is not aria2's RPC. Asked
+        before the first call, so that only aria2's own fault messages are ever shown."""
+        not_aria2 = f"{self.name}: {self._rpc.server} is not aria2's RPC"
+        try:
+            answer = await self._run(self._rpc.get_version)
+        except TransientClientError as exc:
+            raise ClientUnavailable(f"{exc.message}: not aria2's RPC") from exc
+        version = answer.get("version") if isinstance(answer, dict) else None
+        if not isinstance(version, str) or not VERSION.fullmatch(version):
+            raise ClientUnavailable(not_aria2)
+        self._version = version
+        return version
 
     async def _multicall(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
         if not calls:
             return []
+        if self._version is None:
+            await self._identify()
         result = await self._run(self._rpc.multicall2, calls)
+        if not isinstance(result, list) or len(result) != len(calls):
+            raise ClientUnavailable(f"{self.name}: {self._rpc.server} is not aria2's RPC")
         for element in result:
             fault = _fault(element)
             if fault is not None and "unauthorized" in str(fault.get("message", "")).lower():
@@ -227,8 +251,7 @@ class Aria2Client:
         return list(result)
 
     async def test(self) -> ClientInfo:
-        answer = await self._run(self._rpc.get_version)
-        return ClientInfo(self.name, str(answer.get("version", "?")))
+        return ClientInfo(self.name, await self._identify())
 
     # -- adding ------------------------------------------------------------------------
 
@@ -318,10 +341,31 @@ class Aria2Client:
         return {gid: to_status(str(s["gid"]), s) for gid, s in found.items()}
 
     async def pause(self, download_id: str) -> None:
-        await self._quiet_call("aria2.pause", download_id, ignore=("cannot be paused",))
+        """Pause the download and what aria2 started after it (a magnet's or a .torrent
+        URL's real download, under a new GID), or it would go on unpaused."""
+        for status in await self._chain(download_id, ["gid", "status", "followedBy"]):
+            if status.get("status") in ("active", "waiting"):
+                await self._quiet_call("aria2.pause", str(status["gid"]),
+                                       ignore=("cannot be paused",))
 
     async def resume(self, download_id: str) -> None:
-        await self._quiet_call("aria2.unpause", download_id, ignore=("cannot be unpaused",))
+        for status in await self._chain(download_id, ["gid", "status", "followedBy"]):
+            if status.get("status") == "paused":
+                await self._quiet_call("aria2.unpause", str(status["gid"]),
+                                       ignore=("cannot be unpaused",))
+
+    async def _chain(self, download_id: str, keys: list[str]) -> list[dict[str, Any]]:
+        """The download and those that followed it (followedBy), oldest first."""
+        chain: list[dict[str, Any]] = []
+        gid: str | None = download_id
+        while gid is not None and len(chain) < 4:
+            status = await self._status(gid, keys)
+            if status is None:
+                break
+            chain.append(status)
+            children = status.get("followedBy") or []
+            gid = str(children[-1]) if children else None
+        return chain
 
     async def _quiet_call(self, method: str, gid: str, ignore: tuple[str, ...]) -> None:
         (result,) = await self._multicall([(method, [gid])])
@@ -333,16 +377,7 @@ class Aria2Client:
             raise TransientClientError(f"{self.name}: aria2 {method}: {message}")
 
     async def remove(self, download_id: str, delete_data: bool) -> None:
-        chain: list[dict[str, Any]] = []
-        gid: str | None = download_id
-        while gid is not None and len(chain) < 4:
-            status = await self._status(gid, ["gid", "status", "dir", "files", "bittorrent",
-                                              "followedBy", "following"])
-            if status is None:
-                break
-            chain.append(status)
-            children = status.get("followedBy") or []
-            gid = str(children[-1]) if children else None
+        chain = await self._chain(download_id, PATH_KEYS)
         if not chain:
             return
         running = [s["gid"] for s in chain if s.get("status") in ("active", "waiting", "paused")]
@@ -350,7 +385,18 @@ class Aria2Client:
         await self._wait_stopped(running)
         await self._multicall([("aria2.removeDownloadResult", [s["gid"]]) for s in chain])
         if delete_data:
-            await asyncio.to_thread(self._delete_files, chain)
+            others = in_use(await self._everything(PATH_KEYS), {str(s["gid"]) for s in chain})
+            await asyncio.to_thread(delete_files, self.name, chain, others,
+                                    list(self.config.roots))
+
+    async def _everything(self, keys: list[str]) -> list[dict[str, Any]]:
+        """Every download aria2 knows (active, waiting, stopped), in one call."""
+        lists = await self._multicall([
+            ("aria2.tellActive", [keys]),
+            ("aria2.tellWaiting", [0, 10000, keys]),
+            ("aria2.tellStopped", [0, 10000, keys]),
+        ])
+        return [d for listing in lists if not _fault(listing) for d in listing[0]]
 
     async def _wait_stopped(self, gids: list[str]) -> None:
         for _ in range(50):
@@ -362,29 +408,6 @@ class Aria2Client:
                                                                      "error")]
             if gids:
                 await asyncio.sleep(0.05)
-
-    def _delete_files(self, chain: list[dict[str, Any]]) -> None:
-        roots = list(self.config.roots)
-        for status in chain:
-            if _is_metadata(status):
-                continue
-            output = _output_path(status)
-            targets = [output] if output else []
-            targets += [str(f["path"]) for f in status.get("files") or [] if f.get("path")]
-            for target in dict.fromkeys(targets):
-                self._delete(target, roots)
-
-    def _delete(self, target: str, roots: list[Path]) -> None:
-        path = Path(target)
-        if not roots or not is_within(path, roots) or any(
-                Path(os.path.realpath(path)) == Path(os.path.realpath(r)) for r in roots):
-            log.warning("%s: not deleting %s: outside the download roots", self.name, path)
-            return
-        for candidate in (path, Path(f"{path}.aria2")):
-            if candidate.is_dir() and not candidate.is_symlink():
-                shutil.rmtree(candidate, ignore_errors=True)
-            elif candidate.exists() or candidate.is_symlink():
-                candidate.unlink(missing_ok=True)
 
     async def set_priority(self, download_id: str, priority: int) -> None:
         how = {Priority.VERY_HIGH: ("POS_SET", 0), Priority.HIGH: ("POS_SET", 0),

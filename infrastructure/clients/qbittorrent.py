@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -70,6 +71,7 @@ _STATE_ERRORS = {
 }
 NO_ETA = 8640000  # qBittorrent's "infinity"
 TAG_PREFIX = "queuarr-"
+WEB_API_VERSION = re.compile(r"\d{1,4}(\.\d{1,4}){1,3}")  # 2.11.4
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,16 +187,41 @@ class QbittorrentClient:
             self._logged_in = False
             self._login_blocked_until = self._monotonic() + self.config.login_cooldown
             return ClientUnavailable(f"{self.name}: qBittorrent refused the login")
+        # What answered is never repeated: it may be any service's page, and these
+        # messages end up in items' errors and in /health.
         if isinstance(exc, qbittorrentapi.UnsupportedMediaType415Error):
             return ClientRejected(f"{self.name}: qBittorrent says the torrent is invalid")
         if isinstance(exc, qbittorrentapi.HTTP5XXError):
-            return TransientClientError(f"{self.name}: qBittorrent failed: {exc}")
-        if isinstance(exc, qbittorrentapi.HTTP4XXError):
-            return TransientClientError(f"{self.name}: qBittorrent answered {exc}")
+            return TransientClientError(
+                f"{self.name}: qBittorrent failed (HTTP {_status(exc)})")
+        if isinstance(exc, qbittorrentapi.HTTPError):
+            return TransientClientError(
+                f"{self.name}: qBittorrent answered HTTP {_status(exc)}")
         if isinstance(exc, qbittorrentapi.APIConnectionError | OSError):
             return ClientUnavailable(f"{self.name}: cannot reach qBittorrent at "
                                      f"{self.config.url}")
-        return TransientClientError(f"{self.name}: {type(exc).__name__}: {exc}")
+        return TransientClientError(
+            f"{self.name}: {type(exc).__name__} from qBittorrent at {self.config.url}")
+
+    def _identify(self) -> str:
+        """In a worker thread: log in (with a username), then read the Web API version;
+        ClientUnavailable when what answers at the URL is not qBittorrent's Web API."""
+        try:
+            if self.config.username:
+                self.login_attempts += 1
+                self._api.auth_log_in()
+            version = self._api.app_web_api_version()
+        except qbittorrentapi.Forbidden403Error:
+            raise  # refused or banned: the login's business
+        except qbittorrentapi.HTTPError as exc:
+            raise ClientUnavailable(
+                f"{self.name}: {self.config.url} answered HTTP {_status(exc)}: not "
+                "qBittorrent's Web API (check host, port and URL base)") from exc
+        if not isinstance(version, str) or not WEB_API_VERSION.fullmatch(version.strip()):
+            raise ClientUnavailable(
+                f"{self.name}: {self.config.url} is not qBittorrent's Web API (check host, "
+                "port and URL base)")
+        return version.strip()
 
     def _login(self) -> None:
         """In a worker thread: log in if not yet logged in, at most once per cooldown."""
@@ -204,10 +231,7 @@ class QbittorrentClient:
         if wait > 0:
             raise ClientUnavailable(
                 f"{self.name}: qBittorrent refused the login; next try in {wait:.0f} s")
-        if self.config.username:
-            self.login_attempts += 1
-            self._api.auth_log_in()
-        self._web_api_version = str(self._api.app_web_api_version())
+        self._web_api_version = self._identify()
         self._logged_in = True
 
     def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -349,6 +373,13 @@ class QbittorrentClient:
     def close(self) -> None:
         """Release the worker threads."""
         self._run.close()
+
+
+def _status(exc: BaseException) -> str:
+    """The HTTP status of a qbittorrent-api error, never its body."""
+    response = getattr(exc, "response", None)
+    code = getattr(response, "status_code", None) or getattr(exc, "http_status_code", None)
+    return str(code) if isinstance(code, int) else "error"
 
 
 def _add_failed(answer: Any) -> bool:

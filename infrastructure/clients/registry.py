@@ -9,10 +9,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from core.clientfields import coerce_fields
+from core.clientfields import check_secret_destination, coerce_fields
 from core.clients import ClientConfig, ClientDescriptor, ClientKind, ClientSource
 from core.errors import BadRequest, DownloadClientError, NotFound
 from core.ports import ClientConfigRepository, ClientInfo, DownloadClient
+from core.text import refuse_nul
 from infrastructure.clients.aria2 import Aria2Client, Aria2Config
 from infrastructure.clients.fields import aria2_config, qbittorrent_config
 from infrastructure.clients.qbittorrent import QbittorrentClient, QbittorrentConfig
@@ -102,6 +103,7 @@ class ClientRegistry:
         if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME:
             raise BadRequest(f"name must be a non-empty string of at most {MAX_NAME} "
                              "characters")
+        refuse_nul("A download client's name", name)
         priority = flags.get("priority", 1)
         if not isinstance(priority, int) or isinstance(priority, bool) or not 1 <= priority <= 50:
             raise BadRequest(f"priority must be an integer from 1 to 50, got {priority!r}")
@@ -109,6 +111,8 @@ class ClientRegistry:
         config = ClientConfig(name=name.strip(), kind=kind, fields=values,
                               id=previous.id if previous else None, **flags)
         self.adapter_config(config)  # refuses unsafe or incomplete configurations
+        # Last, so that a bad new host is named as such before the secret is asked for.
+        check_secret_destination(kind, fields, values, previous.fields if previous else None)
         return config
 
     async def _test_or_refuse(self, adapter: DownloadClient) -> ClientInfo:

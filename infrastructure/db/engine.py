@@ -16,6 +16,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from core.errors import StorageUnavailable
+from infrastructure.private_files import private_sqlite_file
 
 
 def async_url(url: str) -> URL:
@@ -97,13 +98,15 @@ class Database:
         self.url = async_url(url)
         self.dialect = "sqlite" if self.url.drivername.startswith("sqlite") else "postgresql"
         if self.dialect == "sqlite":
+            private_sqlite_file(self.url.database)  # it will hold secrets: 0600
             self._writer = self._sqlite_engine(echo, sqlite_synchronous, writer=True)
             self._reader = self._sqlite_engine(echo, sqlite_synchronous, writer=False)
         else:
             # A fixed pool that requests wait on: overflow connections would be opened and
             # closed again under load, and a new Postgres connection costs milliseconds.
             self._writer = create_async_engine(
-                self.url, echo=echo, pool_size=pool_size, max_overflow=0, pool_timeout=10,
+                self.url, echo=echo, hide_parameters=True,
+                pool_size=pool_size, max_overflow=0, pool_timeout=10,
                 connect_args={"timeout": 5, "command_timeout": 30,
                               "server_settings": {"application_name": "queuarr"}},
             )
@@ -116,7 +119,8 @@ class Database:
         # a transaction's first write. Reads run without a transaction (one statement,
         # one snapshot).
         engine = create_async_engine(
-            self.url, echo=echo, pool_size=1 if writer else 5, max_overflow=0, pool_timeout=30,
+            self.url, echo=echo, hide_parameters=True,
+            pool_size=1 if writer else 5, max_overflow=0, pool_timeout=30,
             pool_reset_on_return=None, connect_args={"timeout": 30},
         )
 

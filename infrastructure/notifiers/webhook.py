@@ -1,7 +1,8 @@
 """Webhooks: each event a target wants is POSTed to its URL as JSON, signed with
 HMAC-SHA256 when the target has a secret, retried with backoff on 5xx, 429 and network
-errors. Targets are read from the store (cached a few seconds); private address space is
-refused unless QUEUARR_ALLOW_PRIVATE_WEBHOOKS is true, checked again at each delivery."""
+errors. Targets are read from the store (cached a few seconds). Deliveries go through the
+guarded HTTP client: private address space is refused unless QUEUARR_ALLOW_PRIVATE_WEBHOOKS
+is true, checked at each connection, which goes to the address that was checked."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from core.errors import BadRequest
 from core.events import QueueEvent
 from core.notifications import NotificationConfig
 from core.ports import NotificationRepository
-from infrastructure.netguard import UrlGuard
+from infrastructure.net.guard import PrivateAddress, UrlGuard
+from infrastructure.net.http import guarded_client
 
 log = logging.getLogger("queuarr.webhook")
 USER_AGENT = "Queuarr-Webhook"
@@ -50,14 +52,13 @@ class WebhookNotifier:
     def __init__(self, targets: NotificationRepository, guard: UrlGuard,
                  timeout: float = 10.0, delays: Sequence[float] = RETRY_DELAYS,
                  cache_seconds: float = 5.0, concurrency: int = 8,
-                 max_pending: int = 1000) -> None:
+                 max_pending: int = 1000, http: httpx.AsyncClient | None = None) -> None:
         self.targets = targets
         self.guard = guard
         self.delays = tuple(delays)
         self.cache_seconds = cache_seconds
         self.render: Callable[[QueueEvent], dict[str, Any]] = plain_payload
-        self._http = httpx.AsyncClient(timeout=timeout, follow_redirects=False,
-                                       headers={"User-Agent": USER_AGENT})
+        self._http = http or guarded_client(guard, timeout, {"User-Agent": USER_AGENT})
         self._cached: tuple[float, list[NotificationConfig]] | None = None
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -121,12 +122,14 @@ class WebhookNotifier:
     async def post(self, target: NotificationConfig, kind: str, event_id: int,
                    body: bytes) -> int:
         """One POST; the status code. Raises BadRequest for a private address."""
-        await self.guard.check(target.url)
         headers = {"Content-Type": "application/json", "X-Queuarr-Event": kind,
                    "X-Queuarr-Delivery": str(event_id)}
         if target.secret:
             headers["X-Queuarr-Signature"] = sign(target.secret, body)
-        response = await self._http.post(target.url, content=body, headers=headers)
+        try:
+            response = await self._http.post(target.url, content=body, headers=headers)
+        except PrivateAddress as exc:
+            raise BadRequest(str(exc)) from None
         return response.status_code
 
     async def drained(self) -> None:

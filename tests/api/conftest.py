@@ -36,7 +36,7 @@ from core.domain import (
 )
 from core.ports import DownloadClients
 from infrastructure.bootstrap import Container, assemble
-from infrastructure.netguard import UrlGuard
+from infrastructure.net.guard import UrlGuard
 from infrastructure.notifiers.webhook import WebhookNotifier
 from infrastructure.settings import Settings
 from tests.api.radarr_schema import (

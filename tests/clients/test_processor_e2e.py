@@ -69,7 +69,9 @@ def test_an_http_file_goes_through_the_managed_aria2c(tmp_path: Path,
 
 def test_a_magnet_goes_through_the_managed_aria2c(tmp_path: Path, payload: Payload) -> None:
     require_binary("aria2c")
-    process, server = start_server(tmp_path)
+    # The seeder's tracker is on loopback: without the setting it is removed from the
+    # magnet before aria2 sees it (tests/clients/test_guarded_sends.py).
+    process, server = start_server(tmp_path, {"QUEUARR_ALLOW_PRIVATE_URLS": "true"})
     try:
         item, _ = grab_and_wait(server, {"downloadUrl": payload.magnet})
         output = Path(item["outputPath"])
@@ -82,6 +84,7 @@ def test_a_magnet_goes_through_the_managed_aria2c(tmp_path: Path, payload: Paylo
 def test_a_magnet_goes_through_qbittorrent_from_settings(
         tmp_path: Path, payload: Payload, qbittorrent: QbittorrentDaemon) -> None:
     process, server = start_server(tmp_path, {
+        "QUEUARR_ALLOW_PRIVATE_URLS": "true",  # the seeder's tracker is on loopback
         "QUEUARR_QBITTORRENT_URL": qbittorrent.url,
         "QUEUARR_QBITTORRENT_USERNAME": qbittorrent.username,
         "QUEUARR_QBITTORRENT_PASSWORD": qbittorrent.password,

@@ -30,6 +30,7 @@ from core.events import (
     EventType,
     PublishingRepository,
     QueueEvent,
+    Subscription,
     stream,
 )
 from core.leases import CLAIMED
@@ -359,6 +360,36 @@ async def test_stream_yields_coalesced_events_and_none_when_quiet() -> None:
     got = [await anext(events) for _ in range(3)]
     assert [e.id if e is not None else None for e in got] == [1, 4, None]
     await events.aclose()
+
+
+async def _read_all(subscription: Subscription) -> list[int]:
+    return [e.id async for e in stream(subscription, heartbeat=3600) if e is not None]
+
+
+async def test_ending_the_streams_wakes_a_waiting_reader_after_what_was_queued() -> None:
+    bus = EventBus(FakeClock())
+    subscription = bus.subscribe()
+    bus.publish(E.GRABBED, an_item(1))
+    reader = asyncio.create_task(_read_all(subscription))
+    try:
+        await until(lambda: subscription.queue.empty())  # it read 1 and waits (an hour)
+        bus.publish(E.SENT, an_item(1))
+        bus.end_streams()
+        bus.publish(E.COMPLETED, an_item(1))  # after the end: not for this stream
+        assert await asyncio.wait_for(reader, 10) == [1, 2]
+    finally:
+        reader.cancel()
+
+
+async def test_a_full_stream_and_one_opened_after_the_end_both_end() -> None:
+    bus = EventBus(FakeClock())
+    full = bus.subscribe(size=2)
+    for _ in range(2):
+        bus.publish(E.GRABBED, an_item(1))
+    bus.end_streams()
+    late = bus.subscribe()
+    assert await asyncio.wait_for(_read_all(full), 10) == [2]  # 1 made room for the end
+    assert await asyncio.wait_for(_read_all(late), 10) == []
 
 
 # -- the coalescer ---------------------------------------------------------------------

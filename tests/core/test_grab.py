@@ -259,6 +259,13 @@ def test_torrent_size_overrides_the_request_size(fake: FakeTorrentParser) -> Non
     assert grab(GrabRequest(torrent_file=b"d4:infodee", size=1), fake).size == META.size
 
 
+def test_a_torrent_size_past_what_a_bigint_holds_is_refused() -> None:
+    huge = FakeTorrentParser(TorrentMeta(info_hash="fe" * 20, name="Huge.2023", size=2**64))
+    with pytest.raises(InvalidRelease, match="total size must be between 0 and "
+                                             "9223372036854775807, got 18446744073709551616"):
+        grab(GrabRequest(torrent_file=b"d4:infodee"), huge)
+
+
 def test_url_grab_keeps_the_request_size_and_defaults_to_zero() -> None:
     url = "http://x.example/a.mkv"
 
@@ -319,6 +326,13 @@ def test_movie_id_outside_positive_int32_is_refused(movie_id: int) -> None:
 
 def test_no_movie_id_means_an_unknown_movie() -> None:
     assert grab(GrabRequest(title="t", download_url=MAGNET)).movie_id is None
+
+
+@pytest.mark.parametrize("movie", [MovieInfo(title="Heat\x00"),
+                                   MovieInfo(title="Heat", sort_title="\x00heat")])
+def test_a_movie_title_with_a_nul_is_refused(movie: MovieInfo) -> None:
+    with pytest.raises(InvalidRelease, match="movie's title must not contain NUL"):
+        grab(GrabRequest(title="t", download_url=MAGNET, movie=movie))
 
 
 # -- category ----------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """A model test of the item lifecycle (DESIGN.md, perf-reliability R12): Hypothesis drives
-the real QueueService and Processor over the in-memory repositories, a fault-injecting
-fake download client and a clock that only moves when told, and checks the lifecycle's
-invariants after every step.
+the real QueueService and Processor over the in-memory repositories, two fault-injecting
+fake download clients and a clock that only moves when told, and checks the lifecycle's
+invariants after every step: among them, that QUEUARR_MAX_CONCURRENT and
+QUEUARR_MAX_PER_CLIENT hold whatever callers pause, resume, force-grab or reprioritise,
+and that a pause holds until a resume whatever the client does.
 
 The default run is small and derandomized (the same examples every run); for the R12
 soak set QUEUARR_LIFECYCLE_EXAMPLES=500 QUEUARR_LIFECYCLE_STEPS=50.
@@ -59,10 +61,11 @@ from core.errors import (
 from core.grab import GrabRequest, validate_grab
 from core.listing import PageRequest, QueueFilter
 from core.policy import RetryPolicy, StallPolicy
-from core.ports import BlocklistRepository, QueueRepository
+from core.ports import BlocklistRepository, DownloadStatus, QueueRepository
 from core.processor import Processor, ProcessorConfig
 from core.service import QueueService, RemoveOptions
-from core.states import GRABBABLE, PAUSABLE, RETRYABLE, can_transition
+from core.slots import holds_slot
+from core.states import PAUSABLE, RETRYABLE, can_transition, is_pending
 from infrastructure.db.blocklist_repository import SqlBlocklistRepository
 from infrastructure.db.engine import Database
 from infrastructure.db.queue_repository import SqlQueueRepository
@@ -75,6 +78,8 @@ S = ItemState
 T = TypeVar("T")
 
 RETRY = RetryPolicy(delays=(0, 120, 480))
+ACTIONS = ["pause", "resume", "force grab", "priority"]
+# Two clients of two slots each, three slots in all: either limit can be the one that binds.
 CONFIG = ProcessorConfig(max_active=3, per_client=2, retry=RETRY, lease=timedelta(minutes=5),
                          stall=StallPolicy(), max_rescues=3, missing_cycles=2)
 # Items a sync follows to whatever their download became (paused ones wait for the user).
@@ -181,6 +186,33 @@ class FaultyClient(FakeDownloadClient):
         self.downloads[download_id] = replace(self.downloads[download_id], **changes)
 
 
+class Fleet:
+    """The machine's download clients; a download found by its id in whichever holds
+    it (the first, if an item was sent to both)."""
+
+    def __init__(self, *members: FaultyClient) -> None:
+        self.members = members
+
+    @property
+    def downloads(self) -> dict[str, DownloadStatus]:
+        merged: dict[str, DownloadStatus] = {}
+        for member in reversed(self.members):
+            merged.update(member.downloads)
+        return merged
+
+    def named(self, name: str | None) -> FaultyClient | None:
+        return next((m for m in self.members if m.name == name), None)
+
+    def holding(self, download_id: str) -> FaultyClient:
+        return next(m for m in self.members if download_id in m.downloads)
+
+    def change(self, download_id: str, **changes: Any) -> None:
+        self.holding(download_id).change(download_id, **changes)
+
+    def lose(self, download_id: str) -> None:
+        self.holding(download_id).lose(download_id)
+
+
 def pick(values: Sequence[T], index: int) -> T:
     return values[index % len(values)]
 
@@ -195,7 +227,8 @@ class Lifecycle(RuleBasedStateMachine):
         self.clock = FakeClock(EPOCH)
         self.items, self.blocklist = self.open_stores()
         self.client = FaultyClient("aria2")
-        self.clients = FakeClients(self.client)
+        self.fleet = Fleet(self.client, FaultyClient("qbit"))
+        self.clients = FakeClients(*self.fleet.members)
         self.queue = QueueService(self.items, self.blocklist, self.clock, TorfParser(),
                                   self.clients)
         self.processor = self.new_processor("processor")
@@ -205,6 +238,7 @@ class Lifecycle(RuleBasedStateMachine):
         self.blocklisted: set[int] = set()  # releases removed with blocklist=true
         self.stale: list[tuple[Processor, QueueItem]] = []  # claims of killed processors
         self.killed = 0
+        self.paused_by_user: set[int] = set()  # paused here, not resumed since
 
     def open_stores(self) -> tuple[QueueRepository, BlocklistRepository]:
         return MemoryQueueRepository(self.clock), MemoryBlocklistRepository()
@@ -266,11 +300,39 @@ class Lifecycle(RuleBasedStateMachine):
         self.ids.append(item.id)
 
     @precondition(lambda self: self.ids)
-    @rule(index=st.integers(0, 99), action=st.sampled_from(["pause", "resume", "force grab",
-                                                            "priority"]))
+    @rule(index=st.integers(0, 99), action=st.sampled_from(ACTIONS))
     def act_on_an_item(self, index: int, action: str) -> None:
         """Pause, resume, force-grab or reprioritise an item (perhaps a removed one)."""
-        item_id = self.some_id(index)
+        self.act_on(self.some_id(index), action, pick(list(Priority), index))
+
+    @precondition(lambda self: self.ids)
+    @rule(index=st.integers(0, 99), action=st.sampled_from(ACTIONS))
+    def act_on_an_item_it_fits(self, index: int, action: str) -> None:
+        """The same on an item the action applies to: pause one that waits or downloads,
+        resume a paused one, force-grab a pending one, reprioritise an active one; a
+        download its client has first (what the slots are about)."""
+        fits = {"pause": lambda i: i.state in PAUSABLE, "resume": lambda i: i.state is S.PAUSED,
+                "force grab": is_pending, "priority": lambda i: i.is_active}[action]
+        candidates = [i for i in self.all_items() if fits(i)]
+        candidates = [i for i in candidates if i.download_id] or candidates
+        if candidates:
+            self.act_on(pick(candidates, index).id, action, pick(list(Priority), index))
+
+    @precondition(lambda self: self.ids)
+    @rule(index=st.integers(0, 99), dispatch_between=st.booleans())
+    def pause_a_download_and_resume_it(self, index: int, dispatch_between: bool) -> None:
+        """Pause a download (its slot is free), perhaps let the dispatcher fill the slot,
+        and resume it: with no slot free, it must wait."""
+        downloads = [i for i in self.all_items() if i.state in (S.DOWNLOADING, S.WARNING)]
+        if not downloads:
+            return
+        item_id = pick(downloads, index).id
+        self.act_on(item_id, "pause", Priority.NORMAL)
+        if dispatch_between:
+            self.dispatch()
+        self.act_on(item_id, "resume", Priority.NORMAL)
+
+    def act_on(self, item_id: int, action: str, priority: Priority) -> None:
         before = self.get(item_id)
         try:
             if action == "pause":
@@ -281,31 +343,38 @@ class Lifecycle(RuleBasedStateMachine):
                 self.run(self.queue.force_grab(item_id))
                 after = self.get(item_id) or before  # type: ignore[assignment]
             else:
-                after = self.run(self.queue.set_priority(item_id, Priority.HIGH))
+                after = self.run(self.queue.set_priority(item_id, priority))
         except NotFound:
-            assert before is None or (action == "force grab" and before.state not in
-                                      GRABBABLE)
+            assert before is None or (action == "force grab" and not is_pending(before))
             return
         except IllegalTransition:
             assert before is not None and action in ("pause", "resume")
             assert before.state not in PAUSABLE | {S.PAUSED}
             return
         except ClientUnavailable:
-            assert before is not None and before.download_id and self.client.down
+            client = self.fleet.named(before.download_client if before else None)
+            assert before is not None and before.download_id and client and client.down
             assert self.get(item_id) == before, "a refused change changed the item"
             return
         assert before is not None and after is not None
+        if currently_in_test_context():  # --hypothesis-show-statistics: the coverage
+            held = " (its download kept)" if before.download_id else ""
+            event(f"{action} of a {before.state.value} item{held}")
         if action == "pause":
             assert after.state is S.PAUSED
+            self.paused_by_user.add(item_id)
         elif action == "resume" and before.state is S.PAUSED:
-            assert after.state is (S.DOWNLOADING if before.download_id else S.QUEUED)
+            # Queued for a slot; a download its client has stays there, paused.
+            assert after.state is S.QUEUED
+            assert after.download_id == before.download_id
+            self.paused_by_user.discard(item_id)
         elif action == "resume":
             assert after == before
         elif action == "force grab":
-            assert before.state in GRABBABLE and after.state is S.QUEUED
+            assert is_pending(before) and after.state is S.QUEUED
             assert after.next_attempt_at is None
         else:
-            assert after.priority is Priority.HIGH
+            assert after.priority is priority
 
     @precondition(lambda self: self.ids)
     @rule(index=st.integers(0, 99), blocklist=st.booleans(), from_client=st.booleans())
@@ -320,11 +389,14 @@ class Lifecycle(RuleBasedStateMachine):
             return
         except ClientUnavailable:
             assert before is not None and from_client and before.download_id
-            assert self.client.down and self.get(item_id) == before
+            client = self.fleet.named(before.download_client)
+            assert client is not None and client.down and self.get(item_id) == before
             return
         assert before is not None and self.get(item_id) is None
-        if from_client and before.download_id:
-            assert before.download_id not in self.client.downloads
+        self.paused_by_user.discard(item_id)
+        client = self.fleet.named(before.download_client)
+        if from_client and before.download_id and client is not None:
+            assert before.download_id not in client.downloads
         if blocklist:
             self.blocklisted |= {n for n, new in enumerate(self.new_items)
                                  if self.matches(before, new)}
@@ -380,12 +452,12 @@ class Lifecycle(RuleBasedStateMachine):
     def processor_pass(self, work: Coroutine[Any, Any, object], syncs: bool = False
                        ) -> None:
         """Run a processor pass. A client outage burns no attempt; only a stall, never a
-        client-side fault, blocklists a release; and when the pass is a sync with the
-        client up, every download the client finished or failed is followed."""
+        client-side fault, blocklists a release; and when the pass is a sync, every
+        download a client that is up finished or failed is followed."""
         before = {i.id: i for i in self.all_items()}
-        statuses = dict(self.client.downloads)
-        client_up = not self.client.down and self.processor.backoffs["aria2"].ready(
-            self.clock.now())
+        statuses = {c.name: dict(c.downloads) for c in self.fleet.members}
+        up = {c.name for c in self.fleet.members
+              if not c.down and self.processor.backoffs[c.name].ready(self.clock.now())}
         entries = self.blocklist_entries()
         self.run(work)
         after = {i.id: i for i in self.all_items()}
@@ -399,13 +471,16 @@ class Lifecycle(RuleBasedStateMachine):
                        and before[i.id].state is not S.FAILED
                        and (i.info_hash, i.url_hash) == (entry.info_hash, entry.url_hash))
             assert (item.error_message or "").startswith("Stalled for good"), item
-            status = statuses.get(before[item.id].download_id or "")
+            old = before[item.id]
+            status = statuses[old.download_client or ""].get(old.download_id or "")
             assert status is not None, item
             assert status.state in STALL_STATES | {ClientState.DOWNLOADING}, (item, status)
-        if not (syncs and client_up):
+        if not syncs:
             return
         for old in before.values():
-            status = statuses.get(old.download_id or "")
+            if old.download_client not in up:
+                continue
+            status = statuses[old.download_client or ""].get(old.download_id or "")
             new = after.get(old.id)
             if new is None or status is None or old.state not in FOLLOWED:
                 continue
@@ -443,7 +518,9 @@ class Lifecycle(RuleBasedStateMachine):
         client took it, or before): only its lease is left."""
         self.killed += 1
         doomed = self.new_processor(f"doomed-{self.killed}")
-        claimed = self.run(self.items.claim(doomed.owner, 1, self.clock.now(), CONFIG.lease))
+        slots = min(self.run(doomed.free_slots()), 1)  # it claimed as a processor does
+        claimed = self.run(self.items.claim(doomed.owner, slots, self.clock.now(),
+                                            CONFIG.lease))
         for item in claimed:
             assert item.state is S.SENDING and item.lease_owner == doomed.owner
             if add_went_through and not self.client.down:
@@ -472,13 +549,13 @@ class Lifecycle(RuleBasedStateMachine):
     # -- the download client -------------------------------------------------------------
 
     def some_download(self, index: int) -> str:
-        return pick(sorted(self.client.downloads), index)
+        return pick(sorted(self.fleet.downloads), index)
 
-    @precondition(lambda self: self.client.downloads)
+    @precondition(lambda self: self.fleet.downloads)
     @rule(index=st.integers(0, 99), share=st.floats(0.05, 0.95))
     def client_makes_progress(self, index: int, share: float) -> None:
         download_id = self.some_download(index)
-        status = self.client.downloads[download_id]
+        status = self.fleet.downloads[download_id]
         if status.state in (ClientState.COMPLETED, ClientState.FAILED):
             return
         total = status.total_bytes or 1000  # a magnet's metadata arrives
@@ -487,28 +564,28 @@ class Lifecycle(RuleBasedStateMachine):
         if done + more >= total:
             return
         done += more
-        self.client.change(download_id, state=ClientState.DOWNLOADING, total_bytes=total,
+        self.fleet.change(download_id, state=ClientState.DOWNLOADING, total_bytes=total,
                            left_bytes=total - done, progress=round(done * 100 / total, 4),
                            download_speed=more, eta_seconds=10, error=None)
 
-    @precondition(lambda self: self.client.downloads)
+    @precondition(lambda self: self.fleet.downloads)
     @rule(index=st.integers(0, 99))
     def client_completes(self, index: int) -> None:
         download_id = self.some_download(index)
-        status = self.client.downloads[download_id]
+        status = self.fleet.downloads[download_id]
         total = status.total_bytes or 1000
-        self.client.change(download_id, state=ClientState.COMPLETED, total_bytes=total,
+        self.fleet.change(download_id, state=ClientState.COMPLETED, total_bytes=total,
                            left_bytes=0, progress=100.0, download_speed=0, eta_seconds=None,
                            error=None)
 
-    @precondition(lambda self: self.client.downloads)
+    @precondition(lambda self: self.fleet.downloads)
     @rule(index=st.integers(0, 99), permanent=st.booleans())
     def client_fails_the_download(self, index: int, permanent: bool) -> None:
-        self.client.change(self.some_download(index), state=ClientState.FAILED,
+        self.fleet.change(self.some_download(index), state=ClientState.FAILED,
                            permanent=permanent, download_speed=0,
                            error="resource not found" if permanent else "connection reset")
 
-    @precondition(lambda self: self.client.downloads)
+    @precondition(lambda self: self.fleet.downloads)
     @rule(index=st.integers(0, 99), what=st.sampled_from([
         *sorted(CLIENT_FAULT_STATES), ClientState.STALLED, ClientState.METADATA,
         ClientState.PAUSED, ClientState.DOWNLOADING, "lose"]))
@@ -517,25 +594,26 @@ class Lifecycle(RuleBasedStateMachine):
         in the client's UI, or a download the client lost."""
         download_id = self.some_download(index)
         if what == "lose":
-            self.client.lose(download_id)
-        elif self.client.downloads[download_id].state is not ClientState.COMPLETED:
+            self.fleet.lose(download_id)
+        elif self.fleet.downloads[download_id].state is not ClientState.COMPLETED:
             faulty = what in CLIENT_FAULT_STATES
-            self.client.change(download_id, state=ClientState(what), download_speed=0,
+            self.fleet.change(download_id, state=ClientState(what), download_speed=0,
                                error=f"{what}: disk I/O error" if faulty else None)
 
     @rule(what=st.sampled_from(["down", "up", "rejects next add", "next add fails",
-                                "next add times out"]))
-    def client_goes_wrong(self, what: str) -> None:
-        """The client goes down or comes back, or its next add fails (permanently,
+                                "next add times out"]), which=st.integers(0, 1))
+    def client_goes_wrong(self, what: str, which: int = 0) -> None:
+        """A client goes down or comes back, or its next add fails (permanently,
         transiently, or by a timeout after it took the download)."""
+        client = self.fleet.members[which]
         if what in ("down", "up"):
-            self.client.down = what == "down"
+            client.down = what == "down"
         elif what == "next add times out":
-            self.client.lose_reply_on_add = True
+            client.lose_reply_on_add = True
         elif what == "rejects next add":
-            self.client.next_add_error = ClientRejected("aria2: not a valid torrent")
+            client.next_add_error = ClientRejected(f"{client.name}: not a valid torrent")
         else:
-            self.client.next_add_error = TransientClientError("aria2: tracker said 503")
+            client.next_add_error = TransientClientError(f"{client.name}: tracker said 503")
 
     @rule(seconds=st.sampled_from(CLOCK_STEPS))
     def time_passes(self, seconds: int) -> None:
@@ -571,10 +649,32 @@ class Lifecycle(RuleBasedStateMachine):
 
     @invariant()
     def no_item_is_in_the_client_twice(self) -> None:
-        for item_id in set(self.client.created):
-            held = self.client.created[item_id] - self.client.dropped[item_id]
-            assert held <= 1, f"item {item_id} was sent again while the client held it"
-        assert set(self.client.downloads) == set(self.client.owner)
+        for client in self.fleet.members:
+            for item_id in set(client.created):
+                held = client.created[item_id] - client.dropped[item_id]
+                assert held <= 1, f"item {item_id} was sent again while the client held it"
+            assert set(client.downloads) == set(client.owner)
+
+    @invariant()
+    def active_downloads_stay_within_the_limits(self) -> None:
+        """QUEUARR_MAX_CONCURRENT in all (items being sent included) and
+        QUEUARR_MAX_PER_CLIENT in each client (the downloads it holds), counted as
+        core.slots counts them: a paused item holds no slot."""
+        holding = [i for i in self.all_items() if holds_slot(i)]
+        assert len(holding) <= CONFIG.max_active, holding
+        per_client = Counter(i.download_client for i in holding
+                             if i.download_client and i.state is not S.SENDING)
+        assert all(n <= (CONFIG.per_client or n) for n in per_client.values()), per_client
+
+    @invariant()
+    def a_pause_holds_until_a_resume(self) -> None:
+        """An item paused here stays paused whatever its client does with the download,
+        until it is resumed or removed, or its client finished or failed it."""
+        for item in self.run(self.items.get_many(sorted(self.paused_by_user))):
+            if item.state in (S.COMPLETED, S.FAILED, S.RETRYING):
+                self.paused_by_user.discard(item.id)
+            else:
+                assert item.state is S.PAUSED, item
 
     @invariant()
     def counts_agree_with_the_items(self) -> None:
@@ -661,7 +761,9 @@ def replay(kind: type[Lifecycle], *steps: tuple[str, dict[str, Any]]) -> None:
                           machine.history_is_an_unbroken_chain_of_legal_transitions,
                           machine.no_item_is_in_the_client_twice,
                           machine.counts_agree_with_the_items,
-                          machine.items_are_consistent_with_their_state):
+                          machine.items_are_consistent_with_their_state,
+                          machine.active_downloads_stay_within_the_limits,
+                          machine.a_pause_holds_until_a_resume):
                 check()
     finally:
         machine.teardown()

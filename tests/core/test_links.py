@@ -131,6 +131,19 @@ def test_magnet_with_a_non_numeric_size_is_refused(value: str) -> None:
         parse_magnet(magnet(f"xt=urn:btih:{HEX}", f"xl={value}"))
 
 
+@pytest.mark.parametrize("value", ["99999999999999999999", "9" * 5000, "9223372036854775808",
+                                   "0" * 30 + "9223372036854775808"])
+def test_a_magnet_size_past_what_a_bigint_holds_is_an_invalid_release(value: str) -> None:
+    # 20 digits overflowed the BIGINT column; 5,000 made int() itself raise ValueError.
+    with pytest.raises(InvalidRelease, match="larger than 9223372036854775807 bytes"):
+        parse_magnet(magnet(f"xt=urn:btih:{HEX}", f"xl={value}"))
+
+
+def test_the_largest_size_a_bigint_holds_is_a_valid_magnet_size() -> None:
+    link = magnet(f"xt=urn:btih:{HEX}", "xl=" + "0" * 40 + "9223372036854775807")
+    assert parse_magnet(link).size == 2**63 - 1
+
+
 def test_magnet_with_a_non_ascii_digit_as_size_is_refused_as_an_invalid_release() -> None:
     # '²' counts as a digit for str.isdigit() but int() cannot read it.
     with pytest.raises(InvalidRelease):

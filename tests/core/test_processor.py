@@ -307,6 +307,26 @@ async def test_a_graceful_stop_gives_back_only_its_own_leases(world: World) -> N
     assert (await world.get(theirs)).lease_owner == "other-worker"
 
 
+async def test_at_start_the_leases_an_earlier_run_left_are_given_back_before_they_expire(
+        world: World) -> None:
+    left, twice, mine = await world.grab(1), await world.grab(2), await world.grab(3)
+    hour = timedelta(hours=1)
+    await world.items.claim("host:111", 2, world.clock.now(), hour)  # then it was killed
+    await world.items.update([(t := await world.get(twice), t.evolve(rescues=2))],
+                             HistoryEvent("test"))
+    await world.items.claim("test-worker", 1, world.clock.now(), hour)
+    assert await world.processor.rescue() == []  # nothing has expired
+    assert await world.processor.release_earlier() == [left.id, twice.id]
+    back = await world.get(left)
+    assert back.state is S.QUEUED and back.lease_owner is None and back.rescues == 0
+    assert (await world.items.history(left.id))[-1].message == (
+        "test-worker started; host:111 had stopped without giving it back")
+    # Not a rescue: which of them killed the process, if any, nobody knows.
+    again = await world.get(twice)
+    assert again.state is S.QUEUED and again.rescues == 2
+    assert (await world.get(mine)).lease_owner == "test-worker"  # this run's own
+
+
 async def test_a_stalled_download_fails_only_at_twice_its_own_limit(world: World) -> None:
     """The data limit (30 min) applies to a download, not the shorter metadata one:
     a sync a minute after the warning does not fail it."""

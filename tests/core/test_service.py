@@ -770,17 +770,34 @@ async def test_pausing_an_item_whose_client_is_gone_is_refused(
     assert (await service.get(item.id)).state is S.DOWNLOADING
 
 
-async def test_resuming_a_paused_download_resumes_it_in_its_client(
+async def test_resuming_a_paused_download_queues_it_with_its_download_kept(
     service: QueueService, items: MemoryQueueRepository, clock: FakeClock,
     client: FakeDownloadClient,
 ) -> None:
+    """The dispatcher resumes it in its client when a slot is free (it is woken), so
+    that QUEUARR_MAX_CONCURRENT holds (tests/core/test_concurrency_limit.py)."""
     item = await sent(items, clock, await grab(service, 1))
     await service.pause(item.id)
+    woken = []
+    service.wake = lambda: woken.append(True)
 
     resumed = await service.resume(item.id)
 
-    assert client.calls[-1] == ("resume", (item.download_id,))
-    assert resumed.state is S.DOWNLOADING
+    assert client.calls == [("pause", (item.download_id,))]
+    assert resumed.state is S.QUEUED and woken == [True]
+    assert (resumed.download_client, resumed.download_id) == ("fake", item.download_id)
+
+
+async def test_resuming_a_download_whose_client_is_gone_is_refused(
+    service: QueueService, items: MemoryQueueRepository, clock: FakeClock
+) -> None:
+    item = await sent(items, clock, await grab(service, 1), client="gone")
+    (paused,) = await items.update(
+        [(item, transition(item, S.PAUSED, clock.now()))], HistoryEvent("test"))
+
+    with pytest.raises(UnknownDownloadClient):
+        await service.resume(item.id)
+    assert await service.get(item.id) == paused
 
 
 async def test_resuming_an_item_paused_before_it_was_sent_queues_it(

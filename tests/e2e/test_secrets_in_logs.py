@@ -16,6 +16,9 @@ def test_the_api_key_never_appears_in_the_server_log(live_server: LiveServer) ->
     with httpx.Client(base_url=live_server.url) as http:
         assert http.get(f"/api/v3/queue?apikey={key}").status_code == 200
         assert http.get(f"/api/v3/queue?APIKEY={key}&pageSize=5").status_code == 200
+        for query in (f"apikey[0]={key}", f"apikey%5B0%5D={key}", f"ApiKey[]={key}&page=1",
+                      f"apiKey={key}&apikey={key}", f"apik%65y={key}&PageSize=5"):
+            assert http.get(f"/api/v3/queue?{query}").status_code == 200, query
         assert http.get("/api/v3/queue/status", headers={"X-Api-Key": key}).status_code == 200
         assert http.get("/api", headers={"Authorization": f"Bearer {key}"}).status_code == 200
         assert http.get(f"/api/v3/queue?apikey={wrong}").status_code == 401

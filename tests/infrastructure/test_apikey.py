@@ -67,9 +67,29 @@ def test_two_data_dirs_get_different_keys(tmp_path: Path) -> None:
 
 
 def test_a_key_file_written_by_hand_is_used_without_its_blanks(tmp_path: Path) -> None:
-    (tmp_path / KEY_FILE).write_text("  handwritten-key \n", encoding="utf-8")
+    (tmp_path / KEY_FILE).write_text("  handwritten-key-of-26-chars \n", encoding="utf-8")
 
-    assert load_or_create_api_key(Settings(data_dir=tmp_path)) == ("handwritten-key", False)
+    assert load_or_create_api_key(Settings(data_dir=tmp_path)) == (
+        "handwritten-key-of-26-chars", False)
+
+
+def test_a_key_file_shorter_than_20_characters_is_refused_without_showing_it(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / KEY_FILE).write_text("short-secret-key\n", encoding="utf-8")
+
+    with pytest.raises(ValueError, match="shorter than 20 characters") as refused:
+        load_or_create_api_key(Settings(data_dir=tmp_path))
+
+    assert "short-secret-key" not in str(refused.value)
+    assert (tmp_path / KEY_FILE).read_text(encoding="utf-8") == "short-secret-key\n"
+
+
+def test_the_generated_key_is_long_enough_to_be_configured(tmp_path: Path) -> None:
+    key, created = load_or_create_api_key(Settings(data_dir=tmp_path))
+
+    assert created
+    assert Settings(api_key=key).api_key is not None
 
 
 def test_an_empty_key_file_is_replaced_by_a_generated_key(tmp_path: Path) -> None:
@@ -98,11 +118,12 @@ def test_a_configured_key_wins_and_nothing_is_written(tmp_path: Path) -> None:
     (tmp_path / KEY_FILE).write_text("stored-key\n", encoding="utf-8")
     other = tmp_path / "other"
 
-    assert load_or_create_api_key(Settings(data_dir=tmp_path, api_key="configured")) == (
-        "configured", False,
+    configured = "configured-key-0123456789"
+    assert load_or_create_api_key(Settings(data_dir=tmp_path, api_key=configured)) == (
+        configured, False,
     )
-    assert load_or_create_api_key(Settings(data_dir=other, api_key="configured")) == (
-        "configured", False,
+    assert load_or_create_api_key(Settings(data_dir=other, api_key=configured)) == (
+        configured, False,
     )
     assert not other.exists()
     assert (tmp_path / KEY_FILE).read_text(encoding="utf-8") == "stored-key\n"
@@ -111,7 +132,8 @@ def test_a_configured_key_wins_and_nothing_is_written(tmp_path: Path) -> None:
 def test_a_key_configured_in_the_environment_wins(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("QUEUARR_API_KEY", "from-env")
+    monkeypatch.setenv("QUEUARR_API_KEY", "from-the-environment-0123")
 
-    assert load_or_create_api_key(Settings(data_dir=tmp_path)) == ("from-env", False)
+    assert load_or_create_api_key(Settings(data_dir=tmp_path)) == (
+        "from-the-environment-0123", False)
     assert not (tmp_path / KEY_FILE).exists()

@@ -215,6 +215,27 @@ def test_the_api_key_is_a_secret_that_its_repr_does_not_show(
     assert SECRET not in str(settings.model_dump())
 
 
+@pytest.mark.parametrize("short", ["k", "hunter2", "nineteen-characters"])
+def test_an_api_key_shorter_than_20_characters_is_refused_without_echoing_it(
+    monkeypatch: pytest.MonkeyPatch, short: str,
+) -> None:
+    monkeypatch.setenv("QUEUARR_API_KEY", short)
+
+    with pytest.raises(ValidationError, match="at least 20 characters") as refused:
+        Settings()
+
+    assert repr(short) not in str(refused.value)
+
+
+def test_an_api_key_of_20_characters_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QUEUARR_API_KEY", "twenty-characters-ok")
+
+    settings = Settings()
+
+    assert settings.api_key is not None
+    assert settings.api_key.get_secret_value() == "twenty-characters-ok"
+
+
 @pytest.mark.parametrize("blank", ["", "   "])
 def test_a_blank_api_key_counts_as_none(monkeypatch: pytest.MonkeyPatch, blank: str) -> None:
     monkeypatch.setenv("QUEUARR_API_KEY", blank)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import io
 from pathlib import Path
 
 import pytest
 import torf
 
 from core.errors import InvalidRelease
-from core.grab import MAX_TORRENT_BYTES
+from core.grab import MAX_TORRENT_BYTES, MAX_TORRENT_FILES
 from infrastructure.torrents import TorfParser
+from tests.torrent_data import many_files
 
 TRACKERS = ["http://tracker.one.example/announce", "udp://tracker.two.example:1337"]
 
@@ -139,3 +141,49 @@ def test_data_over_ten_megabytes_is_refused_before_decoding() -> None:
 
     with pytest.raises(InvalidRelease, match="larger than"):
         TorfParser().parse(b"d" + b"0" * MAX_TORRENT_BYTES)
+
+
+# -- limits checked before torf decodes (infrastructure.torrent_shape) -------------------
+
+
+@pytest.fixture
+def torf_must_not_decode(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("torf was asked to decode it")
+
+    monkeypatch.setattr(torf.Torrent, "read_stream", refuse)
+
+
+def test_a_torrent_listing_more_files_than_the_cap_is_refused_before_torf_decodes_it(
+    torf_must_not_decode: None,
+) -> None:
+    # 410,000 such files (9.8 MB) took torf 26 s and 1.1 GB on this box.
+    with pytest.raises(InvalidRelease, match=f"lists more than {MAX_TORRENT_FILES} files"):
+        TorfParser().parse(many_files(MAX_TORRENT_FILES + 1))
+
+
+def test_a_string_length_past_the_end_is_refused_without_reading_it(
+    torf_must_not_decode: None,
+) -> None:
+    # torf asked for 999,999,999,999 bytes and died of a MemoryError: a 500.
+    with pytest.raises(InvalidRelease, match="string at byte 14 runs past the end"):
+        TorfParser().parse(b"d4:infod4:name999999999999:abcee")
+
+
+def test_a_string_length_of_thousands_of_digits_is_refused(torf_must_not_decode: None
+                                                           ) -> None:
+    with pytest.raises(InvalidRelease, match="runs past the end"):
+        TorfParser().parse(b"d4:infod4:name" + b"9" * 5000 + b":abcee")
+
+
+def test_the_info_hash_is_the_sha1_of_the_info_bytes_as_sent() -> None:
+    # Keys out of order: torf re-encoded them sorted and hashed that, which is not the
+    # hash a download client computes from the file.
+    info = (b"d6:lengthi5e12:piece lengthi16384e6:pieces20:" + b"a" * 20
+            + b"4:name5:x.mkve")
+    data = b"d4:info" + info + b"e"
+
+    meta = TorfParser().parse(data)
+
+    assert meta.info_hash == hashlib.sha1(info).hexdigest()
+    assert meta.info_hash != torf.Torrent.read_stream(io.BytesIO(data)).infohash

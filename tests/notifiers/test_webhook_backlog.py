@@ -12,7 +12,7 @@ import pytest
 from core.events import EventBus, EventType
 from core.notifications import NotificationConfig
 from infrastructure.memory_release import MemoryNotificationRepository
-from infrastructure.netguard import UrlGuard
+from infrastructure.net.guard import UrlGuard
 from infrastructure.notifiers.webhook import WebhookNotifier
 from tests.fakes import FakeClock
 

@@ -6,7 +6,8 @@ the download-client status cycle (bench/clients.py); `--only processor [--quick]
 (bench/processor.py); `--only releases` only release parsing and scoring
 (bench/releases.py); `--only events [--quick]` only client change -> SSE latency and the
 notification overhead on dispatch (bench/events.py); `--only relay [--quick]` only the
-Postgres event relay between processes (bench/relay.py); `--only queue` only the queue
+Postgres event relay between processes (bench/relay.py); `--only stalls` only the
+event-loop stalls from one heavy request (bench/stalls.py); `--only queue` only the queue
 benchmark. A plain run does all three, the client and processor sections appended to
 results/latest.md."""
 
@@ -36,6 +37,10 @@ if only == "relay":
     from bench.relay import main as relay_main
 
     sys.exit(relay_main(args[2:]))
+if only == "stalls":
+    from bench.stalls import main as stalls_main
+
+    sys.exit(stalls_main(args[2:]))
 code = main(args[2:] if only == "queue" else None)
 if only != "queue":
     from bench.clients import main as clients_main

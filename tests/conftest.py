@@ -41,6 +41,7 @@ from infrastructure.memory_release import (
 )
 from infrastructure.migrate import upgrade
 from tests.fakes import FakeClock
+from tests.pretend_net import internal, web  # noqa: F401 (fixtures: the SSRF tests' servers)
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import httpcore
 import httpx
+import pytest
 
 from infrastructure.net.addresses import IPAddress
 from infrastructure.net.guard import UrlGuard
@@ -121,3 +122,18 @@ class PretendInternet:
 
     def client(self, guard: UrlGuard) -> httpx.AsyncClient:
         return guarded_client(guard, timeout=10, dial=self.dial)
+
+
+@pytest.fixture
+def web() -> Iterator[Site]:
+    """The "public" web server (reach it through PretendInternet.host)."""
+    with site() as s:
+        yield s
+
+
+@pytest.fixture
+def internal() -> Iterator[Site]:
+    """The internal service an attacker wants to reach: it must never be asked anything."""
+    with site() as s:
+        s.routes["/internal"] = (200, {}, b"SECRET internal answer")
+        yield s

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from core.clients import ClientDescriptor, ClientKind, ClientState
+from core.clients import ClientState
 from core.domain import DownloadProtocol, HistoryEvent, ItemState, NewItem, SourceKind
 from core.processor import Processor, ProcessorConfig
 from infrastructure.memory import MemoryBlocklistRepository, MemoryQueueRepository
@@ -23,34 +20,10 @@ from infrastructure.net.sources import SourcePreparer
 from infrastructure.torrents import TorfParser
 from tests.clients.harness import aria2_client, aria2_downloads
 from tests.daemons import Aria2Daemon, Payload, make_payload, make_torrent
-from tests.fakes import FakeClock
+from tests.fakes import FakeClients, FakeClock
 from tests.pretend_net import PretendInternet, Site, site
 
 PUBLIC = "93.184.216.34"
-
-
-class OneClient:
-    def __init__(self, client: object) -> None:
-        self.client = client
-
-    def get(self, name: str) -> object:
-        return self.client if name == "aria2" else None
-
-    def descriptors(self) -> list[object]:
-        return [ClientDescriptor("aria2", ClientKind.ARIA2)]
-
-
-@pytest.fixture
-def web() -> Iterator[Site]:
-    with site() as s:
-        yield s
-
-
-@pytest.fixture
-def internal() -> Iterator[Site]:
-    with site() as s:
-        s.routes["/internal"] = (200, {}, b"SECRET internal answer")
-        yield s
 
 
 async def send_one(aria2: Aria2Daemon, net: PretendInternet, new: NewItem,
@@ -61,7 +34,7 @@ async def send_one(aria2: Aria2Daemon, net: PretendInternet, new: NewItem,
     guard = net.guard(allow_private)
     sources = SourcePreparer(guard, TorfParser(), http=net.client(guard))
     client = aria2_client(aria2)
-    processor = Processor(items, OneClient(client), clock, "w",  # type: ignore[arg-type]
+    processor = Processor(items, FakeClients(client), clock, "w",  # type: ignore[arg-type]
                           ProcessorConfig(), MemoryBlocklistRepository(), sources=sources)
     try:
         await processor.dispatch()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -27,25 +27,13 @@ from tests.clients.harness import queue_item
 from tests.conftest import Store
 from tests.daemons import make_payload
 from tests.fakes import FakeClients, FakeClock, FakeDownloadClient
-from tests.pretend_net import PretendInternet, Site, site
+from tests.pretend_net import PretendInternet, Site
 
 PUBLIC = "93.184.216.34"  # films.example in these tests
 CDN = "151.101.1.1"  # cdn.example
 TRACKER = "198.51.100.0"  # not used to connect: tracker names are only checked
 
 
-@pytest.fixture
-def web() -> Iterator[Site]:
-    with site() as s:
-        yield s
-
-
-@pytest.fixture
-def internal() -> Iterator[Site]:
-    """The service an attacker wants to reach: it must never be asked anything."""
-    with site() as s:
-        s.routes["/internal"] = (200, {}, b"SECRET internal answer")
-        yield s
 
 
 @pytest.fixture

@@ -5,37 +5,22 @@ host; a name that resolves into private space is not connected to at all."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from core.errors import BadRequest
 from core.notifications import NotificationConfig
 from infrastructure.memory_release import MemoryNotificationRepository
 from infrastructure.notifiers.webhook import WebhookNotifier
-from tests.pretend_net import PretendInternet, Site, site
+from tests.pretend_net import PretendInternet, Site
 
 PUBLIC = "93.184.216.34"
 
 
-@pytest.fixture
-def receiver() -> Iterator[Site]:
-    with site() as s:
-        s.routes["/hook"] = (204, {}, b"")
-        yield s
-
-
-@pytest.fixture
-def internal() -> Iterator[Site]:
-    with site() as s:
-        s.routes["/hook"] = (204, {}, b"")
-        yield s
-
-
 async def test_a_delivery_connects_to_the_address_it_checked(
-        receiver: Site, internal: Site) -> None:
+        web: Site, internal: Site) -> None:
+    web.routes["/hook"] = (204, {}, b"")
     net = PretendInternet()
-    net.host("hooks.example", PUBLIC, receiver)
+    net.host("hooks.example", PUBLIC, web)
     answers = [[PUBLIC], ["127.0.0.1"]]
     resolve = net.resolve
 
@@ -54,7 +39,7 @@ async def test_a_delivery_connects_to_the_address_it_checked(
         await webhook.aclose()
     assert net.lookups == ["hooks.example"]
     assert net.dialed == [(PUBLIC, internal.port)]
-    assert [hit[2] for hit in receiver.hits] == ["/hook"]
+    assert [hit[2] for hit in web.hits] == ["/hook"]
     assert internal.hits == []
 
 

@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
 
     radarr = RadarrAPI(args.url, args.api_key)
     system = radarr.get_system_status()
-    print(f"{system['appName']} (Radarr API {system['version']}, "
+    print(f"{system['instanceName']} (Radarr API {system['version']}, "
           f"Queuarr {system['packageVersion']}) on {system['databaseType']}")
     counters = radarr.get_queue_status()
     print(f"{counters['totalCount']} queued ({counters['unknownCount']} without a movie)")

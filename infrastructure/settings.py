@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     api_key: SecretStr | None = Field(default=None, description="API key, at least 20 "
                                       "characters; generated and stored in the data dir "
                                       "when unset.")
+    instance_name: str = Field(default="Queuarr", min_length=1, max_length=100,
+                               description="The name in /api/v3/system/status's "
+                               "instanceName (appName is always Radarr, as tools expect).")
     host: str = "127.0.0.1"
     port: int = Field(default=7878, ge=1, le=65535)
     max_size: int | None = Field(default=None, description="Largest release accepted, bytes.")

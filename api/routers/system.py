@@ -50,11 +50,13 @@ async def api_info() -> Response:
 
 @router.get("/api/v3/system/status", response_model=SystemStatus, summary="System status")
 async def system_status(c: ContainerDep) -> Response:
-    """Radarr's SystemResource; clients read version, urlBase, startTime and appName."""
+    """Radarr's SystemResource; clients read version, urlBase, startTime and appName
+    (always Radarr, as in Radarr: tools such as decluttarr refuse any other; the name of
+    this instance is instanceName, QUEUARR_INSTANCE_NAME)."""
     in_docker = _in_docker()
     return json_response({
-        "appName": "Queuarr",
-        "instanceName": "Queuarr",
+        "appName": "Radarr",
+        "instanceName": c.settings.instance_name,
         "version": RADARR_API_VERSION,
         "buildTime": c.started_at,
         "isDebug": False,

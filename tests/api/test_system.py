@@ -37,7 +37,8 @@ async def test_system_status_has_the_fields_clients_read(api: Api) -> None:
     assert response.headers["cache-control"] == "no-cache, no-store"
     body = response.json()
     validate_system_status(body)
-    assert body["appName"]
+    assert body["appName"] == "Radarr"  # decluttarr stops unless it is (issue 13)
+    assert body["instanceName"] == "Queuarr"
     assert body["version"] == response.headers["x-application-version"]
     assert body["urlBase"] == ""  # empty strings are written, not omitted
     assert RADARR_DATE.fullmatch(body["startTime"])
@@ -60,3 +61,9 @@ async def test_api_info_and_ping_match_radarrs_resources(api: Api) -> None:
     assert ping.status_code == 200
     validate_ping(ping.json())
     assert ping.json() == {"status": "OK"}
+
+
+async def test_the_instance_name_is_the_configured_one(api: Api) -> None:
+    api.container.settings.instance_name = "Den Queuarr"
+    body = await api.get_json("/api/v3/system/status", None, validate_system_status)
+    assert (body["appName"], body["instanceName"]) == ("Radarr", "Den Queuarr")

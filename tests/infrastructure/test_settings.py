@@ -29,9 +29,11 @@ def test_settings_are_read_from_queuarr_prefixed_variables(
     monkeypatch.setenv("QUEUARR_HOST", "0.0.0.0")
     monkeypatch.setenv("QUEUARR_DATA_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("QUEUARR_LOG_LEVEL", "debug")
+    monkeypatch.setenv("QUEUARR_INSTANCE_NAME", "Den")
 
     settings = Settings()
 
+    assert settings.instance_name == "Den"
     assert settings.port == 9090
     assert settings.host == "0.0.0.0"
     assert settings.data_dir == tmp_path / "state"
@@ -282,3 +284,9 @@ def test_every_setting_is_in_the_readme_configuration_table() -> None:
     table = readme[readme.index("## Configuration"):]
     for name in Settings.model_fields:
         assert f"| `QUEUARR_{name.upper()}` |" in table, name
+
+
+@pytest.mark.parametrize("name", ["", "x" * 101])
+def test_an_empty_or_overlong_instance_name_is_refused(name: str) -> None:
+    with pytest.raises(ValidationError, match="instance_name"):
+        Settings(instance_name=name)

@@ -15,7 +15,6 @@ the item's attempts untouched.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 
 from core.clients import route
 from core.domain import QueueItem, StatusMessage
@@ -34,7 +33,7 @@ from core.processor_base import (
 from core.processor_base import (
     ProcessorConfig as ProcessorConfig,  # re-exported: the processor's configuration
 )
-from core.slots import held_slots, is_held
+from core.slots import all_leased, held_slots, is_held
 from core.syncing import SyncPass
 
 
@@ -251,8 +250,7 @@ class Processor(SyncPass):
                               "giving it back")
 
     async def _leased(self) -> list[QueueItem]:
-        """Every item in `sending` under a lease, expired or not."""
-        return await self.items.expired_leases(self.clock.now() + timedelta(days=3650))
+        return await all_leased(self.items, self.clock.now())
 
     async def _give_back(self, items: list[QueueItem], why: Callable[[QueueItem], str]
                          ) -> list[int]:

@@ -21,6 +21,11 @@ ACTIVE_SLOTS = frozenset({S.SENDING, S.DOWNLOADING, S.WARNING})
 AWAY = frozenset({S.CLIENT_UNAVAILABLE})
 
 
+async def all_leased(items: QueueRepository, now: datetime) -> list[QueueItem]:
+    """Every item in `sending` under a lease, expired or not."""
+    return await items.expired_leases(now + timedelta(days=3650))
+
+
 def holds_slot(item: QueueItem) -> bool:
     return item.state in ACTIVE_SLOTS or (
         item.state is S.CLIENT_UNAVAILABLE and item.download_id is not None)
@@ -47,7 +52,7 @@ async def held_slots(items: QueueRepository, clients: DownloadClients,
         return active, Counter()
     held = Counter(i.download_client for i in tracked if holds_slot(i) and i.download_client)
     everyone = clients.descriptors()
-    for item in await items.expired_leases(now + timedelta(days=3650)):  # being sent
+    for item in await all_leased(items, now):  # being sent
         target = route(item, [d for d in everyone if held[d.name] < per_client]) or route(
             item, everyone)
         if target is not None:

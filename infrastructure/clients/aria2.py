@@ -147,10 +147,6 @@ def _fault(result: Any) -> dict[str, Any] | None:
     return result if isinstance(result, dict) and "code" in result else None
 
 
-_output_path = base_path
-_is_metadata = is_metadata
-
-
 def to_status(download_id: str, s: dict[str, Any]) -> DownloadStatus:
     total = int(s.get("totalLength") or 0)
     done = int(s.get("completedLength") or 0)
@@ -159,7 +155,7 @@ def to_status(download_id: str, s: dict[str, Any]) -> DownloadStatus:
     state = STATE_MAP.get(raw, ClientState.UNKNOWN)
     error = None
     permanent = False
-    if _is_metadata(s) and state not in (ClientState.FAILED, ClientState.REMOVED):
+    if is_metadata(s) and state not in (ClientState.FAILED, ClientState.REMOVED):
         # A magnet's metadata, not the payload: nothing of the release is here yet, even
         # when the metadata itself is complete and the real download not yet started.
         # Paused, it says so (else a paused magnet would read as running).
@@ -186,7 +182,7 @@ def to_status(download_id: str, s: dict[str, Any]) -> DownloadStatus:
         upload_speed=int(s.get("uploadSpeed") or 0),
         eta_seconds=(left // speed) if speed and left else (0 if total and not left else None),
         seeders=int(s["numSeeders"]) if s.get("numSeeders") is not None else None,
-        output_path=_output_path(s),
+        output_path=base_path(s),
         error=error,
         permanent=permanent,
         name=info.get("name"),
@@ -273,7 +269,7 @@ class Aria2Client:
                     continue
                 if s.get("status") in ("removed", "error") or s.get("followedBy"):
                     continue
-                if not _is_metadata(s):
+                if not is_metadata(s):
                     return str(s["gid"])
                 best = best or str(s["gid"])
         return best

@@ -118,6 +118,10 @@ class QueueItemRow(SQLModel, table=True):
     rescues: int = Field(sa_column=_col(Integer, False, server_default="0"))
     progress_at: datetime | None = Field(default=None, sa_column=_col(UTCDateTime()))
     retry_policy: str | None = Field(default=None, sa_column=_col(Text))  # JSON, or default
+    # What the client says of the download, in Radarr's words (DownloadItemStatus, message).
+    client_status: str | None = Field(default=None, sa_column=_col(String(16)))
+    client_message: str | None = Field(default=None, sa_column=_col(Text))
+    tags: str = Field(sa_column=_col(Text, False, server_default="[]"))  # JSON list of tag ids
     # Sort columns, derived from the fields above by core.listing.sort_values.
     download_client_key: str = Field(sa_column=_col(sort_text(), False, server_default=""))
     indexer_key: str = Field(sa_column=_col(sort_text(), False, server_default=""))
@@ -286,6 +290,29 @@ class ReleaseCandidateRow(SQLModel, table=True):
     added_at: datetime = Field(sa_column=_col(UTCDateTime(), False))
 
 
+class TagRow(SQLModel, table=True):
+    """Radarr's tag: an id and a lower-case label."""
+
+    __tablename__ = "tag"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True,
+                                                          autoincrement=True))
+    label: str = Field(sa_column=_col(String(100), False, unique=True))
+
+
+class QualityDefinitionRow(SQLModel, table=True):
+    """Radarr's size limits for one quality (MB per minute of runtime); id is the quality's."""
+
+    __tablename__ = "quality_definition"
+
+    id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    title: str = Field(sa_column=_col(String(200), False))
+    min_size: float | None = Field(default=None, sa_column=_col(Float))
+    max_size: float | None = Field(default=None, sa_column=_col(Float))
+    preferred_size: float | None = Field(default=None, sa_column=_col(Float))
+
+
 queue_item: Table = QueueItemRow.__table__  # type: ignore[attr-defined]
 queue_torrent: Table = QueueTorrentRow.__table__  # type: ignore[attr-defined]
 queue_history: Table = QueueHistoryRow.__table__  # type: ignore[attr-defined]
@@ -297,4 +324,6 @@ custom_format: Table = CustomFormatRow.__table__  # type: ignore[attr-defined]
 quality_profile: Table = QualityProfileRow.__table__  # type: ignore[attr-defined]
 release_candidate: Table = ReleaseCandidateRow.__table__  # type: ignore[attr-defined]
 notification: Table = NotificationRow.__table__  # type: ignore[attr-defined]
+tag: Table = TagRow.__table__  # type: ignore[attr-defined]
+quality_definition: Table = QualityDefinitionRow.__table__  # type: ignore[attr-defined]
 metadata = SQLModel.metadata

@@ -17,16 +17,23 @@ from api.edge import ApiKeyAuth, RadarrEdge
 from api.resources import event_json
 from api.routers import (
     blocklist,
+    command,
+    config,
     customformat,
     downloadclient,
     health,
     history,
+    language,
+    movie,
     notification,
+    qualitydefinition,
     qualityprofile,
     queue,
     release,
+    rootfolder,
     stream,
     system,
+    tag,
 )
 from api.version import QUEUARR_VERSION, RADARR_API_VERSION
 from core.ratelimit import FailureLimiter
@@ -89,6 +96,10 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.include_router(customformat.router)
     app.include_router(qualityprofile.router)
     app.include_router(notification.router)
+    for small in (tag, language, qualitydefinition, rootfolder, config):  # issue 13
+        app.include_router(small.router)
+    app.include_router(command.router)
+    app.include_router(movie.router)
 
     def query_names() -> frozenset[str]:
         names = {"apikey"}

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import TypeVar
 
 from fastapi import Request
-from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
+from api.failures import body_errors
 from core.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 
 MAX_BODY = 16 * 1024 * 1024  # a 10 MB torrent in base64, plus the other fields
@@ -74,13 +74,12 @@ def parse_json_body(raw: bytes, model: type[M]) -> M:
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
-        errors = exc.errors(include_url=False)
-        if any(e["type"] == "json_invalid" for e in errors):
+        if any(e["type"] == "json_invalid" for e in exc.errors(include_url=False)):
             try:
                 return model.model_validate_json(strip_trailing_commas(raw))
             except ValidationError:
                 pass
-        raise RequestValidationError(errors) from None
+        raise body_errors(exc) from None
 
 
 async def read_json(request: Request, model: type[M], *, exact: bool = False) -> M | None:

@@ -1,4 +1,7 @@
-"""The one table from core errors to HTTP. Every error body is {"message": ...}."""
+"""The one table from core errors to HTTP. An error body is {"message": ...}, except where
+Radarr answers otherwise: a body that fails validation (pydantic's errors, or core's
+ValidationFailed) is Radarr's array of validation failures, and a parameter that cannot be
+bound is ASP.NET's problem details (api/failures.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from api import failures
 from api.resources import dumps
 from core import errors as e
 
@@ -43,23 +47,18 @@ def status_for(exc: e.QueuarrError) -> int:
     return 500
 
 
-def message_response(status: int, body: dict[str, Any],
+def message_response(status: int, body: dict[str, Any] | list[dict[str, Any]],
                      headers: dict[str, str] | None = None) -> Response:
     return Response(dumps(body), status_code=status, headers=headers,
                     media_type="application/json")
-
-
-def _describe(error: dict[str, Any]) -> str:
-    where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "request"
-    if error.get("type") == "extra_forbidden":
-        return f"{where}: unknown field"
-    return f"{where}: {error.get('msg', 'invalid')}"
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(e.QueuarrError)
     async def _core(_: Request, exc: e.QueuarrError) -> Response:
         status = status_for(exc)
+        if isinstance(exc, e.ValidationFailed):
+            return message_response(400, failures.from_core(exc.failures))
         body: dict[str, Any] = {"message": exc.message}
         if isinstance(exc, e.UnknownDownloadClient):
             body["message"] = f"BadRequest: {exc.message}"
@@ -74,11 +73,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> Response:
-        problems = [_describe(err) for err in exc.errors()]
-        return message_response(400, {
-            "message": "Invalid request: " + "; ".join(problems[:5]),
-            "errors": problems,
-        })
+        if failures.is_parameter_error(exc):
+            return message_response(400, failures.problem_details(exc.errors()))
+        return message_response(400, failures.from_pydantic(exc.errors()))
 
     @app.exception_handler(HTTPException)
     async def _http(_: Request, exc: HTTPException) -> Response:

@@ -7,11 +7,11 @@ from typing import Any
 
 import orjson
 from fastapi import Request
-from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
 
 from api.bodies import MAX_BODY, content_type, is_json_type, parse_json_body, read_body
+from api.failures import body_errors
 from api.release_schemas import CandidatesBody
 from api.schemas import GrabBody
 from core.domain import DownloadProtocol, MovieInfo, Priority
@@ -86,7 +86,7 @@ async def _read_form(form: FormData) -> tuple[GrabBody, bytes | None]:
     try:
         body = GrabBody.model_validate(fields)
     except ValidationError as exc:
-        raise RequestValidationError(exc.errors(include_url=False)) from None
+        raise body_errors(exc) from None
     if body.torrent_file is not None:
         if torrent is not None:
             raise BadRequest("Send torrentFile once: as an upload or as base64, not both")
@@ -119,4 +119,5 @@ def to_request(body: GrabBody, torrent: bytes | None) -> GrabRequest:
             delays=tuple(body.retry_policy.delays),
             max_attempts=body.retry_policy.max_attempts, factor=body.retry_policy.factor,
             cap=body.retry_policy.cap, jitter=body.retry_policy.jitter),
+        tags=tuple(body.tags),
     )

@@ -3,10 +3,10 @@ and ReleaseResource to and from core values."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Any
 
+from api.format_fields import implementation_name, specification_json
 from api.release_schemas import CustomFormatBody, ProfileItemBody, QualityProfileBody, ReleaseBody
 from api.resources import quality_json
 from core.decisions import Decision
@@ -17,30 +17,6 @@ from core.links import magnet_hash
 from core.profiles import FormatScore, ProfileItem, QualityProfile
 from core.quality import LANGUAGES, QUALITY_BY_ID
 from core.release import DEFAULT_INDEXER_PRIORITY, INDEXER_FLAGS, Release
-
-_REGEX = [("value", "Regular Expression", "textbox")]
-# Radarr's fields of each specification: (name, label, type).
-FIELDS: dict[str, list[tuple[str, str, str]]] = {
-    "ReleaseTitleSpecification": _REGEX, "ReleaseGroupSpecification": _REGEX,
-    "EditionSpecification": _REGEX,
-    "ResolutionSpecification": [("value", "Resolution", "select")],
-    "SourceSpecification": [("value", "Source", "select")],
-    "QualityModifierSpecification": [("value", "Quality Modifier", "select")],
-    "IndexerFlagSpecification": [("value", "Flag", "select")],
-    "LanguageSpecification": [("value", "Language", "select"),
-                              ("exceptLanguage", "Except Language", "checkbox")],
-    "SizeSpecification": [("min", "Minimum Size", "number"), ("max", "Maximum Size", "number")],
-    "YearSpecification": [("min", "Minimum Year", "number"), ("max", "Maximum Year", "number")],
-    "IndexerSpecification": [("value", "Indexer", "textbox")],
-    "DownloadProtocolSpecification": [("value", "Protocol", "select")],
-}
-_DEFAULTS = {"exceptLanguage": False}
-
-
-def implementation_name(implementation: str) -> str:
-    base = implementation.removesuffix("Specification")
-    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", base)
-
 
 # -- custom formats ---------------------------------------------------------------------
 
@@ -65,39 +41,12 @@ def format_from_body(body: CustomFormatBody, format_id: int = 0) -> CustomFormat
     )
 
 
-def _fields(spec: Specification) -> list[dict[str, Any]]:
-    meta = FIELDS.get(spec.implementation, [])
-    names = [m[0] for m in meta] + [n for n in spec.fields if n not in {m[0] for m in meta}]
-    labels = {m[0]: (m[1], m[2]) for m in meta}
-    out = []
-    for order, name in enumerate(names):
-        label, kind = labels.get(name, (name, "textbox"))
-        out.append({"order": order, "name": name, "label": label,
-                    "value": spec.fields.get(name, _DEFAULTS.get(name)), "type": kind,
-                    "advanced": False, "privacy": "normal", "isFloat": kind == "number"})
-    return out
-
-
 def format_resource(fmt: CustomFormat) -> dict[str, Any]:
     return {
         "id": fmt.id, "name": fmt.name,
         "includeCustomFormatWhenRenaming": fmt.include_when_renaming,
-        "specifications": [{
-            "name": s.name, "implementation": s.implementation,
-            "implementationName": implementation_name(s.implementation),
-            "infoLink": "https://wiki.servarr.com/radarr/settings#custom-formats-2",
-            "negate": s.negate, "required": s.required, "fields": _fields(s),
-        } for s in fmt.specifications],
+        "specifications": [specification_json(s) for s in fmt.specifications],
     }
-
-
-def format_schema() -> list[dict[str, Any]]:
-    """GET /customformat/schema: a blank specification of every implementation."""
-    return [{
-        "name": "", "implementation": impl, "implementationName": implementation_name(impl),
-        "negate": False, "required": False,
-        "fields": _fields(Specification("", impl)), "presets": [],
-    } for impl in BUILDERS]
 
 
 # -- quality profiles -------------------------------------------------------------------
@@ -185,8 +134,9 @@ def release_from_body(body: ReleaseBody, movie_id: int | None = None) -> Release
     info_hash = ((body.info_hash.strip().lower() if body.info_hash else None)
                  or magnet_hash(body.magnet_url or body.download_url))
     published = body.publish_date
-    if published is not None and published.tzinfo is None:
-        published = published.replace(tzinfo=UTC)
+    if published is not None:  # naive: UTC; aware: shown in UTC, as Radarr does
+        published = (published.replace(tzinfo=UTC) if published.tzinfo is None
+                     else published.astimezone(UTC))
     return Release(
         title=body.title.strip(), download_url=body.download_url, magnet_url=body.magnet_url,
         info_hash=info_hash,

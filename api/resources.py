@@ -4,6 +4,7 @@ datetimes as YYYY-MM-DDTHH:MM:SSZ (orjson does that in C), enums as their values
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Hashable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -19,9 +20,17 @@ from core.clientfields import (
     masked,
 )
 from core.clients import ClientConfig, ClientKind, ClientSource
-from core.domain import BlocklistEntry, HistoryEntry, ItemState, Priority, QueueItem, StateCounts
+from core.domain import (
+    BlocklistEntry,
+    HistoryEntry,
+    ItemState,
+    Priority,
+    QueueItem,
+    SourceKind,
+    StateCounts,
+)
 from core.events import QueueEvent
-from core.listing import PENDING_STATES, RADARR_STATUS, completion_time
+from core.listing import CLIENT_VIEW_STATES, PENDING_STATES, completion_time, shown_status
 from core.quality import (
     UNKNOWN_LANGUAGE,
     UNKNOWN_QUALITY,
@@ -33,9 +42,11 @@ from core.quality import (
 S = ItemState
 _TRACKED_STATUS = {S.WARNING: "warning", S.FAILED: "error"}
 _TRACKED_STATE = {S.COMPLETED: "importPending", S.FAILED: "failed"}
-_STATUS = {state: status.value for state, status in RADARR_STATUS.items()}
 _PROTOCOL = {0: "unknown", 1: "usenet", 2: "torrent"}
 _PRIORITY = {p: p.wire for p in Priority}
+_TORRENT_HASH = re.compile(r"[0-9A-Fa-f]{40}")
+_TORRENT_SOURCES = frozenset({SourceKind.MAGNET, SourceKind.TORRENT_FILE,
+                              SourceKind.TORRENT_URL})
 
 # Fields Queuarr adds to Radarr's QueueResource; none collides with a Radarr field,
 # even case-insensitively (Radarr reads JSON case-insensitively).
@@ -125,6 +136,40 @@ def movie_json(item: QueueItem) -> dict[str, Any] | None:
     return movie
 
 
+def shown_download_id(download_id: str | None, item: QueueItem | None = None) -> str | None:
+    """Radarr's downloadId: a torrent's info hash in upper case (QBittorrent.cs:
+    `torrent.Hash.ToUpper()`; Aria2.cs: `torrent.InfoHash?.ToUpper()`, so an aria2
+    torrent shows its info hash rather than the GID Queuarr follows it by). Anything
+    else (the GID of a direct download) as it is. Read back in any case."""
+    if download_id is None:
+        return None
+    if _TORRENT_HASH.fullmatch(download_id):
+        return download_id.upper()
+    if item is not None and item.info_hash and item.source in _TORRENT_SOURCES \
+            and download_id == item.download_id:
+        return item.info_hash.upper()
+    return download_id
+
+
+UNSENT_PREFIX = "queuarr-"
+
+
+def unsent_download_id(item_id: int) -> str:
+    """The downloadId of an item no client ever had and whose info hash is unknown (a
+    direct link, a .torrent URL not fetched yet): Radarr's queue has no such item, and
+    tools key every record by downloadId (decluttarr stops its pass on one without).
+    GET /api/v3/history?downloadId= reads it back as the item's history."""
+    return f"{UNSENT_PREFIX}{item_id}"
+
+
+def unsent_item_id(download_id: str) -> int | None:
+    """The item id an unsent_download_id names (any case), else None."""
+    head, digits = download_id[:len(UNSENT_PREFIX)], download_id[len(UNSENT_PREFIX):]
+    if head.lower() == UNSENT_PREFIX and digits.isdigit() and digits.isascii():
+        return int(digits)
+    return None
+
+
 def queue_resource(item: QueueItem, now: datetime, include_movie: bool = False) -> dict[str, Any]:
     """Radarr's QueueResource for an item, plus Queuarr's extra fields."""
     state = item.state
@@ -149,19 +194,21 @@ def queue_resource(item: QueueItem, now: datetime, include_movie: bool = False) 
             r["estimatedCompletionTime"] = done_at
         r["timeleft"] = radarr_timespan(item.eta_seconds)
     r["added"] = item.added_at
-    r["status"] = _STATUS[state]
+    r["status"] = shown_status(item).value
     if state not in PENDING_STATES:
         r["trackedDownloadStatus"] = _TRACKED_STATUS.get(state, "ok")
         r["trackedDownloadState"] = _TRACKED_STATE.get(state, "downloading")
         r["statusMessages"] = [
             {"title": m.title, "messages": list(m.messages)} for m in item.status_messages
         ]
-        if item.download_id is not None:
-            r["downloadId"] = item.download_id
+        r["downloadId"] = (shown_download_id(item.known_download_id, item)
+                           or unsent_download_id(item.id))
         if item.output_path is not None:
             r["outputPath"] = item.output_path
     if item.error_message is not None:
         r["errorMessage"] = item.error_message
+    elif item.client_message is not None and state in CLIENT_VIEW_STATES:
+        r["errorMessage"] = item.client_message  # Radarr's: the client's message
     r["protocol"] = _PROTOCOL[item.protocol]
     if item.download_client is not None:
         r["downloadClient"] = item.download_client
@@ -252,7 +299,7 @@ def history_resource(entry: HistoryEntry, item: QueueItem | None = None) -> dict
         "customFormats": formats_json(item.custom_formats) if item else [],
         "customFormatScore": item.custom_format_score if item else 0,
         "qualityCutoffNotMet": False, "date": entry.at,
-        "downloadId": entry.download_id,
+        "downloadId": shown_download_id(entry.download_id, item),
         "eventType": RADARR_EVENTS.get(entry.event, entry.event), "data": data,
     }
 
@@ -288,14 +335,15 @@ def download_client_resource(config: ClientConfig) -> dict[str, Any]:
 def field_resource(order: int, spec: FieldSpec, value: Any) -> dict[str, Any]:
     field: dict[str, Any] = {
         "order": order, "name": spec.name, "label": spec.label, "value": value,
-        "type": "textbox" if spec.type == "path" else spec.type,
+        "type": spec.wire_type,
         "advanced": spec.advanced, "privacy": spec.privacy, "isFloat": False,
     }
     if spec.help:
         field["helpText"] = spec.help
     if spec.options:
-        field["selectOptions"] = [{"value": v, "name": n, "order": i, "dividerAfter": False}
-                                  for i, (v, n) in enumerate(spec.options)]
+        field["selectOptions"] = [
+            {"value": o.value, "name": o.name, "order": o.order, "dividerAfter": False}
+            | ({"hint": o.hint} if o.hint is not None else {}) for o in spec.options]
     return field
 
 

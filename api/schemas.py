@@ -99,6 +99,9 @@ class GrabBody(Body):
     force: Annotated[bool, Field(description=(
         "Grab again even if the same release already completed."))] = False
     retry_policy: RetryPolicyBody | None = None
+    tags: Annotated[list[Annotated[int, Field(ge=1, le=INT32)]], Field(
+        max_length=100, description="Tag ids (GET /api/v3/tag): the item goes to the "
+        "download clients that share one, else to clients without tags.")] = []
 
 
 class IdsBody(Body):
@@ -365,12 +368,36 @@ class RemovedOut(Out):
 
 
 class Message(BaseModel):
-    """Every error body."""
+    """An error body; for a parameter that cannot be bound, ASP.NET's problem details
+    (type, title, status, errors, traceId) as Radarr answers, with the message."""
 
     message: str
     existing_id: int | None = Field(None, alias="existingId")
     content: str | None = None
-    errors: list[str] | None = None
+    type: str | None = None
+    title: str | None = None
+    status: int | None = None
+    errors: dict[str, list[str]] | None = None
+    trace_id: str | None = Field(None, alias="traceId")
+
+
+class ValidationFailureOut(BaseModel):
+    """One entry of Radarr's 400 for a body that fails validation (FluentValidation's
+    ValidationFailure, as RadarrErrorPipeline writes it)."""
+
+    property_name: str = Field(alias="propertyName")
+    error_message: str = Field(alias="errorMessage")
+    attempted_value: Any = Field(None, alias="attemptedValue")
+    severity: str = "error"
+    error_code: str | None = Field(None, alias="errorCode")
+    formatted_message_arguments: list[Any] | None = Field(
+        None, alias="formattedMessageArguments")
+    formatted_message_placeholder_values: dict[str, Any] | None = Field(
+        None, alias="formattedMessagePlaceholderValues")
+
+
+# A 400: {"message"}, problem details, or Radarr's array of validation failures.
+BadRequestBody = Message | list[ValidationFailureOut]
 
 
 class Empty(BaseModel):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.clients import ClientKind
-from core.errors import BadRequest
+from core.errors import BadRequest, ValidationFailed, ValidationFailure
 from core.masking import MASK, check_kept_secrets
 
 # The fields that decide where a client's secrets are sent.
@@ -16,51 +16,109 @@ DESTINATION = ("host", "port", "useSsl", "urlBase", "rpcPath")
 
 
 @dataclass(frozen=True, slots=True)
+class SelectOption:
+    """Radarr's SelectOption: `order` and `hint` as Radarr's SchemaBuilder makes them (an
+    enum member with a FieldOption attribute is ordered by its source line)."""
+
+    value: int
+    name: str
+    order: int
+    hint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class FieldSpec:
     name: str
     label: str
-    type: str  # textbox, number, checkbox, password, path, select
+    type: str  # how the value is read: textbox, number, checkbox, password, path, select
     default: Any
     help: str | None = None
     advanced: bool = False
     privacy: str = "normal"
-    options: tuple[tuple[int, str], ...] = ()
+    options: tuple[SelectOption, ...] = ()
+    shown_as: str | None = None  # Radarr's field type when it differs (a textbox port)
+    used: bool = True  # False: accepted, stored and given back, but Queuarr ignores it
 
     @property
     def secret(self) -> bool:
         return self.privacy in ("password", "apiKey")
 
+    @property
+    def wire_type(self) -> str:
+        return self.shown_as or ("textbox" if self.type == "path" else self.type)
 
-QBITTORRENT_STATES = ((0, "Start"), (1, "Force Start"), (2, "Pause"))
 
+def _enum(*names: str) -> tuple[SelectOption, ...]:
+    """A plain C# enum's options: its members in value order."""
+    return tuple(SelectOption(i, n, i) for i, n in enumerate(names))
+
+
+# QBittorrentState: [FieldOption(Label = ...)] on lines 7, 10 and 13 of its source file.
+QBITTORRENT_STATES = (SelectOption(0, "Started", 7, "(0)"),
+                      SelectOption(1, "Force Started", 10, "(1)"),
+                      SelectOption(2, "Stopped", 13, "(2)"))
+QBITTORRENT_PRIORITIES = _enum("Last", "First")
+QBITTORRENT_LAYOUTS = _enum("Default", "Original", "Subfolder")
+
+# Radarr's QBittorrentSettings and Aria2Settings (src/NzbDrone.Core/Download/Clients/), in
+# Radarr's order with its names, labels, types, options, advanced flags and help (English);
+# Queuarr's own fields come after them. Defaults are Radarr's except where Queuarr's
+# differ on purpose: qBittorrent's category (queuarr), aria2's JSON-RPC path (/jsonrpc:
+# Radarr speaks XML-RPC on /rpc) and secret (none: Queuarr requires one to be set).
 FIELDS: dict[ClientKind, tuple[FieldSpec, ...]] = {
     ClientKind.QBITTORRENT: (
         FieldSpec("host", "Host", "textbox", "localhost"),
-        FieldSpec("port", "Port", "number", 8080),
-        FieldSpec("useSsl", "Use SSL", "checkbox", False),
-        FieldSpec("urlBase", "URL Base", "textbox", "", "Prefix of qBittorrent's Web API, "
-                  "such as /qbittorrent", advanced=True),
+        FieldSpec("port", "Port", "number", 8080, shown_as="textbox"),
+        FieldSpec("useSsl", "Use SSL", "checkbox", False, "Use a secure connection. See "
+                  "Options -> Web UI -> 'Use HTTPS instead of HTTP' in qBittorrent."),
+        FieldSpec("urlBase", "URL Base", "textbox", "", "Adds a prefix to the qBittorrent "
+                  "url, such as http://[host]:[port]/[urlBase]/api", advanced=True),
         FieldSpec("username", "Username", "textbox", "", privacy="userName"),
         FieldSpec("password", "Password", "password", "", privacy="password"),
         FieldSpec("movieCategory", "Category", "textbox", "queuarr",
-                  "Category for grabs that name none"),
+                  "Category for grabs that name none. Adding a category specific to Queuarr "
+                  "avoids conflicts with unrelated downloads."),
+        FieldSpec("movieImportedCategory", "Post-Import Category", "textbox", "",
+                  "Radarr's category after import; Queuarr imports nothing (no effect)",
+                  advanced=True, used=False),
+        FieldSpec("recentMoviePriority", "Recent Priority", "select", 0,
+                  "Priority to use when grabbing movies that aired within the last 21 days "
+                  "(no effect in Queuarr)", options=QBITTORRENT_PRIORITIES, used=False),
+        FieldSpec("olderMoviePriority", "Older Priority", "select", 0,
+                  "Priority to use when grabbing movies that aired over 21 days ago "
+                  "(no effect in Queuarr)", options=QBITTORRENT_PRIORITIES, used=False),
+        FieldSpec("initialState", "Initial State", "select", 0,
+                  "Initial state for torrents added to qBittorrent. Note that Forced "
+                  "Torrents do not abide by seed restrictions", options=QBITTORRENT_STATES),
+        FieldSpec("sequentialOrder", "Sequential Order", "checkbox", False,
+                  "Download in sequential order (qBittorrent 4.1.0+) (no effect in Queuarr)",
+                  used=False),
+        FieldSpec("firstAndLast", "First and Last First", "checkbox", False,
+                  "Download first and last pieces first (qBittorrent 4.1.0+) (no effect in "
+                  "Queuarr)", used=False),
+        FieldSpec("contentLayout", "Content Layout", "select", 0,
+                  "Whether to use qBittorrent's configured content layout, the original "
+                  "layout from the torrent or always create a subfolder (qBittorrent "
+                  "4.3.2+) (no effect in Queuarr)", options=QBITTORRENT_LAYOUTS, used=False),
         FieldSpec("savePath", "Save Path", "path", "", "Where qBittorrent saves; inside "
                   "Queuarr's download roots. Empty: qBittorrent's own default", advanced=True),
-        FieldSpec("initialState", "Initial State", "select", 0,
-                  "State of torrents added to qBittorrent", options=QBITTORRENT_STATES),
     ),
     ClientKind.ARIA2: (
         FieldSpec("host", "Host", "textbox", "127.0.0.1", "Loopback only: aria2's RPC can "
                   "write anywhere"),
         FieldSpec("port", "Port", "number", 6800),
-        FieldSpec("rpcPath", "RPC Path", "textbox", "/jsonrpc", advanced=True),
+        FieldSpec("rpcPath", "XML RPC Path", "textbox", "/jsonrpc",
+                  "Queuarr speaks aria2's JSON-RPC: /jsonrpc"),
         FieldSpec("useSsl", "Use SSL", "checkbox", False),
-        FieldSpec("secretToken", "Secret token", "password", "", "aria2's --rpc-secret",
+        FieldSpec("secretToken", "Secret Token", "password", "", "aria2's --rpc-secret",
                   privacy="password"),
-        FieldSpec("directory", "Directory", "path", "", "Where aria2 saves; inside "
-                  "Queuarr's download roots. Empty: aria2's own --dir"),
+        FieldSpec("directory", "Directory", "path", "", "Optional location to put downloads "
+                  "in, inside Queuarr's download roots; leave blank to use the default Aria2 "
+                  "location"),
     ),
 }
+UNUSED_FIELDS = {kind: tuple(s.name for s in specs if not s.used)
+                 for kind, specs in FIELDS.items()}
 
 IMPLEMENTATION_NAMES = {ClientKind.QBITTORRENT: "qBittorrent", ClientKind.ARIA2: "Aria2"}
 CONFIG_CONTRACTS = {ClientKind.QBITTORRENT: "QBittorrentSettings",
@@ -71,28 +129,37 @@ INFO_LINKS = {
 }
 
 
+class _Invalid(Exception):
+    pass
+
+
+def property_name(field: str) -> str:
+    """A settings field as Radarr's validators name it: its C# property ("Port")."""
+    return field[:1].upper() + field[1:]
+
+
 def _coerce(spec: FieldSpec, value: Any) -> Any:
     if value is None:
         return spec.default
     if spec.type in ("number", "select"):
         if isinstance(value, bool) or not isinstance(value, int | str):
-            raise BadRequest(f"field {spec.name!r} must be an integer")
+            raise _Invalid(f"field {spec.name!r} must be an integer")
         try:
             number = int(value)
         except ValueError:
-            raise BadRequest(f"field {spec.name!r} must be an integer") from None
-        if spec.options and number not in {v for v, _ in spec.options}:
-            allowed = ", ".join(f"{v} ({n})" for v, n in spec.options)
-            raise BadRequest(f"field {spec.name!r} must be one of {allowed}")
+            raise _Invalid(f"field {spec.name!r} must be an integer") from None
+        if spec.options and number not in {o.value for o in spec.options}:
+            allowed = ", ".join(f"{o.value} ({o.name})" for o in spec.options)
+            raise _Invalid(f"field {spec.name!r} must be one of {allowed}")
         return number
     if spec.type == "checkbox":
         if not isinstance(value, bool):
-            raise BadRequest(f"field {spec.name!r} must be true or false")
+            raise _Invalid(f"field {spec.name!r} must be true or false")
         return value
     if not isinstance(value, str):
-        raise BadRequest(f"field {spec.name!r} must be a string")
+        raise _Invalid(f"field {spec.name!r} must be a string")
     if len(value) > 2000 or "\x00" in value:
-        raise BadRequest(f"field {spec.name!r} is too long or holds NUL characters")
+        raise _Invalid(f"field {spec.name!r} is too long or holds NUL characters")
     return value.strip() if spec.type != "password" else value
 
 
@@ -111,16 +178,24 @@ def coerce_fields(
             raise BadRequest(f"unknown field {name!r} for {kind.value} (known: {known})")
         given[name] = entry.get("value")
     values: dict[str, Any] = {}
+    failures: list[ValidationFailure] = []
     for name, spec in specs.items():
         value = given.get(name)
         if spec.secret and value == MASK:
             value = (previous or {}).get(name, spec.default)
         elif name not in given and previous is not None:
             value = previous.get(name)
-        values[name] = _coerce(spec, value)
+        try:
+            values[name] = _coerce(spec, value)
+        except _Invalid as exc:
+            failures.append(ValidationFailure(property_name(name), str(exc), value))
     port = values.get("port")
-    if isinstance(port, int) and not 0 < port < 65536:
-        raise BadRequest(f"port must be between 1 and 65535, got {port}")
+    if isinstance(port, int) and not 0 < port < 65536:  # Radarr's InclusiveBetween(1, 65535)
+        failures.append(ValidationFailure(
+            "Port", f"'Port' must be between 1 and 65535. You entered {port}.", port,
+            "InclusiveBetweenValidator"))
+    if failures:
+        raise ValidationFailed(failures)
     return values
 
 

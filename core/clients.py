@@ -30,6 +30,19 @@ class ClientState(StrEnum):
     UNKNOWN = "unknown"
 
 
+class DownloadItemStatus(StrEnum):
+    """Radarr's DownloadItemStatus: a download's state in its client the way Radarr's
+    download-client adapters word it; the queue resource shows it as `status` while the
+    client has the download."""
+
+    QUEUED = "queued"
+    PAUSED = "paused"
+    DOWNLOADING = "downloading"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    WARNING = "warning"
+
+
 # Client-side faults: the release is not to blame (Sonarr #4554: never blocklist for these).
 CLIENT_FAULT_STATES = frozenset({ClientState.MISSING_FILES, ClientState.ERROR})
 # States that count towards stall detection rather than failure.
@@ -60,6 +73,7 @@ class ClientDescriptor:
     kind: ClientKind
     enabled: bool = True
     priority: int = 1  # Radarr: 1 is the highest, 50 the lowest
+    tags: frozenset[int] = frozenset()  # Radarr's tag ids
 
     @property
     def sources(self) -> frozenset[SourceKind]:
@@ -83,13 +97,18 @@ def route(
 ) -> ClientDescriptor | None:
     """The client an item goes to: the one it names if it names one, else the enabled
     client of the best priority that can take its source (ties by name). None when no
-    enabled client can take it."""
+    enabled client can take it. Tags as Radarr's DownloadClientProvider: among the
+    clients that can take it, those that share a tag with the item if any do, else
+    those without tags; a client with tags never takes an item that shares none."""
     if item.download_client is not None:
         named = next((c for c in clients if c.name == item.download_client), None)
         if named is None or not named.enabled or item.source not in named.sources:
             return None
         return named
     able = [c for c in clients if c.enabled and item.source in c.sources]
+    wanted = set(item.tags)
+    sharing = [c for c in able if c.tags & wanted]
+    able = sharing or [c for c in able if not c.tags]
     return min(able, key=lambda c: _preference(item.source, c), default=None)
 
 
@@ -136,4 +155,5 @@ class ClientConfig:
 
     @property
     def descriptor(self) -> ClientDescriptor:
-        return ClientDescriptor(self.name, self.kind, self.enable, self.priority)
+        return ClientDescriptor(self.name, self.kind, self.enable, self.priority,
+                                frozenset(self.tags))

@@ -15,6 +15,7 @@ from core.formats import ENGLISH, Candidate, CompiledFormat, FormatMatch, matchi
 from core.profiles import QualityProfile
 from core.quality import CustomFormatRef, QualityModel
 from core.release import ParsedRelease, Release
+from core.sizes import DEFAULT_RUNTIME, QualityDefinition, size_rejection
 
 SIZE_STEP = 200 * 1024**2  # Radarr rounds sizes to 200 MB before comparing them
 _PROTOCOL_PREFERENCE = {DownloadProtocol.TORRENT: 2, DownloadProtocol.UNKNOWN: 1}
@@ -54,6 +55,7 @@ class Limits:
     min_seeders: int = 1
     max_size: int | None = None
     original_language: int = ENGLISH  # what a title naming no language is taken to be in
+    runtime: int = DEFAULT_RUNTIME  # minutes, for quality-definition sizes (MB per minute)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +111,10 @@ def _is_same(item: QueueItem, release: Release) -> bool:
 
 
 def decide(appraisal: Appraisal, profile: QualityProfile, movie: MovieState, limits: Limits,
-           blocklisted: str | None = None) -> Decision:
-    """Every reason to refuse the release; approved when there is none."""
+           blocklisted: str | None = None, sizes: QualityDefinition | None = None
+           ) -> Decision:
+    """Every reason to refuse the release; approved when there is none. `sizes` is the
+    definition of the release's quality (Radarr's AcceptableSizeSpecification)."""
     release, quality, score = appraisal.release, appraisal.quality, appraisal.score
     rejections: list[str] = []
     temporary = False
@@ -128,6 +132,10 @@ def decide(appraisal: Appraisal, profile: QualityProfile, movie: MovieState, lim
                           f"minimum {profile.min_format_score}")
     if limits.max_size is not None and release.size > limits.max_size:
         rejections.append(f"Size {release.size} is over the limit of {limits.max_size} bytes")
+    too_big_or_small = size_rejection(release.size, sizes, limits.runtime,
+                                      appraisal.parsed.title or release.title)
+    if too_big_or_small is not None:
+        rejections.append(too_big_or_small)
     if (release.protocol is DownloadProtocol.TORRENT and release.seeders is not None
             and release.seeders < limits.min_seeders):
         rejections.append(f"Not enough seeders: {release.seeders}, minimum "

@@ -123,6 +123,7 @@ class NewItem:
     custom_formats: tuple[CustomFormatRef, ...] = ()
     custom_format_score: int = 0
     retry_policy: RetryPolicy | None = None  # the grab's own; else the processor's
+    tags: tuple[int, ...] = ()  # Radarr's tag ids
 
 
 @dataclass(slots=True)
@@ -179,6 +180,18 @@ class QueueItem:
     rescues: int = 0
     progress_at: datetime | None = None
     retry_policy: RetryPolicy | None = None  # the grab's own; else the processor's
+    # What the client says of the download while it has it, in Radarr's words: a
+    # core.clients.DownloadItemStatus value and the adapter's message.
+    client_status: str | None = None
+    client_message: str | None = None
+    tags: tuple[int, ...] = ()  # Radarr's tag ids
+
+    @property
+    def known_download_id(self) -> str | None:
+        """The download's id as Radarr clients know it: a torrent's info hash (Radarr's
+        qBittorrent and aria2 adapters both key torrents by it, and history rows carry
+        it from the grab on), else the client's own id (an aria2 GID)."""
+        return self.info_hash or self.download_id
 
     @property
     def is_active(self) -> bool:
@@ -326,3 +339,10 @@ class HistoryQuery:
     movie_ids: frozenset[int] | None = None
     item_id: int | None = None
     since: datetime | None = None
+
+    @property
+    def download_id_forms(self) -> tuple[str, ...]:
+        """The stored spellings `download_id` matches: as given, lower and upper case
+        (Radarr shows torrent hashes upper case; clients report them lower case)."""
+        v = self.download_id
+        return () if v is None else tuple(dict.fromkeys((v, v.lower(), v.upper())))

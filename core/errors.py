@@ -5,6 +5,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import NamedTuple
+
 
 class QueuarrError(Exception):
     """Something went wrong in Queuarr."""
@@ -31,6 +34,25 @@ class InvalidId(BadRequest):
     def __init__(self, item_id: int) -> None:
         self.content = f"{item_id} is not a valid ID"
         super().__init__(f"BadRequest: {self.content}")
+
+
+class ValidationFailure(NamedTuple):
+    """One property that failed validation, as Radarr reports it: the property in Radarr's
+    PascalCase/dotted form ("Title", "Fields[2].Value"), why, and the value sent."""
+
+    property: str
+    message: str
+    attempted: object = None
+    code: str | None = None
+
+
+class ValidationFailed(BadRequest):
+    """The request is not valid."""
+
+    def __init__(self, failures: Sequence[ValidationFailure]) -> None:
+        self.failures = tuple(failures)
+        super().__init__("; ".join(f"{f.property}: {f.message}" if f.property else f.message
+                                   for f in self.failures) or None)
 
 
 class PayloadTooLarge(BadRequest):
@@ -124,3 +146,7 @@ class UnknownDownloadClient(QueuarrError):
 class NoProcessor(QueuarrError):
     """This process runs no processor (`queuarr serve --no-processor`); ask the one that
     does."""
+
+
+class InUse(IllegalTransition):
+    """It is still in use and cannot be deleted."""

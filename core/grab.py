@@ -41,6 +41,7 @@ class GrabRequest:
     category: str | None = None
     force: bool = False
     retry_policy: RetryPolicy | None = None
+    tags: tuple[int, ...] = ()  # Radarr's tag ids: the item goes to clients sharing one
 
 
 def _clean_text(value: str | None, what: str, limit: int) -> str | None:
@@ -159,6 +160,7 @@ def validate_grab(
         download_client=_clean_text(request.download_client, "downloadClient", MAX_NAME_LENGTH),
         category=_check_category(request.category),
         retry_policy=request.retry_policy,
+        tags=tuple(sorted(set(request.tags))),
     )
 
 

@@ -79,13 +79,33 @@ STATES_FOR_STATUS: dict[RadarrStatus, frozenset[ItemState]] = {
     status: frozenset(s for s, st in RADARR_STATUS.items() if st is status)
     for status in RadarrStatus
 }
+# While the client has the download, `status` is the client's view of it (Radarr's
+# DownloadItemStatus, as Radarr's adapter for that client words it), when there is one.
+CLIENT_VIEW_STATES = frozenset({S.DOWNLOADING, S.WARNING})
+# Statuses a client's view can show (DownloadItemStatus's values); the others follow
+# from the item's state alone, so the per-state counters can count them.
+CLIENT_VIEW_STATUSES = frozenset({
+    RadarrStatus.QUEUED, RadarrStatus.PAUSED, RadarrStatus.DOWNLOADING,
+    RadarrStatus.COMPLETED, RadarrStatus.FAILED, RadarrStatus.WARNING,
+})
 
 # Radarr sorts status by the PascalCase enum name, as a string.
 _PASCAL = {st: st.value[0].upper() + st.value[1:] for st in RadarrStatus}
-STATUS_RANK: dict[ItemState, int] = {
-    state: sorted(_PASCAL.values()).index(_PASCAL[status])
-    for state, status in RADARR_STATUS.items()
+RADARR_STATUS_RANK: dict[RadarrStatus, int] = {
+    status: sorted(_PASCAL.values()).index(_PASCAL[status]) for status in RadarrStatus
 }
+# The rank of what a state shows when the client says nothing.
+STATUS_RANK: dict[ItemState, int] = {
+    state: RADARR_STATUS_RANK[status] for state, status in RADARR_STATUS.items()
+}
+
+
+def shown_status(item: QueueItem) -> RadarrStatus:
+    """The queue resource's `status`: the client's view while the client has the
+    download and says something, else the item's state in Radarr's words."""
+    if item.client_status is not None and item.state in CLIENT_VIEW_STATES:
+        return RadarrStatus(item.client_status)
+    return RADARR_STATUS[item.state]
 
 
 def resolve_sort_key(raw: str | None) -> tuple[str, str]:
@@ -113,12 +133,24 @@ class QueueFilter:
     states: frozenset[ItemState] | None = None
     quality_ids: frozenset[int] | None = None
     language_ids: frozenset[int] | None = None
+    statuses: frozenset[RadarrStatus] | None = None  # the shown status (shown_status)
 
     @property
     def counter_only(self) -> bool:
-        """True when the counters alone can give the total."""
+        """True when the counters alone can give the total: they count states, so not
+        for a status a client's view can show."""
         return (self.movie_ids is None and self.protocol is None
-                and self.quality_ids is None and self.language_ids is None)
+                and self.quality_ids is None and self.language_ids is None
+                and not (self.statuses and self.statuses & CLIENT_VIEW_STATUSES))
+
+    @property
+    def counter_states(self) -> frozenset[ItemState] | None:
+        """The states the counters add up for a counter_only filter."""
+        if self.statuses is None:
+            return self.states
+        by_status: frozenset[ItemState] = frozenset().union(
+            *(STATES_FOR_STATUS[s] for s in self.statuses))
+        return by_status if self.states is None else self.states & by_status
 
     def matches(self, item: QueueItem) -> bool:
         if item.movie_id is None and not self.include_unknown:
@@ -129,6 +161,8 @@ class QueueFilter:
             return False
         if self.states is not None and item.state not in self.states:
             return False
+        if self.statuses is not None and shown_status(item) not in self.statuses:
+            return False
         if self.quality_ids is not None and item.quality.quality.id not in self.quality_ids:
             return False
         return self.language_ids is None or any(
@@ -136,10 +170,9 @@ class QueueFilter:
         )
 
     @classmethod
-    def for_statuses(cls, statuses: Sequence[RadarrStatus]) -> frozenset[ItemState] | None:
-        if not statuses:
-            return None
-        return frozenset().union(*(STATES_FOR_STATUS[s] for s in statuses))
+    def for_statuses(cls, statuses: Sequence[RadarrStatus]) -> frozenset[RadarrStatus] | None:
+        """The `statuses` filter for Radarr's `status=` values (none: no filter)."""
+        return frozenset(statuses) if statuses else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +223,7 @@ def sort_values(item: QueueItem) -> dict[str, object]:
         "protocol": int(item.protocol),
         "quality_rank": quality_rank(item.quality),
         "size": item.size,
-        "status_rank": STATUS_RANK[item.state],
+        "status_rank": RADARR_STATUS_RANK[shown_status(item)],
         "title": item.title,
         "movie_year": (movie.year if movie and movie.year else 0),
     }

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from core.clients import ClientConfig, ClientDescriptor, ClientState
+from core.clients import ClientConfig, ClientDescriptor, ClientState, DownloadItemStatus
 from core.domain import (
     BlocklistEntry,
     DownloadProtocol,
@@ -22,9 +22,12 @@ from core.domain import (
 )
 from core.formats import CustomFormat
 from core.listing import PageRequest, QueueFilter
+from core.movies import KnownMovie
 from core.notifications import NotificationConfig
 from core.profiles import QualityProfile
 from core.release import ParsedRelease, Release
+from core.sizes import QualityDefinition
+from core.tags import Tag
 
 
 class Clock(Protocol):
@@ -124,6 +127,14 @@ class QueueRepository(Protocol):
         """Forget history rows older than `before` (QUEUARR_RETENTION_DAYS)."""
         ...
 
+    async def movies(self, movie_id: int | None = None, tmdb_id: int | None = None
+                     ) -> list[KnownMovie]:
+        """One entry per movie id among the items, by movie id: the newest item's movie
+        fields (largest item id), the first grab's time, and the newest completed
+        item's size, output path and time. `movie_id` keeps that movie only; `tmdb_id`
+        the movies whose shown tmdb id (the newest item's) is that."""
+        ...
+
 
 class BlocklistRepository(Protocol):
     """Stores rejected releases. Raises StorageUnavailable when the database is down."""
@@ -195,6 +206,10 @@ class DownloadStatus:
     error: str | None = None
     permanent: bool = False
     name: str | None = None
+    # Radarr's view of the download, as Radarr's own adapter for this client words it
+    # (status and message of its DownloadClientItem); None when the adapter has none.
+    item_status: DownloadItemStatus | None = None
+    message: str | None = None
 
 
 class DownloadClient(Protocol):
@@ -393,4 +408,34 @@ class CandidateRepository(Protocol):
 
     async def delete_before(self, before: datetime) -> int:
         """Forget candidates added before `before` (retention)."""
+        ...
+
+
+class TagRepository(Protocol):
+    """Stored tags (id, lower-case label). Labels are unique: a taken one raises
+    BadRequest; a missing id raises NotFound. Raises StorageUnavailable."""
+
+    async def list(self) -> list[Tag]:
+        """Every tag, by id."""
+        ...
+
+    async def add(self, label: str) -> Tag:
+        """Store a new tag and return it with its id (ids are never reused)."""
+        ...
+
+    async def update(self, tag: Tag) -> Tag: ...
+
+    async def delete(self, tag_id: int) -> None: ...
+
+
+class QualityDefinitionRepository(Protocol):
+    """Quality definitions that differ from the defaults, by quality id. Raises
+    StorageUnavailable."""
+
+    async def list(self) -> list[QualityDefinition]:
+        """The stored definitions (qualities Queuarr no longer knows are left out)."""
+        ...
+
+    async def save(self, definitions: Sequence[QualityDefinition]) -> None:
+        """Store each (replacing the one of its quality), all in one transaction."""
         ...

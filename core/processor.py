@@ -106,7 +106,12 @@ class Processor(SyncPass):
         return message is not None
 
     async def dispatch(self) -> list[int]:
-        """Claim due items up to the free slots and send them; the ids handled."""
+        """Claim due items up to the free slots and send them; the ids handled. A pass
+        asked for while one runs waits for it, then runs."""
+        async with self._dispatching:
+            return await self._dispatch()
+
+    async def _dispatch(self) -> list[int]:
         if self._orphans:
             # An earlier pass claimed and then lost the database mid-way: nothing of
             # this processor's is being sent now (one pass at a time), so its own
@@ -161,7 +166,7 @@ class Processor(SyncPass):
         return await self._move(
             item, S.DOWNLOADING, "sent", f"Resumed in {name} as {item.download_id}",
             **_cleared(progress_at=now, error_message=None, status_messages=(),
-                       next_attempt_at=None))
+                       next_attempt_at=None, client_status=None, client_message=None))
 
     async def send(self, item: QueueItem) -> QueueItem | None:
         """Send one claimed item to its client and record the outcome."""
@@ -193,7 +198,8 @@ class Processor(SyncPass):
             item, S.DOWNLOADING, "sent",
             "; ".join((f"Sent to {target.name} as {download_id}", *prepared.notes)),
             **_cleared(download_client=target.name, download_id=download_id, progress_at=now,
-                       error_message=None, status_messages=(), next_attempt_at=None))
+                       error_message=None, status_messages=(), next_attempt_at=None,
+                       client_status=None, client_message=None))  # until the next sync
 
     async def _send_failed(self, item: QueueItem, name: str, exc: DownloadClientError
                            ) -> QueueItem | None:

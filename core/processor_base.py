@@ -3,6 +3,7 @@ fenced saves and moves, the client backoffs, and preparing a release for its cli
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
@@ -98,6 +99,11 @@ class ProcessorBase:
         self.on_failed = on_failed  # after an item failed for good: the next-best re-grab
         self.events = events  # client down / back (item events come from the repository)
         self.sources = sources  # what the client gets: fetched, checked, trackers removed
+        # One pass of each kind at a time, whoever asks (the scheduler, POST
+        # /queue/process, a command): two dispatches would give back each other's leases
+        # as orphans, two syncs count a lost download missing twice in one cycle.
+        self._dispatching = asyncio.Lock()
+        self._syncing = asyncio.Lock()
 
     # -- saving ------------------------------------------------------------------------
 

@@ -79,7 +79,8 @@ QUALITY_RANK: dict[int, int] = {q.id: rank for rank, q in enumerate(QUALITIES)}
 UNKNOWN_QUALITY = QualityModel(QUALITY_BY_ID[0])
 UNKNOWN_LANGUAGE = Language(0, "Unknown")
 
-# Radarr's language ids (a subset; unknown ids are kept with the name given).
+# Radarr's language ids (NzbDrone.Core.Languages.Language.All), the ids custom formats
+# and GET /api/v3/language use.
 LANGUAGES: dict[int, str] = {
     0: "Unknown", 1: "English", 2: "French", 3: "Spanish", 4: "German", 5: "Italian",
     6: "Danish", 7: "Dutch", 8: "Japanese", 9: "Icelandic", 10: "Chinese", 11: "Russian",
@@ -87,6 +88,11 @@ LANGUAGES: dict[int, str] = {
     17: "Turkish", 18: "Portuguese", 19: "Flemish", 20: "Greek", 21: "Korean",
     22: "Hungarian", 23: "Hebrew", 24: "Lithuanian", 25: "Czech", 26: "Hindi",
     27: "Romanian", 28: "Thai", 29: "Bulgarian", 30: "Portuguese (Brazil)", 31: "Arabic",
+    32: "Ukrainian", 33: "Persian", 34: "Bengali", 35: "Slovak", 36: "Latvian",
+    37: "Spanish (Latino)", 38: "Catalan", 39: "Croatian", 40: "Serbian", 41: "Bosnian",
+    42: "Estonian", 43: "Tamil", 44: "Indonesian", 45: "Telugu", 46: "Macedonian",
+    47: "Slovenian", 48: "Malayalam", 49: "Kannada", 50: "Albanian", 51: "Afrikaans",
+    52: "Marathi", 53: "Tagalog", 54: "Urdu", 55: "Romansh", 56: "Mongolian", 57: "Georgian",
     -1: "Any", -2: "Original",
 }
 

@@ -102,6 +102,9 @@ class ParsedRelease:
     version: int = 1  # Radarr revision version: 2 for a proper/repack or v2
     real: int = 0  # Radarr revision real: 1 for a REAL (in capitals)
     languages: tuple[Language, ...] = (UNKNOWN_LANGUAGE,)
+    # Whether Radarr's parser finds a movie (a title and its year, or an anime release) in
+    # the title; a push of a title it cannot parse is refused, as Radarr refuses it.
+    recognised: bool = True
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property

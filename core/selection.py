@@ -34,6 +34,8 @@ from core.errors import (
     Duplicate,
     InvalidRelease,
     NoApprovedRelease,
+    ValidationFailed,
+    ValidationFailure,
 )
 from core.grab import GrabRequest
 from core.links import check_http_url, magnet_hash, url_hash
@@ -49,6 +51,7 @@ from core.ports import (
 from core.profiles import QualityProfile
 from core.release import Release, movie_key
 from core.service import QueueService
+from core.sizes import QualityDefinitions
 from core.text import refuse_nul
 
 log = logging.getLogger(__name__)
@@ -104,7 +107,8 @@ class ReleaseService:
                  candidates: CandidateRepository, blocklist: BlocklistRepository,
                  parser: ReleaseParser, clock: Clock, limits: Limits | None = None,
                  budget: float = SCORING_BUDGET,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic,
+                 sizes: QualityDefinitions | None = None) -> None:
         self.queue = queue
         self.catalogue = catalogue
         self.candidates = candidates
@@ -114,6 +118,7 @@ class ReleaseService:
         self.limits = limits or Limits()
         self.budget = budget  # seconds of scoring per request
         self.monotonic = monotonic
+        self.sizes = sizes  # quality definitions (size limits); None: no size limits
 
     # -- appraising --------------------------------------------------------------------
 
@@ -164,6 +169,7 @@ class ReleaseService:
         """Decide every release, each against the queue of its own movie (less the items
         `leaving` it); best first."""
         profile, appraisals = await self.appraise_all(releases, profile_id)
+        sizes = await self.sizes.by_quality() if self.sizes is not None else {}
         states: dict[str | None, MovieState] = {}
         decisions = []
         for a in appraisals:
@@ -172,7 +178,8 @@ class ReleaseService:
             if key not in states:
                 states[key] = await self._movie_state(key, mid, leaving)
             decisions.append(decide(a, profile, states[key], self.limits,
-                                    await self._blocked(a.release)))
+                                    await self._blocked(a.release),
+                                    sizes.get(a.quality.quality.id)))
         return Outcome(ranked(decisions, profile), profile)
 
     async def score(self, releases: Sequence[Release], profile_id: int | None) -> Outcome:
@@ -183,10 +190,14 @@ class ReleaseService:
 
     async def push(self, release: Release, options: GrabOptions) -> Outcome:
         """POST /api/v3/release/push: decide; keep the release as a candidate for its
-        movie; grab it when approved."""
+        movie; grab it when approved. A title Radarr's parser finds no movie in is
+        refused as Radarr refuses it (a validation failure on Title), nothing kept."""
         _refuse_nul([release])
         outcome = await self.decide_all([release], release.quality_profile_id)
         (decision,) = outcome.decisions
+        if not decision.appraisal.parsed.recognised:
+            raise ValidationFailed([ValidationFailure("Title", "Unable to parse",
+                                                      release.title)])
         key = movie_key(release.movie_id, decision.appraisal.parsed)
         (stored,) = (await self.candidates.add(key, [release], outcome.profile.id,
                                                self.clock.now())) if key else (None,)

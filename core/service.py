@@ -119,6 +119,8 @@ class QueueService:
         # Grabs the next-best candidate after a removal with blocklist=true.
         self.redownload: Callable[[QueueItem, str, bool], Awaitable[QueueItem | None]] | None
         self.redownload = None
+        # Checks a grab's tag ids exist (core.tags.TagService.check_known), when wired.
+        self.check_tags: Callable[[Iterable[int]], Awaitable[tuple[int, ...]]] | None = None
 
     # -- adding ------------------------------------------------------------------------
 
@@ -131,6 +133,8 @@ class QueueService:
                                            self.max_size)
         if new.download_client is not None:
             check_named_client(new.download_client, new.source, self.clients.descriptors())
+        if new.tags and self.check_tags is not None:
+            await self.check_tags(new.tags)
         if self.url_guard is not None and new.download_url and new.source in (
                 SourceKind.HTTP, SourceKind.TORRENT_URL):
             await self.url_guard.check(new.download_url)

@@ -8,19 +8,33 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from core.clients import CLIENT_FAULT_STATES, ClientState
+from core.clients import CLIENT_FAULT_STATES, ClientState, DownloadItemStatus
 from core.domain import HistoryEvent, QueueItem, StatusMessage
 from core.errors import ClientRejected, DownloadClientError
 from core.policy import FailureClass, classify
 from core.ports import DownloadClient, DownloadStatus
 from core.processor_base import ENDING, FINISHING, ProcessorBase, S, log
 
+# The client's view of a download (core.listing.shown_status), gone once it leaves it.
+NO_CLIENT_VIEW: dict[str, Any] = {"client_status": None, "client_message": None}
+
+
+def client_view(status: DownloadStatus) -> dict[str, Any]:
+    """The item fields that keep what the client says of its download."""
+    return {"client_status": None if status.item_status is None else status.item_status.value,
+            "client_message": status.message}
+
 
 class SyncPass(ProcessorBase):
     """The sync pass of core.processor.Processor."""
 
     async def sync(self) -> int:
-        """One status call per client for every tracked item; the number changed."""
+        """One status call per client for every tracked item; the number changed. A pass
+        asked for while one runs waits for it, then runs (it may see newer states)."""
+        async with self._syncing:
+            return await self._sync()
+
+    async def _sync(self) -> int:
         changed = 0
         groups: dict[str, list[QueueItem]] = defaultdict(list)
         for item in await self.items.tracked():
@@ -87,19 +101,26 @@ class SyncPass(ProcessorBase):
             reason = (f"The release is {status.total_bytes} bytes, over the size limit of "
                       f"{max_size} bytes")
             return await self._move(item, S.FAILED, "downloadFailed", reason,
-                                    error_message=reason, **rekey)
+                                    error_message=reason, **NO_CLIENT_VIEW, **rekey)
         if status.state is ClientState.COMPLETED:
             return await self._move(
                 item, S.COMPLETED, "downloadCompleted", status.output_path,
                 progress=100.0, size=status.total_bytes or item.size, size_left=0,
                 download_speed=0, upload_speed=status.upload_speed, eta_seconds=None,
                 estimated_completion_at=None, output_path=status.output_path,
-                status_messages=(), error_message=None, **rekey)
+                status_messages=(), error_message=None, **NO_CLIENT_VIEW, **rekey)
         if status.state is ClientState.FAILED:
             error = status.error or "the download client reports a failure"
             if status.permanent:
                 return await self._move(item, S.FAILED, "downloadFailed", error,
-                                        error_message=error, **rekey)
+                                        error_message=error, **NO_CLIENT_VIEW, **rekey)
+            if item.client_status is not None or item.client_message is not None:
+                # The retry sends it again: the old download's view is not the new one's.
+                cleared = await self._save(item, item.evolve(**NO_CLIENT_VIEW),
+                                           HistoryEvent("progress", recorded=False))
+                if cleared is None:
+                    return None
+                item = cleared
             return await self._retry_or_fail(item, error)
         if status.state in CLIENT_FAULT_STATES:
             message = status.error or "the download client reports a problem"
@@ -110,7 +131,8 @@ class SyncPass(ProcessorBase):
             target = S.WARNING if item.state is not S.CLIENT_UNAVAILABLE else S.DOWNLOADING
             return await self._move(item, target, "clientWarning", message,
                                     error_message=message, status_messages=(
-                                        StatusMessage(item.title, (message,)),), **rekey)
+                                        StatusMessage(item.title, (message,)),),
+                                    **client_view(status), **rekey)
         if item.state is S.PAUSED and status.state is not ClientState.PAUSED:
             return await self._keep_paused(client, item, status, rekey)
         if item.state is S.CLIENT_UNAVAILABLE and status.state is ClientState.PAUSED:
@@ -121,7 +143,8 @@ class SyncPass(ProcessorBase):
             except DownloadClientError as exc:
                 log.warning("Resuming item %d in its client: %s", item.id, exc.message)
                 return None
-            status = replace(status, state=ClientState.DOWNLOADING)
+            status = replace(status, state=ClientState.DOWNLOADING,
+                             item_status=status.item_status and DownloadItemStatus.DOWNLOADING)
         return await self._progress(item, status, now, rekey)
 
     async def _keep_paused(self, client: DownloadClient, item: QueueItem,
@@ -160,11 +183,12 @@ class SyncPass(ProcessorBase):
         except ClientRejected as exc:
             return await self._move(item, S.FAILED, "downloadFailed",
                                     f"Lost by the client and refused again: {exc.message}",
-                                    error_message=exc.message)
+                                    error_message=exc.message, **NO_CLIENT_VIEW)
         except DownloadClientError as exc:
             log.warning("Re-adding item %d failed: %s", item.id, exc.message)
             return None
-        new = item.evolve(download_id=download_id, updated_at=self.clock.now())
+        new = item.evolve(download_id=download_id, updated_at=self.clock.now(),
+                          **NO_CLIENT_VIEW)
         return await self._save(item, new, HistoryEvent(
             "readded", f"The client had lost it; added again as {download_id}"))
 
@@ -179,7 +203,7 @@ class SyncPass(ProcessorBase):
             "upload_speed": status.upload_speed, "eta_seconds": eta,
             "seeders": status.seeders if status.seeders is not None else item.seeders,
             "output_path": status.output_path or item.output_path,
-            "progress_at": progress_at, **rekey,
+            "progress_at": progress_at, **client_view(status), **rekey,
         }
         if eta != item.eta_seconds or moved:
             values["estimated_completion_at"] = None if eta is None else now + timedelta(
@@ -222,4 +246,5 @@ class SyncPass(ProcessorBase):
                             exc.message)
         message = f"Stalled for good: {reason}"
         return await self._move(item, S.FAILED, "downloadFailed", message, blocklist=True,
-                                error_message=message, progress_at=values["progress_at"])
+                                error_message=message, progress_at=values["progress_at"],
+                                **NO_CLIENT_VIEW)

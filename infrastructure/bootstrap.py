@@ -16,9 +16,11 @@ from typing import Any
 from core.blocklist import BlocklistService
 from core.catalogue import Catalogue
 from core.clients import ClientSource
+from core.commands import CommandService, Passes
 from core.decisions import Limits
 from core.errors import BadRequest, StorageUnavailable
 from core.events import EventBus, Notifier, PublishingRepository
+from core.movies import MovieService
 from core.policy import RetryPolicy, StallPolicy
 from core.ports import (
     BlocklistRepository,
@@ -28,14 +30,18 @@ from core.ports import (
     CustomFormatRepository,
     DownloadClients,
     NotificationRepository,
+    QualityDefinitionRepository,
     QualityProfileRepository,
     QueueRepository,
     SwitchRepository,
+    TagRepository,
 )
 from core.processor import PAUSED, Processor, ProcessorConfig
 from core.quality import language_by_name
 from core.selection import ReleaseService
 from core.service import QueueService
+from core.sizes import QualityDefinitions
+from core.tags import TagService
 from infrastructure.apikey import load_or_create_api_key
 from infrastructure.clients.configured import managed_client, settings_clients
 from infrastructure.clients.managed_aria2 import ManagedAria2, find_aria2c
@@ -44,6 +50,7 @@ from infrastructure.clients.registry import ClientRegistry
 from infrastructure.clock import DatabaseClock, SystemClock
 from infrastructure.db.blocklist_repository import SqlBlocklistRepository
 from infrastructure.db.client_repository import SqlClientConfigRepository
+from infrastructure.db.config_repository import SqlQualityDefinitionRepository, SqlTagRepository
 from infrastructure.db.engine import Database
 from infrastructure.db.queue_repository import SqlQueueRepository
 from infrastructure.db.release_repository import (
@@ -61,6 +68,7 @@ from infrastructure.memory import (
     MemoryQueueRepository,
     MemorySwitchRepository,
 )
+from infrastructure.memory_config import MemoryQualityDefinitionRepository, MemoryTagRepository
 from infrastructure.memory_release import (
     MemoryCandidateRepository,
     MemoryCustomFormatRepository,
@@ -109,6 +117,10 @@ class Container:
     webhook: WebhookNotifier | None = None
     broken_plugins: dict[str, str] = field(default_factory=dict)
     relay: PostgresEventRelay | None = None
+    commands: CommandService | None = None
+    movies: MovieService | None = None
+    tags: TagService | None = None
+    definitions: QualityDefinitions | None = None
     _clients_started: bool = False
     _retention_at: datetime | None = None
     _defaults_ready: bool = False
@@ -277,6 +289,8 @@ class Container:
         return await self.database.ping() if self.database is not None else True
 
     async def aclose(self) -> None:
+        if self.commands is not None:
+            await self.commands.aclose()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -296,6 +310,16 @@ class Container:
             await self.managed_aria2.stop()
         if self.database is not None:
             await self.database.dispose()
+
+
+def local_passes(container: Container) -> Passes | None:
+    """The processor's passes for a command, when this process runs the processor now
+    (through its scheduler; a test may attach a processor without one); None on an
+    API-only replica or a standby."""
+    runner, processor = container.runner, container.processor
+    if processor is None or (runner is not None and not runner.leading):
+        return None
+    return processor
 
 
 def processor_config(settings: Settings) -> ProcessorConfig:
@@ -320,8 +344,8 @@ def language_id(name: str) -> int:
 
 def wire_releases(queue: QueueService, blocklist: BlocklistRepository,
                   formats: CustomFormatRepository, profiles: QualityProfileRepository,
-                  candidates: CandidateRepository, clock: Clock, settings: Settings
-                  ) -> ReleaseService:
+                  candidates: CandidateRepository, clock: Clock, settings: Settings,
+                  definitions: QualityDefinitions | None = None) -> ReleaseService:
     """The release service, hooked into the queue: plain grabs get their quality and
     custom formats from their title; a removal with blocklist=true grabs the next best."""
     releases = ReleaseService(queue, Catalogue(formats, profiles, RegexPatterns()),
@@ -329,7 +353,9 @@ def wire_releases(queue: QueueService, blocklist: BlocklistRepository,
                               Limits(min_seeders=settings.min_seeders,
                                      max_size=settings.max_size,
                                      original_language=language_id(
-                                         settings.original_language)))
+                                         settings.original_language),
+                                     runtime=settings.movie_runtime),
+                              sizes=definitions)
     queue.appraise = releases.fill
     if settings.redownload_failed:
         queue.redownload = releases.redownload
@@ -357,6 +383,9 @@ class Stores:
     profiles: QualityProfileRepository
     candidates: CandidateRepository
     notifications: NotificationRepository
+    tags: TagRepository = field(default_factory=MemoryTagRepository)
+    definitions: QualityDefinitionRepository = field(
+        default_factory=MemoryQualityDefinitionRepository)
 
     @classmethod
     def memory(cls, clock: Clock) -> Stores:
@@ -397,8 +426,14 @@ def assemble(settings: Settings, clock: Clock, api_key: str, stores: Stores, *,
     )
     events.leading = container.leading
     queue.wake = container.wake
+    container.commands = CommandService(clock, lambda: local_passes(container), container.wake)
+    container.movies = MovieService(stores.items)
+    container.tags = TagService(stores.tags, stores.client_configs)
+    queue.check_tags = container.tags.check_known
+    container.definitions = QualityDefinitions(stores.definitions)
     container.releases = wire_releases(queue, stores.blocklist, stores.formats,
-                                       stores.profiles, stores.candidates, clock, settings)
+                                       stores.profiles, stores.candidates, clock, settings,
+                                       container.definitions)
     return container
 
 
@@ -420,7 +455,9 @@ def build(settings: Settings, clock: Clock | None = None, processor: bool = True
         SqlQueueRepository(database, clock), SqlBlocklistRepository(database),
         SqlClientConfigRepository(database, clock), SqlSwitchRepository(database),
         SqlCustomFormatRepository(database), SqlQualityProfileRepository(database),
-        SqlCandidateRepository(database), SqlNotificationRepository(database))
+        SqlCandidateRepository(database), SqlNotificationRepository(database),
+        tags=SqlTagRepository(database),
+        definitions=SqlQualityDefinitionRepository(database))
     plugins = load_notifiers(PluginContext(settings, clock, stores.notifications))
     container = assemble(
         settings, clock, api_key, stores, notifiers=plugins.notifiers, database=database,

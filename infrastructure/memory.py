@@ -27,6 +27,7 @@ from core.domain import (
 from core.errors import AlreadyCompleted, BadRequest, ConcurrentModification, Duplicate, NotFound
 from core.leases import CLAIMED, is_due, is_tracked, leased
 from core.listing import SORT_COLUMNS, PageRequest, QueueFilter, sort_values
+from core.movies import KnownMovie
 from core.ports import Clock
 
 
@@ -86,7 +87,8 @@ class MemoryQueueRepository:
             return
         self._history.append(HistoryEntry(
             item.id, at, event.event, old, new, event.message, id=len(self._history) + 1,
-            source_title=item.title, movie_id=item.movie_id, download_id=item.download_id))
+            source_title=item.title, movie_id=item.movie_id,
+            download_id=item.known_download_id))
 
     async def get(self, item_id: int) -> QueueItem | None:
         return self._items.get(item_id)
@@ -224,10 +226,31 @@ class MemoryQueueRepository:
         self._history = kept
         return removed
 
+    async def movies(self, movie_id: int | None = None, tmdb_id: int | None = None
+                     ) -> list[KnownMovie]:
+        by_movie: dict[int, list[QueueItem]] = {}
+        for item in sorted(self._items.values(), key=lambda i: i.id):
+            if item.movie_id is not None and movie_id in (None, item.movie_id):
+                by_movie.setdefault(item.movie_id, []).append(item)
+        found = []
+        for key in sorted(by_movie):
+            items = by_movie[key]
+            m = items[-1].movie
+            done = [i for i in items if i.state is ItemState.COMPLETED]
+            known = KnownMovie(
+                key, m.title if m else None, (m.year or None) if m else None,
+                m.tmdb_id if m else None, m.imdb_id if m else None,
+                m.sort_title if m else None, min(i.added_at for i in items),
+                has_file=bool(done), size=done[-1].size if done else 0,
+                path=done[-1].output_path if done else None)
+            if tmdb_id is None or known.tmdb_id == tmdb_id:
+                found.append(known)
+        return found
+
 
 def history_matches(h: HistoryEntry, q: HistoryQuery) -> bool:
     return ((q.events is None or h.event in q.events)
-            and (q.download_id is None or h.download_id == q.download_id)
+            and (q.download_id is None or h.download_id in q.download_id_forms)
             and (q.movie_ids is None or h.movie_id in q.movie_ids)
             and (q.item_id is None or h.item_id == q.item_id)
             and (q.since is None or h.at >= q.since))

@@ -124,6 +124,10 @@ class Settings(BaseSettings):
     original_language: str = Field(default="English", description="The language a release "
                                    "title naming none is taken to be in, for custom "
                                    "formats (Radarr uses the movie's original language).")
+    movie_runtime: int = Field(default=120, ge=1, le=1000, description="Minutes of "
+                               "runtime that quality-definition sizes (MB per minute) "
+                               "are multiplied by (Radarr uses the movie's runtime; "
+                               "Queuarr has no movie library).")
     redownload_failed: bool = Field(default=True, description="An item that fails for "
                                     "good is blocklisted and the next-best stored "
                                     "candidate for its movie is grabbed.")

@@ -18,6 +18,7 @@ import pytest
 from infrastructure.bootstrap import Stores
 from infrastructure.db.blocklist_repository import SqlBlocklistRepository
 from infrastructure.db.client_repository import SqlClientConfigRepository
+from infrastructure.db.config_repository import SqlQualityDefinitionRepository, SqlTagRepository
 from infrastructure.db.engine import Database, async_url
 from infrastructure.db.queue_repository import SqlQueueRepository
 from infrastructure.db.release_repository import (
@@ -33,6 +34,7 @@ from infrastructure.memory import (
     MemoryQueueRepository,
     MemorySwitchRepository,
 )
+from infrastructure.memory_config import MemoryQualityDefinitionRepository, MemoryTagRepository
 from infrastructure.memory_release import (
     MemoryCandidateRepository,
     MemoryCustomFormatRepository,
@@ -77,7 +79,7 @@ POSTGRES_URL = os.environ.get(
 )
 TABLES = ("queue_torrent", "queue_item", "queue_history", "queue_counter", "blocklist",
           "download_client", "processor_switch", "custom_format", "quality_profile",
-          "release_candidate", "notification")
+          "release_candidate", "notification", "tag", "quality_definition")
 
 
 def _plain_dsn(url: str, database: str | None = None) -> str:
@@ -167,10 +169,14 @@ class Store:
         default_factory=MemoryCandidateRepository)
     notifications: MemoryNotificationRepository | SqlNotificationRepository = field(
         default_factory=MemoryNotificationRepository)
+    tags: MemoryTagRepository | SqlTagRepository = field(default_factory=MemoryTagRepository)
+    definitions: MemoryQualityDefinitionRepository | SqlQualityDefinitionRepository = field(
+        default_factory=MemoryQualityDefinitionRepository)
 
     def stores(self) -> Stores:
         return Stores(self.items, self.blocklist, self.client_configs, self.switches,
-                      self.formats, self.profiles, self.candidates, self.notifications)
+                      self.formats, self.profiles, self.candidates, self.notifications,
+                      tags=self.tags, definitions=self.definitions)
 
 
 STORE_KINDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -188,7 +194,8 @@ async def open_store(kind: str, request: pytest.FixtureRequest, tmp_path: Path,
     return Store(kind, SqlQueueRepository(db, clock), SqlBlocklistRepository(db), db,
                  SqlClientConfigRepository(db, clock), SqlSwitchRepository(db),
                  SqlCustomFormatRepository(db), SqlQualityProfileRepository(db),
-                 SqlCandidateRepository(db), SqlNotificationRepository(db))
+                 SqlCandidateRepository(db), SqlNotificationRepository(db),
+                 SqlTagRepository(db), SqlQualityDefinitionRepository(db))
 
 
 @pytest.fixture(params=STORE_KINDS)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torf
 
-from core.clients import ClientDescriptor, ClientKind, ClientState
+from core.clients import ClientDescriptor, ClientKind, ClientState, DownloadItemStatus
 from core.domain import QueueItem, SourceKind
 from core.errors import ClientRejected, ClientUnavailable
 from core.ports import ClientInfo, DownloadStatus, TorrentMeta
@@ -34,6 +34,33 @@ class FakeClock:
 
     def set(self, now: datetime) -> None:
         self._now = now
+
+
+# The fake's view of a download in Radarr's words, as the real adapters give it (a
+# status a test sets with its own item_status keeps it).
+FAKE_VIEW: dict[ClientState, tuple[DownloadItemStatus, str | None]] = {
+    ClientState.QUEUED: (DownloadItemStatus.QUEUED, None),
+    ClientState.METADATA: (DownloadItemStatus.QUEUED, "qBittorrent is downloading metadata"),
+    ClientState.CHECKING: (DownloadItemStatus.QUEUED, None),
+    ClientState.DOWNLOADING: (DownloadItemStatus.DOWNLOADING, None),
+    ClientState.STALLED: (DownloadItemStatus.WARNING,
+                          "The download is stalled with no connections"),
+    ClientState.PAUSED: (DownloadItemStatus.PAUSED, None),
+    ClientState.MOVING: (DownloadItemStatus.DOWNLOADING, None),
+    ClientState.COMPLETED: (DownloadItemStatus.COMPLETED, None),
+    ClientState.MISSING_FILES: (DownloadItemStatus.WARNING,
+                                "qBittorrent is reporting missing files"),
+    ClientState.ERROR: (DownloadItemStatus.WARNING, "qBittorrent is reporting an error"),
+    ClientState.FAILED: (DownloadItemStatus.FAILED, None),
+    ClientState.REMOVED: (DownloadItemStatus.FAILED, None),
+}
+
+
+def with_radarr_view(status: DownloadStatus) -> DownloadStatus:
+    if status.item_status is not None or status.state not in FAKE_VIEW:
+        return status
+    item_status, message = FAKE_VIEW[status.state]
+    return replace(status, item_status=item_status, message=message)
 
 
 @dataclass
@@ -105,7 +132,8 @@ class FakeDownloadClient:
 
     async def statuses(self, download_ids: Sequence[str]) -> dict[str, DownloadStatus]:
         await self._record("statuses", tuple(download_ids))
-        return {i: self.downloads[i] for i in download_ids if i in self.downloads}
+        return {i: with_radarr_view(self.downloads[i]) for i in download_ids
+                if i in self.downloads}
 
     def _set(self, download_id: str, state: ClientState) -> None:
         if download_id in self.downloads:

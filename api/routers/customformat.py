@@ -6,8 +6,9 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from api.bodies import require_json
+from api.format_fields import format_schema
 from api.params import ContainerDep, ItemId, valid_id
-from api.release_resources import format_from_body, format_resource, format_schema
+from api.release_resources import format_from_body, format_resource
 from api.release_schemas import CustomFormatBody
 from api.responses import json_response
 from api.routers.queue import ERRORS, releases_of
@@ -28,7 +29,9 @@ async def list_formats(c: ContainerDep) -> Response:
 @router.get("/schema", response_model=None,
             summary="A blank specification of every implementation")
 async def schema(c: ContainerDep) -> Response:
-    return json_response(format_schema())
+    """Radarr's schema: every implementation's fields, and as presets Radarr's six
+    release-title conditions and each stored format's conditions, named."""
+    return json_response(format_schema(await releases_of(c).catalogue.formats()))
 
 
 @router.get("/{id}", response_model=None, summary="Get a custom format",

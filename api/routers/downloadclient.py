@@ -31,6 +31,15 @@ def _registry(c: Container) -> ClientRegistry:
     return c.clients
 
 
+async def _body(c: Container, request: Request) -> DownloadClientBody:
+    """The body, its tags checked: each must exist (GET /api/v3/tag; Radarr stores
+    unknown ids silently)."""
+    body = await require_json(request, DownloadClientBody)
+    if c.tags is not None:
+        body.tags = list(await c.tags.check_known(body.tags))
+    return body
+
+
 def _kind(implementation: str) -> ClientKind:
     for kind in ClientKind:
         if kind.value.lower() == implementation.strip().lower():
@@ -86,7 +95,7 @@ async def create_client(c: ContainerDep, request: Request,
     """Tests the client first (as Radarr does) unless `forceSave=true` or it is disabled;
     a failed test is a 400 saying why."""
     registry = _registry(c)
-    body = await require_json(request, DownloadClientBody)
+    body = await _body(c, request)
     stored = await registry.create(_prepare(registry, body), force=force_save)
     return json_response(download_client_resource(stored), status=201)
 
@@ -101,7 +110,7 @@ async def update_client(c: ContainerDep, id: ItemId, request: Request,
     registry = _registry(c)
     await registry.load()
     previous = registry.config(valid_id(id))
-    body = await require_json(request, DownloadClientBody)
+    body = await _body(c, request)
     stored = await registry.update(_prepare(registry, body, previous), force=force_save)
     return json_response(download_client_resource(stored), status=202)
 
@@ -123,7 +132,7 @@ async def test_client(c: ContainerDep, request: Request) -> Response:
     """Connects with the given settings (nothing is stored); 400 with the reason when the
     client cannot be reached or refuses the login or secret."""
     registry = _registry(c)
-    body = await require_json(request, DownloadClientBody)
+    body = await _body(c, request)
     previous = None
     if body.id:
         try:

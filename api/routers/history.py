@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from api.params import INT32, ContainerDep, Int32Item, SortDirectionParam
-from api.resources import RADARR_EVENT_IDS, RADARR_EVENTS, history_resource
+from api.resources import RADARR_EVENT_IDS, RADARR_EVENTS, history_resource, unsent_item_id
 from api.responses import json_response
 from api.routers.queue import ERRORS
 from api.schemas import HistoryPage, HistoryResource
@@ -59,6 +59,11 @@ async def get_history(
     first). `eventType` takes Radarr's numbers (1 grabbed, 4 downloadFailed) or names,
     and Queuarr's own event names; `itemId` narrows to one queue item."""
     ascending = sort_direction is SortDirection.ASCENDING
+    unsent = unsent_item_id(download_id) if download_id is not None else None
+    if unsent is not None:  # the queue's name for an item no client had: its history
+        if item_id is not None and item_id != unsent:
+            unsent = 0  # two different items asked for: none matches
+        item_id, download_id = unsent, None
     query = HistoryQuery(page=page, page_size=page_size, ascending=ascending,
                          events=event_names(event_type), download_id=download_id,
                          movie_ids=frozenset(movie_ids) if movie_ids else None,

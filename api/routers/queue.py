@@ -32,6 +32,7 @@ from api.release_schemas import (
 from api.resources import queue_resource, status_resource
 from api.responses import JSON, empty_ok, json_response, stream_items
 from api.schemas import (
+    BadRequestBody,
     DispatchOut,
     Empty,
     ForceGrabOut,
@@ -58,7 +59,8 @@ from infrastructure.bootstrap import Container
 router = APIRouter(prefix="/api/v3/queue", tags=["Queue"])
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": Message, "description": "Invalid input"},
+    400: {"model": BadRequestBody, "description": "Invalid input: {message}, problem "
+          "details for a parameter, or Radarr's array of validation failures for a body"},
     404: {"model": Message, "description": "Not found"},
 }
 
@@ -86,7 +88,7 @@ async def get_queue(
         include_unknown=include_unknown,
         movie_ids=frozenset(movie_ids) if movie_ids else None,
         protocol=DownloadProtocol[protocol.name] if protocol else None,
-        states=QueueFilter.for_statuses(status),
+        statuses=QueueFilter.for_statuses(status),
         quality_ids=frozenset(quality) if quality else None,
         language_ids=frozenset(languages) if languages else None,
     )

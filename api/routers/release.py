@@ -13,7 +13,7 @@ from api.release_schemas import ReleaseBody, ScoreBody, ScoredRelease
 from api.responses import json_response
 from api.routers.queue import ERRORS, releases_of
 from core.domain import Priority
-from core.errors import BadRequest
+from core.errors import BadRequest, ValidationFailed, ValidationFailure
 from core.release import Release
 from core.selection import GrabOptions
 
@@ -36,8 +36,10 @@ async def push(c: ContainerDep, request: Request) -> Response:
     is kept as a candidate for its movie, for the next-best re-grab."""
     body = await require_json(request, ReleaseBody)
     release = release_from_body(body)
-    if not release.link:
-        raise BadRequest("Give downloadUrl or magnetUrl")
+    if not release.link:  # Radarr's PostValidator: each NotEmpty when the other is empty
+        raise ValidationFailed([
+            ValidationFailure(name, f"'{label}' must not be empty.", None, "NotEmptyValidator")
+            for name, label in (("DownloadUrl", "Download Url"), ("MagnetUrl", "Magnet Url"))])
     outcome = await releases_of(c).push(release, GrabOptions(
         priority=Priority.parse(body.priority.value), download_client=body.download_client,
         category=body.category))

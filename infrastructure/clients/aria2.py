@@ -29,7 +29,7 @@ import aria2p
 import requests
 from pydantic import SecretStr
 
-from core.clients import ClientState
+from core.clients import ClientState, DownloadItemStatus
 from core.domain import Priority, QueueItem, SourceKind
 from core.errors import (
     BadRequest,
@@ -103,6 +103,20 @@ STATE_MAP = {
     "removed": ClientState.REMOVED,
 }
 
+# Radarr's view of a download (src/NzbDrone.Core/Download/Clients/Aria2/Aria2.cs GetItems,
+# Radarr v6.0.3.10276, commit 1b9662d5): waiting is queued, paused paused, error and
+# removed failed, complete completed, active completed once every byte is there, else
+# downloading; the message is aria2's errorMessage. Radarr skips a magnet's metadata
+# download altogether; Queuarr shows it queued, as Radarr's qBittorrent adapter does.
+RADARR_VIEW = {
+    ClientState.QUEUED: DownloadItemStatus.QUEUED,
+    ClientState.METADATA: DownloadItemStatus.QUEUED,
+    ClientState.PAUSED: DownloadItemStatus.PAUSED,
+    ClientState.DOWNLOADING: DownloadItemStatus.DOWNLOADING,
+    ClientState.COMPLETED: DownloadItemStatus.COMPLETED,
+    ClientState.FAILED: DownloadItemStatus.FAILED,
+    ClientState.REMOVED: DownloadItemStatus.FAILED,
+}
 
 VERSION = re.compile(r"\d{1,4}(\.\d{1,4}){1,3}")  # aria2.getVersion: 1.37.0
 
@@ -186,6 +200,8 @@ def to_status(download_id: str, s: dict[str, Any]) -> DownloadStatus:
         error=error,
         permanent=permanent,
         name=info.get("name"),
+        item_status=RADARR_VIEW.get(state),
+        message=str(s.get("errorMessage") or "") or None,
     )
 
 

@@ -20,13 +20,13 @@ import logging
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import qbittorrentapi
 from pydantic import SecretStr
 
-from core.clients import ClientState
+from core.clients import ClientState, DownloadItemStatus
 from core.domain import Priority, QueueItem, SourceKind
 from core.errors import (
     ClientRejected,
@@ -69,6 +69,39 @@ _STATE_ERRORS = {
     "error": "qBittorrent reports an error for this torrent (often a full disk or an I/O "
              "error; see its log)",
 }
+# Radarr's view of each state and its message, as Radarr's adapter words them
+# (src/NzbDrone.Core/Download/Clients/QBittorrent/QBittorrent.cs GetItems, messages from
+# src/NzbDrone.Core/Localization/Core/en.json; Radarr v6.0.3.10276, commit 1b9662d5).
+# A state Radarr does not list is `downloading` with "Unknown download state: ...".
+D = DownloadItemStatus
+METADATA_MESSAGE = "qBittorrent is downloading metadata"
+DHT_DISABLED_MESSAGE = "qBittorrent cannot resolve magnet link with DHT disabled"
+STALLED_MESSAGE = "The download is stalled with no connections"
+MISSING_FILES_MESSAGE = "qBittorrent is reporting missing files"
+ERROR_MESSAGE = "qBittorrent is reporting an error"
+RADARR_VIEW: dict[str, tuple[DownloadItemStatus, str | None]] = {
+    "error": (D.WARNING, ERROR_MESSAGE),
+    "stoppedDL": (D.PAUSED, None),
+    "pausedDL": (D.PAUSED, None),
+    "queuedDL": (D.QUEUED, None),
+    "checkingDL": (D.QUEUED, None),
+    "checkingUP": (D.QUEUED, None),
+    "checkingResumeData": (D.QUEUED, None),
+    "pausedUP": (D.COMPLETED, None),
+    "stoppedUP": (D.COMPLETED, None),
+    "uploading": (D.COMPLETED, None),
+    "stalledUP": (D.COMPLETED, None),
+    "queuedUP": (D.COMPLETED, None),
+    "forcedUP": (D.COMPLETED, None),
+    "stalledDL": (D.WARNING, STALLED_MESSAGE),
+    "missingFiles": (D.WARNING, MISSING_FILES_MESSAGE),
+    "metaDL": (D.QUEUED, METADATA_MESSAGE),  # with DHT off: warning, DHT_DISABLED_MESSAGE
+    "forcedMetaDL": (D.QUEUED, METADATA_MESSAGE),
+    "forcedDL": (D.DOWNLOADING, None),
+    "moving": (D.DOWNLOADING, None),
+    "downloading": (D.DOWNLOADING, None),
+}
+DHT_CHECK_EVERY = 60.0  # seconds between reads of qBittorrent's DHT preference
 NO_ETA = 8640000  # qBittorrent's "infinity"
 TAG_PREFIX = "queuarr-"
 WEB_API_VERSION = re.compile(r"\d{1,4}(\.\d{1,4}){1,3}")  # 2.11.4
@@ -91,10 +124,21 @@ def item_tag(item_id: int) -> str:
     return f"{TAG_PREFIX}{item_id}"
 
 
+def radarr_view(raw_state: str, dht_enabled: bool = True
+                ) -> tuple[DownloadItemStatus, str | None]:
+    """Radarr's status and message for a qBittorrent state (QBittorrent.cs GetItems)."""
+    if not dht_enabled and raw_state in ("metaDL", "forcedMetaDL"):
+        return D.WARNING, DHT_DISABLED_MESSAGE
+    return RADARR_VIEW.get(raw_state) or (D.DOWNLOADING,
+                                          f"Unknown download state: {raw_state}")
+
+
 def to_status(torrent_hash: str, t: dict[str, Any]) -> DownloadStatus:
-    """A DownloadStatus from one `sync/maindata` (or `torrents/info`) torrent."""
+    """A DownloadStatus from one `sync/maindata` (or `torrents/info`) torrent (Radarr's
+    view as with DHT on: statuses() corrects metadata downloads when it is off)."""
     raw_state = str(t.get("state", "unknown"))
     state = STATE_MAP.get(raw_state, ClientState.UNKNOWN)
+    item_status, message = radarr_view(raw_state)
     eta = t.get("eta")
     # -1 while a magnet's metadata is missing: the size is not known yet.
     size = max(int(t.get("size") or t.get("total_size") or 0), 0)
@@ -115,6 +159,8 @@ def to_status(torrent_hash: str, t: dict[str, Any]) -> DownloadStatus:
         output_path=output,
         error=_STATE_ERRORS.get(raw_state),
         name=t.get("name"),
+        item_status=item_status,
+        message=message,
     )
 
 
@@ -178,6 +224,7 @@ class QbittorrentClient:
         self._categories: set[str] = set()
         self._maindata = MainData()
         self._sync_lock = asyncio.Lock()
+        self._dht: tuple[float, bool] | None = None  # (read at, enabled)
         self.login_attempts = 0
 
     # -- session -----------------------------------------------------------------------
@@ -337,7 +384,27 @@ class QbittorrentClient:
             status = known.get(download_id) or known.get(download_id.lower())
             if status is not None:
                 found[download_id] = status
+        if any(s.state is ClientState.METADATA for s in found.values()) and not (
+                await self._dht_enabled()):
+            item_status, message = radarr_view("metaDL", dht_enabled=False)
+            found = {k: replace(s, item_status=item_status, message=message)
+                     if s.state is ClientState.METADATA else s for k, s in found.items()}
         return found
+
+    async def _dht_enabled(self) -> bool:
+        """qBittorrent's DHT preference (Radarr reads it to word a metadata download),
+        read again at most every DHT_CHECK_EVERY seconds; assumed on if unreadable."""
+        now = self._monotonic()
+        if self._dht is None or now - self._dht[0] >= DHT_CHECK_EVERY:
+            try:
+                preferences = await self._do(self._api.app_preferences)
+            except DownloadClientError as exc:
+                log.info("%s: cannot read qBittorrent's DHT preference: %s", self.name,
+                         exc.message)
+                return True if self._dht is None else self._dht[1]
+            enabled = not isinstance(preferences, dict) or bool(preferences.get("dht", True))
+            self._dht = (now, enabled)
+        return self._dht[1]
 
     async def pause(self, download_id: str) -> None:
         # torrents_stop calls `torrents/stop` from Web API 2.11 on, `torrents/pause` before.

@@ -11,7 +11,13 @@ from typing import Any
 
 from core.clientfields import check_secret_destination, coerce_fields
 from core.clients import ClientConfig, ClientDescriptor, ClientKind, ClientSource
-from core.errors import BadRequest, DownloadClientError, NotFound
+from core.errors import (
+    BadRequest,
+    DownloadClientError,
+    NotFound,
+    ValidationFailed,
+    ValidationFailure,
+)
 from core.ports import ClientConfigRepository, ClientInfo, DownloadClient
 from core.text import refuse_nul
 from infrastructure.clients.aria2 import Aria2Client, Aria2Config
@@ -100,13 +106,20 @@ class ClientRegistry:
     def prepare(self, kind: ClientKind, name: Any, fields: Sequence[dict[str, Any]],
                 previous: ClientConfig | None = None, **flags: Any) -> ClientConfig:
         """A validated configuration from a resource's parts."""
-        if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME:
-            raise BadRequest(f"name must be a non-empty string of at most {MAX_NAME} "
-                             "characters")
+        # Radarr's validators' words (FluentValidation), as its array of failures.
+        if not isinstance(name, str) or not name.strip():
+            raise ValidationFailed([ValidationFailure(
+                "Name", "'Name' must not be empty.", name, "NotEmptyValidator")])
+        if len(name) > MAX_NAME:
+            raise ValidationFailed([ValidationFailure(
+                "Name", f"The length of 'Name' must be {MAX_NAME} characters or fewer. "
+                f"You entered {len(name)} characters.", name, "MaximumLengthValidator")])
         refuse_nul("A download client's name", name)
         priority = flags.get("priority", 1)
         if not isinstance(priority, int) or isinstance(priority, bool) or not 1 <= priority <= 50:
-            raise BadRequest(f"priority must be an integer from 1 to 50, got {priority!r}")
+            raise ValidationFailed([ValidationFailure(
+                "Priority", f"'Priority' must be between 1 and 50. You entered {priority}.",
+                priority, "InclusiveBetweenValidator")])
         values = coerce_fields(kind, fields, previous.fields if previous else None)
         config = ClientConfig(name=name.strip(), kind=kind, fields=values,
                               id=previous.id if previous else None, **flags)
@@ -119,8 +132,10 @@ class ClientRegistry:
         try:
             return await adapter.test()
         except DownloadClientError as exc:
-            raise BadRequest(f"Test of download client {adapter.name!r} failed: "
-                             f"{exc.message}") from None
+            # Radarr answers a failed test as a validation failure of the resource.
+            raise ValidationFailed([ValidationFailure(
+                "", f"Test of download client {adapter.name!r} failed: {exc.message}")]
+            ) from None
 
     async def test(self, config: ClientConfig) -> ClientInfo:
         adapter = self.build(config)

@@ -91,6 +91,16 @@ def load_messages(raw: str | None) -> tuple[StatusMessage, ...]:
     return tuple(StatusMessage(d["title"], tuple(d["messages"])) for d in orjson.loads(raw))
 
 
+@lru_cache(maxsize=256)
+def dump_tags(tags: tuple[int, ...]) -> str:
+    return orjson.dumps(list(tags)).decode()
+
+
+@lru_cache(maxsize=256)
+def load_tags(raw: str | None) -> tuple[int, ...]:
+    return tuple(int(t) for t in orjson.loads(raw)) if raw else ()
+
+
 def language_ids(langs: tuple[Language, ...]) -> str:
     """',1,2,' so that a language filter is a portable LIKE '%,1,%'."""
     return "," + "".join(f"{lang.id}," for lang in langs)
@@ -115,6 +125,8 @@ def _encoded(name: str, value: Any) -> dict[str, Any]:
         return {"custom_formats": dump_formats(value)}
     if name == "status_messages":
         return {"status_messages": dump_messages(value)}
+    if name == "tags":
+        return {"tags": dump_tags(value)}
     if name == "retry_policy":
         return {name: None if value is None else orjson.dumps(value.to_json()).decode()}
     if name in ("state", "source"):
@@ -161,7 +173,7 @@ ITEM_COLUMNS = (
     "download_id", "output_path", "category", "seeders", "leechers", "added_at", "updated_at",
     "started_at", "completed_at", "quality", "languages", "custom_formats",
     "custom_format_score", "lease_owner", "lease_expires_at", "rescues", "progress_at",
-    "retry_policy",
+    "retry_policy", "client_status", "client_message", "tags",
 )
 
 _STATES = {s.value: s for s in ItemState}
@@ -177,7 +189,8 @@ def row_to_item(r: Any) -> QueueItem:
      release_id, indexer, size, size_left, progress, dl_speed, ul_speed, eta, ect, priority,
      messages, error, attempts, next_attempt, client, download_id, output_path, category,
      seeders, leechers, added, updated, started, completed, quality, languages,
-     formats, cf_score, lease_owner, lease_expires_at, rescues, progress_at, retry) = r
+     formats, cf_score, lease_owner, lease_expires_at, rescues, progress_at, retry,
+     client_status, client_message, tags) = r
     movie = None
     if movie_title is not None or tmdb_id is not None or imdb_id is not None or movie_year:
         movie = MovieInfo(movie_title, movie_year or None, tmdb_id, imdb_id, movie_sort_title)
@@ -189,7 +202,8 @@ def row_to_item(r: Any) -> QueueItem:
         error, attempts, next_attempt, client, download_id, output_path, category, seeders,
         leechers, started, completed, load_quality(quality), load_languages(languages),
         load_formats(formats), cf_score, lease_owner, lease_expires_at, rescues, progress_at,
-        None if retry is None else load_retry(retry),
+        None if retry is None else load_retry(retry), client_status, client_message,
+        load_tags(tags),
     )
 
 

@@ -10,7 +10,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    Select,
     and_,
+    case,
     delete,
     func,
     insert,
@@ -34,6 +36,7 @@ from core.domain import (
 from core.errors import AlreadyCompleted, ConcurrentModification, Duplicate
 from core.leases import CLAIMED, TRACKED, WAITING
 from core.listing import STATUS_RANK, PageRequest, QueueFilter
+from core.movies import KnownMovie
 from core.ports import Clock
 from infrastructure.db.engine import Database
 from infrastructure.db.fast import fetch_all
@@ -65,14 +68,15 @@ S = ItemState
 H = queue_history.c
 HISTORY_SELECT = (H.item_id, H.at, H.event, H.from_state, H.to_state, H.message, H.id,
                   H.source_title, H.movie_id, H.download_id)
-GONE_COLUMNS = (C.id, C.state, C.title, C.movie_id, C.download_id)
+GONE_COLUMNS = (C.id, C.state, C.title, C.movie_id,
+                func.coalesce(C.info_hash, C.download_id))  # QueueItem.known_download_id
 
 
 def history_row(item: QueueItem, at: datetime, event: str, from_state: str | None,
                 to_state: str | None, message: str | None) -> dict[str, Any]:
     return {"item_id": item.id, "at": at, "event": event, "from_state": from_state,
             "to_state": to_state, "message": message, "source_title": item.title,
-            "movie_id": item.movie_id, "download_id": item.download_id}
+            "movie_id": item.movie_id, "download_id": item.known_download_id}
 
 
 def gone_row(row: Any, at: datetime, event: str, message: str | None) -> dict[str, Any]:
@@ -95,7 +99,7 @@ def history_where(q: HistoryQuery) -> list[Any]:
     if q.events is not None:
         where.append(H.event.in_(sorted(q.events)))
     if q.download_id is not None:
-        where.append(H.download_id == q.download_id)
+        where.append(H.download_id.in_(q.download_id_forms))
     if q.movie_ids is not None:
         where.append(H.movie_id.in_(sorted(q.movie_ids)))
     if q.item_id is not None:
@@ -446,3 +450,30 @@ class SqlQueueRepository:
         async with self.db.reading() as conn:
             return await self._total(conn, flt)
 
+    async def movies(self, movie_id: int | None = None, tmdb_id: int | None = None
+                     ) -> list[KnownMovie]:
+        async with self.db.reading() as conn:
+            rows = (await conn.execute(movies_select(movie_id, tmdb_id))).all()
+        return [KnownMovie(key, title, year or None, tmdb, imdb, sort_title, added,
+                           has_file=done is not None, size=size or 0, path=path)
+                for key, title, year, tmdb, imdb, sort_title, added, done, size, path in rows]
+
+
+def movies_select(movie_id: int | None, tmdb_id: int | None) -> Select[Any]:
+    """QueueRepository.movies in one statement: the items grouped by movie id (through
+    ix_queue_item_movie_id), each group's newest item and newest completed one joined
+    back by primary key."""
+    groups = select(C.movie_id.label("movie_id"), func.max(C.id).label("newest"),
+                    func.min(C.added_at).label("first_added"),
+                    func.max(case((C.state == S.COMPLETED.value, C.id))).label("done"),
+                    ).where(C.movie_id.is_not(None))
+    if movie_id is not None:
+        groups = groups.where(C.movie_id == movie_id)
+    g = groups.group_by(C.movie_id).subquery("g")
+    n, d = queue_item.alias("n"), queue_item.alias("d")
+    stmt = (select(g.c.movie_id, n.c.movie_title, n.c.movie_year, n.c.movie_tmdb_id,
+                   n.c.movie_imdb_id, n.c.movie_sort_title, g.c.first_added, d.c.id, d.c.size,
+                   d.c.output_path)
+            .select_from(g.join(n, n.c.id == g.c.newest).outerjoin(d, d.c.id == g.c.done))
+            .order_by(g.c.movie_id))
+    return stmt if tmdb_id is None else stmt.where(n.c.movie_tmdb_id == tmdb_id)

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.dml import Insert
 
 from core.domain import FINISHED_STATES, ItemState
-from core.listing import SORT_COLUMNS, PageRequest, QueueFilter
+from core.listing import RADARR_STATUS_RANK, SORT_COLUMNS, PageRequest, QueueFilter
 from infrastructure.db.mapping import ITEM_COLUMNS
 from infrastructure.db.tables import queue_counter, queue_history, queue_item, queue_torrent
 
@@ -42,6 +42,10 @@ def filter_clauses(flt: QueueFilter) -> list[ColumnElement[bool]]:
         where.append(C.protocol == int(flt.protocol))
     if flt.states is not None:
         where.append(C.state.in_(sorted(s.value for s in flt.states)))
+    if flt.statuses is not None:
+        # status_rank is the rank of the status shown (core.listing.shown_status), one
+        # rank per status.
+        where.append(C.status_rank.in_(sorted(RADARR_STATUS_RANK[s] for s in flt.statuses)))
     if flt.quality_ids is not None:
         where.append(C.quality_id.in_(sorted(flt.quality_ids)))
     if flt.language_ids is not None:
@@ -113,7 +117,8 @@ INSERT_HISTORY = insert(queue_history).values(
     to_state=ItemState.QUEUED.value,
     message=bindparam("h_message", type_=queue_history.c.message.type),
     source_title=bindparam("title", type_=queue_history.c.source_title.type),
-    movie_id=bindparam("movie_id", type_=queue_history.c.movie_id.type))
+    movie_id=bindparam("movie_id", type_=queue_history.c.movie_id.type),
+    download_id=bindparam("info_hash", type_=queue_history.c.download_id.type))
 
 
 @lru_cache(maxsize=2)
@@ -123,13 +128,14 @@ def insert_statement(with_torrent: bool) -> Insert:
     h = queue_history.c
     statement = insert(queue_history).from_select(
         ["item_id", "at", "event", "from_state", "to_state", "message", "source_title",
-         "movie_id"],
+         "movie_id", "download_id"],
         select(new.c.id, bindparam("h_at", type_=h.at.type),
                bindparam("h_event", type_=h.event.type), null(),
                literal(ItemState.QUEUED.value, type_=h.to_state.type),
                bindparam("h_message", type_=h.message.type),
                bindparam("title", type_=h.source_title.type),
-               bindparam("movie_id", type_=h.movie_id.type)),
+               bindparam("movie_id", type_=h.movie_id.type),
+               bindparam("info_hash", type_=h.download_id.type)),
     ).returning(h.item_id)
     if with_torrent:
         statement = statement.add_cte(insert(queue_torrent).from_select(
@@ -168,8 +174,9 @@ def total_statement(flt: QueueFilter) -> Select[Any]:
     where: list[ColumnElement[bool]] = []
     if not flt.include_unknown:
         where.append(K.has_movie.is_(True))
-    if flt.states is not None:
-        where.append(K.state.in_(sorted(s.value for s in flt.states)))
+    states = flt.counter_states
+    if states is not None:
+        where.append(K.state.in_(sorted(s.value for s in states)))
     return select(func.coalesce(func.sum(K.n), 0)).where(*where)
 
 

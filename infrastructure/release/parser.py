@@ -22,6 +22,7 @@ from PTT.parse import Parser
 
 from core.quality import LANGUAGES, UNKNOWN_LANGUAGE, Language
 from core.release import ParsedRelease
+from infrastructure.release.radarr_title import finds_a_movie
 
 MOVIE_SKIP = frozenset({
     "episodes", "seasons", "network", "episode_code", "volumes", "ppv", "adult", "country",
@@ -124,6 +125,13 @@ class PttParser:
     def __init__(self, full: bool = False) -> None:
         self._parse = _full_parser().parse if full else _parser().parse
 
+    def _names_a_quality(self, text: str) -> bool:
+        try:
+            raw = self._parse(text)
+        except Exception:
+            return False
+        return bool(raw.get("resolution") or raw.get("quality"))
+
     def raw(self, title: str) -> dict[str, Any]:
         result: dict[str, Any] = self._parse(title)
         return result
@@ -183,6 +191,7 @@ class PttParser:
             version=version,
             real=1 if _REAL.search(release_title) else 0,
             languages=_languages(list(raw.get("languages") or ())),
+            recognised=finds_a_movie(title.strip(), self._names_a_quality),
             extra={k: raw[k] for k in ("channels", "bit_depth", "dubbed", "subbed",
                                        "complete", "container") if raw.get(k)},
         )

@@ -13,7 +13,10 @@ case-insensitively to a Radarr field (Radarr clients read JSON case-insensitivel
 The release-selection resources (CustomFormatResource, QualityProfileResource,
 ReleaseResource) are validated against the same document; a ReleaseResource that
 /release/push answers may carry one documented extra key, RELEASE_EXTRA_FIELDS (`queueId`,
-the queue item grabbed), and is validated strictly after removing only that key."""
+the queue item grabbed), and is validated strictly after removing only that key.
+
+Any other resource is validated strictly against the whole of Radarr's openapi.json
+(`validate_radarr(schema_name, body)`; tests/api/data/radarr-openapi.json)."""
 
 from __future__ import annotations
 
@@ -32,7 +35,9 @@ from api.resources import EXTRA_QUEUE_FIELDS
 
 DATA = Path(__file__).parent / "data"
 QUEUE_DOC = "urn:radarr:queue"
-OTHER_DOC = "urn:radarr:other"
+FULL_DOC = "urn:radarr:full"  # the whole of Radarr's openapi.json, for any other resource
+OTHER_DOC = FULL_DOC
+_DOCS = {QUEUE_DOC: "radarr-queue-openapi.json", FULL_DOC: "radarr-openapi.json"}
 RADARR_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
 _FORMATS = jsonschema.FormatChecker(formats=())
@@ -81,8 +86,7 @@ def document(name: str) -> dict[str, Any]:
 @cache
 def _registry() -> Registry:
     resources = []
-    for uri, name in ((QUEUE_DOC, "radarr-queue-openapi.json"),
-                      (OTHER_DOC, "radarr-other-openapi.json")):
+    for uri, name in _DOCS.items():
         contents = _nullable(copy.deepcopy(document(name)))
         resources.append((uri, Resource.from_contents(contents, default_specification=DRAFT7)))
     return Registry().with_resources(resources)
@@ -106,8 +110,7 @@ def _check(doc: str, schema_name: str, instance: Any) -> None:
 
 
 def radarr_schema(schema_name: str, doc: str = QUEUE_DOC) -> dict[str, Any]:
-    name = "radarr-queue-openapi.json" if doc == QUEUE_DOC else "radarr-other-openapi.json"
-    schema: dict[str, Any] = document(name)["components"]["schemas"][schema_name]
+    schema: dict[str, Any] = document(_DOCS[doc])["components"]["schemas"][schema_name]
     return schema
 
 
@@ -171,6 +174,12 @@ def validate_api_info(body: Any) -> None:
 
 def validate_ping(body: Any) -> None:
     _check(OTHER_DOC, "PingResource", body)
+
+
+def validate_radarr(schema_name: str, body: Any) -> None:
+    """Any resource of Radarr's whole openapi.json (tests/api/data/radarr-openapi.json, a
+    copy of ../shared/reference/radarr-openapi.json), strictly: no extra keys."""
+    _check(FULL_DOC, schema_name, body)
 
 
 def nulls_in(value: Any, path: str = "") -> list[str]:

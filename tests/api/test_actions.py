@@ -11,6 +11,7 @@ import pytest
 
 from core.domain import ItemState
 from tests.api.conftest import Api, ApiFactory, ids, magnet
+from tests.api.failures import failure_pairs
 from tests.api.radarr_schema import (
     validate_blocklist_page,
     validate_queue_page,
@@ -303,8 +304,17 @@ async def test_bulk_removal_with_blocklist_blocklists_every_release(api: Api) ->
     assert (await blocklist(api))["totalRecords"] == 2
 
 
-@pytest.mark.parametrize("body", [None, b"", b"{}", b'{"ids": null}', b"[1, 2]",
-                                  b'{"ids": [1, "x"]}', b"not json"])
+BULK_FAILURES: dict[bytes, tuple[str, str]] = {
+    b"{}": ("Ids", "'Ids' must not be empty."),
+    b'{"ids": null}': ("Ids", "'Ids' is not valid: Input should be a valid array."),
+    b"[1, 2]": ("", "The request body must be a JSON object"),
+    b'{"ids": [1, "x"]}': ("Ids[1]", "'Ids' is not valid: Input should be a valid integer, "
+                           "unable to parse string as an integer."),
+    b"not json": ("", "Invalid JSON: expected ident at line 1 column 2"),
+}
+
+
+@pytest.mark.parametrize("body", [None, b"", *BULK_FAILURES])
 async def test_bulk_removal_without_a_usable_body_answers_400_not_500(
     api: Api, body: bytes | None
 ) -> None:
@@ -312,8 +322,11 @@ async def test_bulk_removal_without_a_usable_body_answers_400_not_500(
     response = await api.client.request(
         "DELETE", "/api/v3/queue/bulk", content=body,
         headers={"Content-Type": "application/json"} if body is not None else None)
-    assert response.status_code == 400, response.text
-    assert isinstance(response.json()["message"], str)
+    if body in BULK_FAILURES:
+        assert failure_pairs(response) == [BULK_FAILURES[body]]
+    else:  # no body at all: Radarr's BadRequestException, {"message"}
+        assert response.status_code == 400, response.text
+        assert "body is required" in response.json()["message"]
     assert await remaining(api) == [item]
 
 
@@ -393,8 +406,11 @@ async def test_bulk_force_grab_refuses_a_non_json_content_type_with_415(api: Api
 async def test_bulk_force_grab_without_ids_answers_400(api: Api, body: bytes) -> None:
     response = await api.client.post("/api/v3/queue/grab/bulk", content=body,
                                      headers={"Content-Type": "application/json"})
-    assert response.status_code == 400
-    assert isinstance(response.json()["message"], str)
+    if body:
+        assert failure_pairs(response) == [BULK_FAILURES[body]]
+    else:
+        assert response.status_code == 400
+        assert "body is required" in response.json()["message"]
 
 
 # -- Queuarr's own item endpoints --------------------------------------------------------
@@ -462,8 +478,15 @@ async def test_setting_an_items_priority(api: Api, sent: str, shown: str) -> Non
 async def test_an_invalid_priority_answers_400(api: Api, body: dict[str, Any]) -> None:
     item = await api.grab()
     response = await api.client.put(f"/api/v3/queue/{item['id']}/priority", json=body)
-    assert response.status_code == 400
-    assert isinstance(response.json()["message"], str)
+    assert failure_pairs(response) == [PRIORITY_FAILURES[str(body)]]
+
+
+PRIORITY_FAILURES = {
+    "{'priority': 'urgent'}": ("Priority", "'Priority' has a range of values which does not "
+                               "include 'urgent'."),
+    "{}": ("Priority", "'Priority' must not be empty."),
+    "{'priority': 'high', 'x': 1}": ("X", "'X' is not a property of this resource."),
+}
 
 
 async def test_retrying_failed_items_by_id_queues_them_again(api: Api) -> None:

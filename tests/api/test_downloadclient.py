@@ -31,13 +31,14 @@ from core.errors import BadRequest
 from infrastructure.clients.blocking import BlockingRunner
 from infrastructure.clients.registry import ClientRegistry
 from tests.api.conftest import Api, ApiFactory, magnet
+from tests.api.failures import failures_of
 from tests.api.radarr_schema import _FORMATS, _nullable
 from tests.conftest import STORE_KINDS
 
 EVERY_STORE = pytest.mark.parametrize("store", STORE_KINDS, indirect=True)
 
 # Radarr's OpenAPI subset vendored from ../shared/reference/radarr-openapi.json.
-REFERENCE = Path(__file__).resolve().parent / "data" / "radarr-other-openapi.json"
+REFERENCE = Path(__file__).resolve().parent / "data" / "radarr-openapi.json"
 RADARR_DOC = "urn:radarr:full"
 
 QBIT_PASSWORD = "qb-pa55word-Do-Not-Leak"
@@ -195,7 +196,10 @@ async def refused(response_or_call: Any, status: int = 400) -> str:
     assert response.status_code == status, response.text
     assert_no_secret(response.text)
     body = response.json()
-    assert set(body) <= {"message", "errors"}, body  # errors: request-validation details
+    if isinstance(body, list):  # Radarr's validation failures: "Property: message; ..."
+        return "; ".join(f"{f['propertyName']}: {f['errorMessage']}" if f["propertyName"]
+                         else f["errorMessage"] for f in failures_of(response))
+    assert set(body) <= {"message"}, body
     assert isinstance(body["message"], str) and body["message"], body
     message: str = body["message"]
     return message
@@ -416,13 +420,97 @@ async def test_the_schema_lists_both_implementations_with_their_fields(api: Api)
     qbit_fields = {f["name"]: f for f in by_kind["QBittorrent"]["fields"]}
     assert {"host", "port", "useSsl", "username", "password", "savePath"} <= set(qbit_fields)
     assert qbit_fields["password"]["type"] == "password"
-    assert qbit_fields["port"]["type"] == "number"
+    assert qbit_fields["port"]["type"] == "textbox"  # Radarr's QBittorrentSettings says so
     assert qbit_fields["useSsl"]["type"] == "checkbox"
     assert [o["value"] for o in qbit_fields["initialState"]["selectOptions"]] == [0, 1, 2]
     aria2_fields = {f["name"]: f for f in by_kind["Aria2"]["fields"]}
     assert {"host", "port", "rpcPath", "secretToken", "directory"} <= set(aria2_fields)
     assert aria2_fields["secretToken"]["privacy"] == "password"
     assert aria2_fields["host"]["value"] == "127.0.0.1"
+
+
+# Radarr's fields (src/NzbDrone.Core/Download/Clients/QBittorrent/QBittorrentSettings.cs and
+# Aria2/Aria2Settings.cs at Radarr 5.x, labels from Localization/Core/en.json): name, label,
+# type, advanced, select options (value, name, order, hint).
+STATES = [(0, "Started", 7, "(0)"), (1, "Force Started", 10, "(1)"), (2, "Stopped", 13, "(2)")]
+PRIORITIES = [(0, "Last", 0, None), (1, "First", 1, None)]
+RADARR_FIELDS = {
+    "QBittorrent": [
+        ("host", "Host", "textbox", False, None), ("port", "Port", "textbox", False, None),
+        ("useSsl", "Use SSL", "checkbox", False, None),
+        ("urlBase", "URL Base", "textbox", True, None),
+        ("username", "Username", "textbox", False, None),
+        ("password", "Password", "password", False, None),
+        ("movieCategory", "Category", "textbox", False, None),
+        ("movieImportedCategory", "Post-Import Category", "textbox", True, None),
+        ("recentMoviePriority", "Recent Priority", "select", False, PRIORITIES),
+        ("olderMoviePriority", "Older Priority", "select", False, PRIORITIES),
+        ("initialState", "Initial State", "select", False, STATES),
+        ("sequentialOrder", "Sequential Order", "checkbox", False, None),
+        ("firstAndLast", "First and Last First", "checkbox", False, None),
+        ("contentLayout", "Content Layout", "select", False,
+         [(0, "Default", 0, None), (1, "Original", 1, None), (2, "Subfolder", 2, None)]),
+    ],
+    "Aria2": [
+        ("host", "Host", "textbox", False, None), ("port", "Port", "number", False, None),
+        ("rpcPath", "XML RPC Path", "textbox", False, None),
+        ("useSsl", "Use SSL", "checkbox", False, None),
+        ("secretToken", "Secret Token", "password", False, None),
+        ("directory", "Directory", "textbox", False, None),
+    ],
+}
+
+
+def _shape(field: dict[str, Any]) -> tuple[Any, ...]:
+    options = field.get("selectOptions")
+    return (field["name"], field["label"], field["type"], field["advanced"],
+            None if options is None else
+            [(o["value"], o["name"], o["order"], o.get("hint")) for o in options])
+
+
+async def test_the_schema_carries_every_radarr_field_in_radarrs_order(api: Api) -> None:
+    templates = (await api.client.get(f"{URL}/schema")).json()
+    validate_download_clients(templates)
+    for template in templates:
+        radarr = RADARR_FIELDS[template["implementation"]]
+        shapes = [_shape(f) for f in template["fields"]]
+        assert shapes[:len(radarr)] == radarr
+        # Queuarr's own fields come after Radarr's: only qBittorrent's savePath
+        assert [s[0] for s in shapes[len(radarr):]] == (
+            ["savePath"] if template["implementation"] == "QBittorrent" else [])
+        by_name = {f["name"]: f["value"] for f in template["fields"]}
+        if template["implementation"] == "QBittorrent":
+            assert by_name["movieImportedCategory"] == ""
+            assert by_name["sequentialOrder"] is False and by_name["contentLayout"] == 0
+
+
+async def test_radarrs_fields_queuarr_does_not_use_are_stored_and_given_back(
+        api: Api) -> None:
+    body = qbit(movieImportedCategory="radarr-imported", recentMoviePriority=1,
+                olderMoviePriority=1, sequentialOrder=True, firstAndLast=True, contentLayout=2)
+    created = await create(api, body)
+    again = await one(api, created["id"])
+    for name, value in (("movieImportedCategory", "radarr-imported"),
+                        ("recentMoviePriority", 1), ("olderMoviePriority", 1),
+                        ("sequentialOrder", True), ("firstAndLast", True),
+                        ("contentLayout", 2)):
+        assert field(created, name) == value and field(again, name) == value, name
+    stored_fields = (await stored(api))[created["name"]].fields
+    assert stored_fields["sequentialOrder"] is True
+    assert stored_fields["movieImportedCategory"] == "radarr-imported"
+
+
+async def test_a_field_failure_is_radarrs_validation_array_named_by_property(
+        api: Api) -> None:
+    response = await api.client.post(URL, params={"forceSave": "true"}, json=qbit(
+        port=0, contentLayout=7, password=1234))
+    assert [(f["propertyName"], f["errorMessage"], f.get("attemptedValue"))
+            for f in failures_of(response)] == [
+        ("Password", "field 'password' must be a string", MASK),
+        ("ContentLayout", "field 'contentLayout' must be one of 0 (Default), 1 (Original), "
+         "2 (Subfolder)", 7),
+        ("Port", "'Port' must be between 1 and 65535. You entered 0.", 0)]
+    assert await listed(api) == []
 
 
 async def test_a_schema_template_filled_in_can_be_posted_back(api: Api) -> None:
@@ -476,7 +564,8 @@ INVALID: dict[str, tuple[Callable[..., dict[str, Any]], Callable[..., dict[str, 
     "usenet protocol": (qbit, _set(protocol="usenet"), "protocol 'usenet'"),
     "usenet protocol on aria2": (aria2, _set(protocol="usenet"), "protocol 'usenet'"),
     "unknown field": (qbit, _field("bogus", 1), "unknown field 'bogus'"),
-    "field without a name": (qbit, lambda b: {**b, "fields": [{"value": 1}]}, "fields"),
+    "field without a name": (qbit, lambda b: {**b, "fields": [{"value": 1}]},
+                             "Fields[0].Name: 'Name' must not be empty."),
     "port not a number": (qbit, _field("port", "abc"), "'port' must be an integer"),
     "port a float": (aria2, _field("port", 80.5), "'port' must be an integer"),
     "port a boolean": (qbit, _field("port", True), "'port' must be an integer"),
@@ -484,18 +573,25 @@ INVALID: dict[str, tuple[Callable[..., dict[str, Any]], Callable[..., dict[str, 
     "useSsl a number": (aria2, _field("useSsl", 1), "'useSsl' must be true or false"),
     "host a number": (qbit, _field("host", 5), "'host' must be a string"),
     "password a number": (qbit, _field("password", 1234), "'password' must be a string"),
-    "port zero": (qbit, _field("port", 0), "port must be between 1 and 65535"),
-    "port negative": (aria2, _field("port", -1), "port must be between 1 and 65535"),
-    "port too large": (qbit, _field("port", 65536), "port must be between 1 and 65535"),
+    "port zero": (qbit, _field("port", 0), "'Port' must be between 1 and 65535. You entered 0."),
+    "port negative": (aria2, _field("port", -1), "'Port' must be between 1 and 65535. You "
+                      "entered -1."),
+    "port too large": (qbit, _field("port", 65536), "'Port' must be between 1 and 65535. You "
+                       "entered 65536."),
     "initial state not an option": (qbit, _field("initialState", 7), "'initialState'"),
-    "priority zero": (qbit, _set(priority=0), "priority must be an integer from 1 to 50"),
-    "priority 51": (aria2, _set(priority=51), "priority must be an integer from 1 to 50"),
-    "priority negative": (qbit, _set(priority=-3), "priority must be an integer from 1 to 50"),
-    "empty name": (qbit, _set(name=""), "name must be a non-empty string"),
-    "blank name": (aria2, _set(name="   "), "name must be a non-empty string"),
-    "no name": (qbit, _drop("name"), "name must be a non-empty string"),
-    "name too long": (qbit, _set(name="n" * 101), "name must be a non-empty string"),
-    "no implementation": (qbit, _drop("implementation"), "implementation"),
+    "priority zero": (qbit, _set(priority=0),
+                      "Priority: 'Priority' must be between 1 and 50. You entered 0."),
+    "priority 51": (aria2, _set(priority=51),
+                    "Priority: 'Priority' must be between 1 and 50. You entered 51."),
+    "priority negative": (qbit, _set(priority=-3),
+                          "Priority: 'Priority' must be between 1 and 50. You entered -3."),
+    "empty name": (qbit, _set(name=""), "Name: 'Name' must not be empty."),
+    "blank name": (aria2, _set(name="   "), "Name: 'Name' must not be empty."),
+    "no name": (qbit, _drop("name"), "Name: 'Name' must not be empty."),
+    "name too long": (qbit, _set(name="n" * 101), "Name: The length of 'Name' must be 100 "
+                      "characters or fewer. You entered 101 characters."),
+    "no implementation": (qbit, _drop("implementation"),
+                          "Implementation: 'Implementation' must not be empty."),
     "host with a path": (qbit, _field("host", "evil.example/x"), "plain host name"),
     "host with credentials": (qbit, _field("host", "user@evil.example"), "plain host name"),
     "empty host": (qbit, _field("host", ""), "plain host name"),
@@ -574,10 +670,18 @@ async def test_the_implementation_cannot_change(api: Api) -> None:
     assert "implementation cannot change" in message
 
 
-@pytest.mark.parametrize("raw", [b"", b"not json", b"[]", b"null", b'{"name": "x"}'])
-async def test_a_body_that_is_not_a_client_is_refused(api: Api, raw: bytes) -> None:
-    await refused(api.client.post(URL, content=raw, params={"forceSave": "true"},
-                                  headers={"Content-Type": "application/json"}))
+@pytest.mark.parametrize(("raw", "expected"), [
+    (b"", "A JSON request body is required"),
+    (b"not json", "Invalid JSON: expected ident at line 1 column 2"),  # the body as a whole
+    (b"[]", "The request body must be a JSON object"),
+    (b"null", "The request body must be a JSON object"),
+    (b'{"name": "x"}', "Implementation: 'Implementation' must not be empty."),
+])
+async def test_a_body_that_is_not_a_client_is_refused(api: Api, raw: bytes,
+                                                      expected: str) -> None:
+    message = await refused(api.client.post(URL, content=raw, params={"forceSave": "true"},
+                                            headers={"Content-Type": "application/json"}))
+    assert message == expected
     assert await listed(api) == []
 
 

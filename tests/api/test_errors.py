@@ -1,5 +1,6 @@
-"""Error answers (reference §3, §15.3): invalid values are 400 with {"message": ...}, unknown
-ids 404 {"message": "NotFound"}, and nothing a client sends is a 500."""
+"""Error answers (reference §3, §15.3): invalid parameters are 400 with ASP.NET's problem
+details (and a message), invalid bodies 400 with Radarr's array of validation failures,
+unknown ids 404 {"message": "NotFound"}, and nothing a client sends is a 500."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 
 from api.app import create_app
 from tests.api.conftest import Api
+from tests.api.failures import failure_pairs, problem_of
 from tests.api.radarr_schema import validate_queue_page
 
 
@@ -51,7 +53,13 @@ def test_every_operation_id_in_the_openapi_document_is_unique() -> None:
 async def test_an_invalid_queue_parameter_answers_400_with_a_message(
     api: Api, params: dict[str, str]
 ) -> None:
-    assert_message(await api.client.get("/api/v3/queue", params=params), 400)
+    response = await api.client.get("/api/v3/queue", params=params)
+    assert_message(response, 400)
+    (name,) = params
+    # Radarr's model binding: {"errors": {"page": ["The value 'abc' is not valid."]}}
+    assert problem_of(response) == {
+        (f"{name}[0]" if name in ("movieIds", "languages", "quality", "status") else name):
+        [f"The value '{params[name]}' is not valid."]}
 
 
 @pytest.mark.parametrize("params", [{"movieId": "abc"}, {"includeMovie": "maybe"}])
@@ -131,4 +139,5 @@ async def test_a_non_integer_id_is_not_a_server_error(api: Api) -> None:
 async def test_a_json_body_with_trailing_garbage_is_a_400_not_a_500(api: Api) -> None:
     response = await api.client.request("DELETE", "/api/v3/queue/bulk", content=b'{"ids":[1]}}',
                                         headers={"Content-Type": "application/json"})
-    assert_message(response, 400)
+    ((name, message),) = failure_pairs(response)
+    assert name == "" and message.startswith("Invalid JSON: trailing characters")

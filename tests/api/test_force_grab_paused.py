@@ -82,7 +82,7 @@ async def test_resuming_a_paused_download_queues_it_for_a_free_slot(
 
         assert resumed.status_code == 200
         assert resumed.json()["status"] == "queued"
-        assert resumed.json()["downloadId"] == first["infoHash"]
+        assert resumed.json()["downloadId"] == first["infoHash"].upper()  # as Radarr shows it
         await api.client.post("/api/v3/queue/process")
         states = {r["id"]: r["status"] for r in await api.details()}
         assert states == {first["id"]: "queued", second["id"]: "downloading"}

@@ -14,6 +14,7 @@ import pytest
 
 from core.domain import ItemState
 from tests.api.conftest import Api, ApiFactory, info_hash, magnet, make_torrent
+from tests.api.failures import failure_pairs
 from tests.api.radarr_schema import validate_queue_resource
 
 GRAB = "/api/v3/queue/grab"
@@ -207,12 +208,9 @@ async def test_a_declared_size_over_the_limit_answers_422(make_api: ApiFactory) 
     {"downloadUrl": "not a url"},
     {"title": "Nothing.To.Download"},
     {},
-    {"downloadUrl": magnet("X", seed="x"), "bogusField": 1},
     {"torrentFile": "!!!not base64!!!"},
     {"torrentFile": base64.b64encode(b"d4:spam4:eggse").decode()},
     {"torrentFile": base64.b64encode(b"this is no torrent").decode()},
-    {"downloadUrl": magnet("X", seed="y"), "movieId": 0},
-    {"downloadUrl": magnet("X", seed="z"), "priority": "urgent"},
     {"downloadUrl": magnet("X", seed="w"), "category": "../etc"},
     {"downloadUrl": magnet("X", seed="v"), "protocol": "usenet"},
 ])
@@ -228,11 +226,41 @@ async def test_both_a_url_and_a_torrent_file_answers_400(api: Api, tmp_path: Pat
     error(await post(api, body), 400)
 
 
-@pytest.mark.parametrize("raw", [b"", b"not json", b"[]", b"null", b'{"downloadUrl": 5}'])
-async def test_a_body_that_is_not_a_grab_object_answers_400(api: Api, raw: bytes) -> None:
+@pytest.mark.parametrize(("body", "failure"), [
+    ({"downloadUrl": magnet("X", seed="x"), "bogusField": 1},
+     ("BogusField", "'Bogus Field' is not a property of this resource.")),
+    ({"downloadUrl": magnet("X", seed="y"), "movieId": 0},
+     ("MovieId", "'Movie Id' must be greater than or equal to '1'.")),
+    ({"downloadUrl": magnet("X", seed="z"), "priority": "urgent"},
+     ("Priority", "'Priority' has a range of values which does not include 'urgent'.")),
+])
+async def test_a_grab_body_that_fails_validation_answers_radarrs_failure_array(
+    api: Api, body: dict[str, Any], failure: tuple[str, str]
+) -> None:
+    assert failure_pairs(await post(api, body)) == [failure]
+    assert await api.details() == []
+
+
+async def test_an_empty_grab_body_answers_400_with_a_message(api: Api) -> None:
+    # Radarr's "Request body can't be empty" is a BadRequestException: {"message"}
+    response = await api.client.post(GRAB, content=b"",
+                                     headers={"Content-Type": "application/json"})
+    assert "body is required" in error(response, 400)
+
+
+@pytest.mark.parametrize(("raw", "failure"), [
+    (b"not json", ("", "Invalid JSON: expected ident at line 1 column 2")),
+    (b"[]", ("", "The request body must be a JSON object")),
+    (b"null", ("", "The request body must be a JSON object")),
+    (b'{"downloadUrl": 5}',
+     ("DownloadUrl", "'Download Url' is not valid: Input should be a valid string.")),
+])
+async def test_a_body_that_is_not_a_grab_object_answers_400(
+    api: Api, raw: bytes, failure: tuple[str, str]
+) -> None:
     response = await api.client.post(GRAB, content=raw,
                                      headers={"Content-Type": "application/json"})
-    error(response, 400)
+    assert failure_pairs(response) == [failure]
 
 
 async def test_a_body_over_16_mib_answers_413(api: Api) -> None:

@@ -66,7 +66,7 @@ async def test_every_transition_is_in_the_history_and_progress_is_not(make_api: 
         assert first["sourceTitle"] == "Some.Movie.2024.1080p" and first["movieId"] == 7
         assert first["data"] == {"itemId": str(item["id"]), "event": "grabbed",
                                  "fromState": None, "toState": "queued", "message": None}
-        assert last["downloadId"] == download_id
+        assert last["downloadId"] == download_id.upper()  # Radarr's: the hash upper case
         assert last["data"]["fromState"] == "downloading"
         assert last["data"]["toState"] == "completed"
         assert last["quality"]["quality"]["name"] == first["quality"]["quality"]["name"]
@@ -101,7 +101,9 @@ async def test_filters_and_pages(make_api: ApiFactory) -> None:
         assert {r["data"]["itemId"] for r in by_item["records"]} == {str(a["id"])}
         download_id = by_item["records"][0]["downloadId"]
         by_download = await history(api, downloadId=download_id, pageSize=50)
-        assert [r["data"]["event"] for r in by_download["records"]] == ["sent"]
+        # Every row from the grab on carries the torrent's info hash, as Radarr's do.
+        assert [r["data"]["event"] for r in by_download["records"]] == [
+            "sent", "claimed", "grabbed"]
 
         total = (await history(api))["totalRecords"]
         page2 = await history(api, page=2, pageSize=2)

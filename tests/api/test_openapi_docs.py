@@ -45,6 +45,22 @@ EXPECTED = {
     "GET /api/v3/notification", "POST /api/v3/notification", "GET /api/v3/notification/{id}",
     "PUT /api/v3/notification/{id}", "DELETE /api/v3/notification/{id}",
     "POST /api/v3/notification/test",
+    # Issue 13: tags, languages, quality definitions, root folders, UI settings.
+    "GET /api/v3/tag", "POST /api/v3/tag", "GET /api/v3/tag/{id}", "PUT /api/v3/tag/{id}",
+    "DELETE /api/v3/tag/{id}", "GET /api/v3/tag/detail", "GET /api/v3/tag/detail/{id}",
+    "GET /api/v3/language", "GET /api/v3/language/{id}",
+    "GET /api/v3/qualitydefinition", "GET /api/v3/qualitydefinition/{id}",
+    "PUT /api/v3/qualitydefinition/{id}", "PUT /api/v3/qualitydefinition/update",
+    "GET /api/v3/qualitydefinition/limits",
+    "GET /api/v3/rootfolder", "GET /api/v3/rootfolder/{id}", "POST /api/v3/rootfolder",
+    "DELETE /api/v3/rootfolder/{id}",
+    "GET /api/v3/config/ui", "PUT /api/v3/config/ui", "GET /api/v3/config/ui/{id}",
+    "PUT /api/v3/config/ui/{id}",
+    # Issue 13: commands, and the read-only movie list.
+    "POST /api/v3/command", "GET /api/v3/command", "GET /api/v3/command/{id}",
+    "DELETE /api/v3/command/{id}",
+    "GET /api/v3/movie", "POST /api/v3/movie", "GET /api/v3/movie/{id}",
+    "PUT /api/v3/movie/{id}", "DELETE /api/v3/movie/{id}",
 }
 
 

@@ -20,6 +20,7 @@ from api.routers.history import OWN_EVENTS
 from core.domain import DownloadProtocol, ItemState, NewBlocklistEntry
 from core.presets import DEFAULT_FORMATS, DEFAULT_PROFILE_NAME
 from tests.api.conftest import Api, ApiFactory, info_hash, magnet
+from tests.api.failures import failure_pairs
 from tests.api.radarr_schema import (
     validate_custom_format,
     validate_custom_format_schema,
@@ -360,6 +361,63 @@ async def test_the_format_schema_lists_every_implementation(api: Api) -> None:
         assert spec["negate"] is False and spec["required"] is False
 
 
+# Radarr's GET /customformat/schema (CustomFormatController.GetTemplates, Radarr 5.x): the
+# specifications by their Order, each without a name (null, left out), with Radarr's
+# implementationName and fields (name, label, type, value when not null, unit, isFloat).
+RADARR_FORMAT_SCHEMA = [
+    ("ReleaseTitleSpecification", "Release Title",
+     [("value", "Regular Expression", "textbox", None, None, False)]),
+    ("EditionSpecification", "Edition",
+     [("value", "Regular Expression", "textbox", None, None, False)]),
+    ("LanguageSpecification", "Language",
+     [("value", "Language", "select", 0, None, False),
+      ("exceptLanguage", "Except Language", "checkbox", False, None, False)]),
+    ("IndexerFlagSpecification", "Indexer Flag", [("value", "Flag", "select", 0, None, False)]),
+    ("SourceSpecification", "Source", [("value", "Source", "select", 0, None, False)]),
+    ("ResolutionSpecification", "Resolution",
+     [("value", "Resolution", "select", 0, None, False)]),
+    ("QualityModifierSpecification", "Quality Modifier",
+     [("value", "Quality Modifier", "select", 0, None, False)]),
+    ("SizeSpecification", "Size", [("min", "Minimum Size", "number", 0, "GB", True),
+                                   ("max", "Maximum Size", "number", 0, "GB", True)]),
+    ("ReleaseGroupSpecification", "Release Group",
+     [("value", "Regular Expression", "textbox", None, None, False)]),
+    ("YearSpecification", "Year", [("min", "Minimum Year", "number", 0, None, False),
+                                   ("max", "Maximum Year", "number", 0, None, False)]),
+]
+
+
+async def test_the_format_schema_is_radarrs_with_named_presets(api: Api) -> None:
+    schema = await api.get_json(f"{FORMATS}/schema", validate=validate_custom_format_schema)
+    radarr = [(s["implementation"], s["implementationName"],
+               [(f["name"], f["label"], f["type"], f.get("value"), f.get("unit"), f["isFloat"])
+                for f in s["fields"]]) for s in schema[:len(RADARR_FORMAT_SCHEMA)]]
+    assert radarr == RADARR_FORMAT_SCHEMA
+    assert all("name" not in s for s in schema)  # not "": a tool keeps its own names
+    by_impl = {s["implementation"]: s for s in schema}
+    options = {s: [(o["value"], o["name"]) for o in by_impl[s]["fields"][0]["selectOptions"]]
+               for s in ("SourceSpecification", "QualityModifierSpecification",
+                         "ResolutionSpecification", "IndexerFlagSpecification")}
+    assert options["SourceSpecification"][-1] == (9, "BLURAY")
+    assert options["QualityModifierSpecification"][-1] == (5, "REMUX")
+    assert options["ResolutionSpecification"][-1] == (2160, "R2160p")
+    assert (2048, "Nuked") in options["IndexerFlagSpecification"]
+    assert 64 not in dict(options["IndexerFlagSpecification"])  # [Obsolete] in Radarr
+    languages = by_impl["LanguageSpecification"]["fields"][0]["selectOptions"]
+    assert [o["name"] for o in languages[:4]] == ["Any", "Original", "Unknown", "Afrikaans"]
+    assert [o["dividerAfter"] for o in languages[:4]] == [False, False, True, False]
+    # presets carry names: Radarr's six, then each stored format's conditions
+    titles = by_impl["ReleaseTitleSpecification"]["presets"]
+    assert [p["name"] for p in titles[:6]] == [
+        "x264", "x265", "Simple Hardcoded Subs", "Hardcoded Subs", "Surround Sound",
+        "Preferred Words"]
+    assert titles[0]["fields"][0]["value"] == r"(x|h)\.?264"
+    stored = {f"{f['name']}: {s['name']}" for f in await formats(api)
+              for s in f["specifications"]}
+    presets = {p["name"] for s in schema for p in s["presets"]}
+    assert stored and stored <= presets
+
+
 @EVERY_STORE
 async def test_a_missing_format_is_a_404(api: Api) -> None:
     fmt = (await formats(api))[0]
@@ -536,10 +594,17 @@ async def test_pushing_the_same_release_again_is_rejected_as_already_in_the_queu
 async def test_a_pushed_release_without_a_link_is_a_400_and_nothing_is_kept(api: Api) -> None:
     body = release(BLURAY, movieId=MOVIE)
     del body["magnetUrl"]
-    message = error(await api.client.post(PUSH, json=body), 400)
-    assert "downloadUrl" in message and "magnetUrl" in message
+    assert failure_pairs(await api.client.post(PUSH, json=body)) == [
+        ("DownloadUrl", "'Download Url' must not be empty."),
+        ("MagnetUrl", "'Magnet Url' must not be empty.")]
     assert await queue_details(api) == []
     assert await api.store.candidates.for_movie(f"movie:{MOVIE}") == []
+
+
+async def test_a_publish_date_with_an_offset_is_answered_in_utc(api: Api) -> None:
+    decided = await push(api, release(BLURAY, movieId=MOVIE,
+                                      publishDate="2026-05-20T11:16:04+02:00"))
+    assert decided["publishDate"] == "2026-05-20T09:16:04Z"
 
 
 @EVERY_STORE

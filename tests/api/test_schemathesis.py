@@ -33,6 +33,8 @@ from core.domain import (
 )
 from core.ratelimit import FailureLimiter
 from core.service import QueueService
+from core.sizes import QualityDefinitions
+from core.tags import TagService
 from infrastructure.bootstrap import Container, wire_releases
 from infrastructure.clients.registry import ClientRegistry
 from infrastructure.memory import (
@@ -40,6 +42,7 @@ from infrastructure.memory import (
     MemoryClientConfigRepository,
     MemoryQueueRepository,
 )
+from infrastructure.memory_config import MemoryQualityDefinitionRepository, MemoryTagRepository
 from infrastructure.memory_release import (
     MemoryCandidateRepository,
     MemoryCustomFormatRepository,
@@ -106,6 +109,8 @@ def _build_app():  # type: ignore[no-untyped-def]
     container.releases = wire_releases(
         container.queue, blocklist, FORMATS, PROFILES, CANDIDATES, clock, settings)
     container.notifications = NOTIFICATIONS
+    container.tags = TagService(MemoryTagRepository(), configs)
+    container.definitions = QualityDefinitions(MemoryQualityDefinitionRepository())
     container.webhook = WebhookNotifier(NOTIFICATIONS, UrlGuard())  # private: refused
     app = create_app(container=container)
     # Schemathesis sends made-up ?apikey= values by the hundred; past the limit on wrong

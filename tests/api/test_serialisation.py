@@ -45,7 +45,10 @@ async def varied_queue(api: Api) -> dict[str, int]:
                                      releaseId=77, seeders=3, leechers=1))["id"]
     made["unknown"] = (await api.grab(movieId=None))["id"]
     made["http"] = (await api.grab(downloadUrl="https://files.example/d/Film.2019.mkv"))["id"]
-    made["downloading"] = (await api.grab())["id"]
+    # Radarr's example record: qBittorrent's download id is the torrent's info hash.
+    made["downloading"] = (await api.grab(
+        downloadUrl="magnet:?xt=urn:btih:202b87f7190b45f86487c7a28a49ea5a5eb939a5"
+                    "&dn=Goodfellas.1990.1080p.BluRay.x264-GRP"))["id"]
     await api.downloading(made["downloading"], size=6202395598, left=6193674427, eta=5602,
                           download_id="202B87F7190B45F86487C7A28A49EA5A5EB939A5",
                           output_path="/downloads/Goodfellas",

@@ -4,14 +4,16 @@ downloads the client really holds for an item), stop and start it, and lose repl
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import itertools
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import SecretStr
@@ -182,3 +184,19 @@ def aria2_harness(daemon: Aria2Daemon, work_dir: Path) -> Harness:
         daemon.rpc("aria2.forceRemove", download_id)
 
     return Harness("aria2", client, count, daemon.stop, daemon.start, lossy, work_dir, lose)
+
+
+T = TypeVar("T")
+
+
+async def eventually(probe: Callable[[], Awaitable[T]], ok: Callable[[T], bool],
+                     what: str, timeout: float = 15.0) -> T:
+    """Poll `probe` until `ok` holds (clients apply changes asynchronously)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await probe()
+        if ok(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: still {value!r} after {timeout} s")
+        await asyncio.sleep(0.1)

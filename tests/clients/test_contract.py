@@ -5,28 +5,24 @@ and errors translated into ClientUnavailable / ClientRejected."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 
-from core.clients import ClientState
+from core.clients import ClientState, DownloadItemStatus
 from core.domain import Priority, SourceKind
 from core.errors import ClientRejected, ClientUnavailable
 from core.ports import DownloadStatus
 from tests.clients.harness import (
     Harness,
     aria2_harness,
+    eventually,
     fake_harness,
     qbittorrent_harness,
     queue_item,
     unseeded_torrent,
 )
-
-T = TypeVar("T")
 
 
 @pytest.fixture(params=["fake", "qbittorrent", "aria2"])
@@ -41,19 +37,6 @@ async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
     close = getattr(made.client, "close", None)
     if close is not None:
         close()
-
-
-async def eventually(probe: Callable[[], Awaitable[T]], ok: Callable[[T], bool],
-                     what: str, timeout: float = 15.0) -> T:
-    """Poll `probe` until `ok` holds (clients apply changes asynchronously)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await probe()
-        if ok(value):
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: still {value!r} after {timeout} s")
-        await asyncio.sleep(0.1)
 
 
 async def status_of(h: Harness, download_id: str) -> DownloadStatus | None:
@@ -113,6 +96,45 @@ async def test_pause_and_resume(harness: Harness) -> None:
     await harness.client.resume(download_id)
     await eventually(lambda: status_of(harness, download_id),
                      lambda s: s is not None and s.state is not ClientState.PAUSED, "resumed")
+
+
+# Radarr's view of a download for the states every client has (QBittorrent.cs and
+# Aria2.cs GetItems, Radarr v6.0.3.10276); a magnet's metadata is queued, or a warning
+# when qBittorrent cannot resolve it (DHT off).
+VIEW_OF_STATE = {
+    ClientState.QUEUED: {DownloadItemStatus.QUEUED},
+    ClientState.CHECKING: {DownloadItemStatus.QUEUED},
+    ClientState.METADATA: {DownloadItemStatus.QUEUED, DownloadItemStatus.WARNING},
+    ClientState.DOWNLOADING: {DownloadItemStatus.DOWNLOADING},
+    ClientState.STALLED: {DownloadItemStatus.WARNING},
+    ClientState.PAUSED: {DownloadItemStatus.PAUSED},
+    ClientState.COMPLETED: {DownloadItemStatus.COMPLETED},
+    ClientState.FAILED: {DownloadItemStatus.FAILED},
+}
+
+
+def radarr_view_agrees(status: DownloadStatus | None) -> bool:
+    return status is not None and status.item_status in VIEW_OF_STATE.get(status.state, ())
+
+
+async def test_every_status_carries_radarrs_view_of_it(harness: Harness) -> None:
+    releases = [unseeded_torrent(harness.work_dir, as_magnet=m) for m in (False, True)]
+    ids = [await harness.client.add(r.item, r.torrent) for r in releases]
+    for download_id in ids:
+        status = await eventually(lambda i=download_id: status_of(harness, i),  # type: ignore[misc]
+                                  lambda s: s is not None, "the added download")
+        assert radarr_view_agrees(status), status
+    await harness.client.pause(ids[0])
+    paused = await eventually(lambda: status_of(harness, ids[0]),
+                              lambda s: s is not None and s.state is ClientState.PAUSED,
+                              "paused")
+    assert paused is not None and paused.item_status is DownloadItemStatus.PAUSED
+    assert paused.message is None
+    await harness.client.resume(ids[0])
+    resumed = await eventually(lambda: status_of(harness, ids[0]),
+                               lambda s: s is not None and s.state is not ClientState.PAUSED,
+                               "resumed")
+    assert radarr_view_agrees(resumed), resumed
 
 
 async def test_remove_forgets_the_download_and_is_idempotent(harness: Harness) -> None:

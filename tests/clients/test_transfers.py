@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from core.clients import ClientState
+from core.clients import ClientState, DownloadItemStatus
 from core.domain import SourceKind
 from core.ports import DownloadClient, DownloadStatus
 from infrastructure.clients.aria2 import Aria2Client, Aria2Config
@@ -44,6 +44,7 @@ async def follow(client: DownloadClient, download_id: str,
         assert status.state not in (ClientState.FAILED, ClientState.ERROR), status
         seen.append(status.progress)
         if status.state is ClientState.COMPLETED:
+            assert status.item_status is DownloadItemStatus.COMPLETED, status  # Radarr's view
             return seen, status
         assert time.monotonic() < deadline, f"not complete after {timeout} s: {status}"
         await asyncio.sleep(0.1)
@@ -154,6 +155,9 @@ async def test_aria2_fails_a_missing_http_file_permanently(
         assert status.state is ClientState.FAILED
         assert status.permanent, status.error  # a 404 will not pass with a retry
         assert status.error is not None and "aria2 error 3" in status.error
+        # Aria2.cs: failed, with aria2's own errorMessage as the message.
+        assert status.item_status is DownloadItemStatus.FAILED and status.message
+        assert status.message in status.error
     finally:
         client.close()
 

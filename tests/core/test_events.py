@@ -770,7 +770,8 @@ async def test_a_download_from_grab_to_completion_publishes_its_events_in_order(
     world = World()
     item = await world.grab(1)
     await world.processor.dispatch()
-    await world.processor.sync()  # nothing downloaded yet: no change, no event
+    await world.processor.sync()  # nothing downloaded yet: only the client's view of it
+    await world.processor.sync()  # no change, no event
     for done in (250, 500):
         world.client.advance(item.info_hash or "", done)
         world.later(seconds=2)
@@ -779,12 +780,14 @@ async def test_a_download_from_grab_to_completion_publishes_its_events_in_order(
     await world.processor.sync()
     events = world.events(item=item.id)
     assert [e.type for e in events] == [E.GRABBED, E.SENT, E.PROGRESS, E.PROGRESS,
-                                        E.COMPLETED]
+                                        E.PROGRESS, E.COMPLETED]
     assert [e.id for e in events] == sorted(e.id for e in events)
     assert [e.item.state for e in events] == [  # type: ignore[union-attr]
-        S.QUEUED, S.DOWNLOADING, S.DOWNLOADING, S.DOWNLOADING, S.COMPLETED]
-    assert [e.item.progress for e in events[2:]] == [25.0, 50.0, 100.0]  # type: ignore[union-attr]
-    assert [e.client for e in events] == [None, "aria2", "aria2", "aria2", "aria2"]
+        S.QUEUED, S.DOWNLOADING, S.DOWNLOADING, S.DOWNLOADING, S.DOWNLOADING, S.COMPLETED]
+    assert [e.item.client_status for e in events[2:]] == [  # type: ignore[union-attr]
+        "downloading", "downloading", "downloading", None]
+    assert [e.item.progress for e in events[2:]] == [0.0, 25.0, 50.0, 100.0]  # type: ignore[union-attr]
+    assert [e.client for e in events] == [None, "aria2", "aria2", "aria2", "aria2", "aria2"]
     assert world.events() == events  # nothing else: `claimed` stays internal
 
 

@@ -181,11 +181,20 @@ def test_every_state_maps_to_a_radarr_status_as_the_design_says() -> None:
 
 
 def test_a_status_filter_covers_every_state_shown_with_that_status() -> None:
-    assert QueueFilter.for_statuses([RadarrStatus.QUEUED]) == {S.QUEUED, S.SENDING}
-    assert QueueFilter.for_statuses([RadarrStatus.DELAY, RadarrStatus.FAILED]) == {
-        S.RETRYING, S.FAILED,
-    }
+    queued = QueueFilter(statuses=QueueFilter.for_statuses([RadarrStatus.QUEUED]))
+    assert queued.counter_states == {S.QUEUED, S.SENDING}
+    two = QueueFilter(statuses=QueueFilter.for_statuses(
+        [RadarrStatus.DELAY, RadarrStatus.FAILED]))
+    assert two.counter_states == {S.RETRYING, S.FAILED}
     assert QueueFilter.for_statuses([]) is None
+
+
+def test_only_a_status_no_client_view_shows_is_counted_from_the_counters() -> None:
+    assert QueueFilter(statuses=frozenset({RadarrStatus.DELAY})).counter_only
+    assert QueueFilter(statuses=frozenset(
+        {RadarrStatus.DOWNLOAD_CLIENT_UNAVAILABLE, RadarrStatus.DELAY})).counter_only
+    for status in ("queued", "paused", "downloading", "completed", "failed", "warning"):
+        assert not QueueFilter(statuses=frozenset({RadarrStatus(status)})).counter_only
 
 
 # -- filters -----------------------------------------------------------------------------

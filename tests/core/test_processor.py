@@ -4,6 +4,7 @@ tests/e2e/test_processor_e2e.py."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -341,3 +342,37 @@ async def test_a_stalled_download_fails_only_at_twice_its_own_limit(world: World
     world.later(minutes=29)
     await world.processor.sync()
     assert (await world.get(item)).state is S.FAILED
+
+
+async def test_a_dispatch_asked_for_while_one_runs_waits_instead_of_taking_its_claims(
+        world: World) -> None:
+    """POST /queue/process or a command's dispatch beside the scheduler's own: the second
+    pass waits, so it neither gives back the first pass's claims as orphans nor sends
+    anything twice."""
+    items = [await world.grab(n) for n in range(3)]
+    world.client.delay = 0.01  # each client call yields, so the passes would interleave
+    first, second = await asyncio.gather(world.processor.dispatch(),
+                                         world.processor.dispatch())
+    assert first == [i.id for i in items] and second == []
+    for item in items:
+        events = [h.event for h in await world.items.history(item.id)]
+        assert events == ["grabbed", "claimed", "sent"]
+    assert sorted(world.client.added) == sorted(i.info_hash or "" for i in items)
+
+
+
+async def test_a_download_sent_again_shows_no_stale_client_view_until_its_next_sync(
+        world: World) -> None:
+    """A retried item carried what its client last said of the old download (stalled);
+    the new download starts with no view, and the next sync gives it the client's."""
+    item = await world.grab(1)
+    stale = item.evolve(state=S.RETRYING, client_status="warning",
+                        client_message="The download is stalled with no connections")
+    await world.items.update([(item, stale)], HistoryEvent("progress", recorded=False))
+    world.later(hours=1)
+    assert await world.processor.dispatch() == [item.id]
+    sent = await world.get(item)
+    assert sent.state is S.DOWNLOADING
+    assert (sent.client_status, sent.client_message) == (None, None)
+    await world.processor.sync()
+    assert (await world.get(item)).client_status == "downloading"

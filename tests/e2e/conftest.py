@@ -69,6 +69,15 @@ def start_server(
     raise RuntimeError(f"queuarr serve did not answer /ping in 30 s: {log.read_text()}")
 
 
+def stop_server(process: subprocess.Popen[bytes], timeout: float = 20) -> None:
+    """SIGTERM (a graceful stop), then SIGKILL if it has not exited within `timeout`."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     # API only: these tests look at the queue as the API leaves it, before any processor
@@ -77,8 +86,4 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     try:
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_server(process)

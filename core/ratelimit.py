@@ -63,3 +63,15 @@ class FailureLimiter:
             del self._failures[address]
         while len(self._failures) >= self.max_addresses:
             del self._failures[next(iter(self._failures))]
+
+
+class RateLimiter(FailureLimiter):
+    """At most `limit` events per key within `window` seconds (the same sliding window):
+    `allow` counts an event and says whether it may go ahead. Refused events are not
+    counted, so a key that keeps going is let through again as its window passes."""
+
+    def allow(self, key: str) -> bool:
+        if self.retry_after(key) is not None:
+            return False
+        self.failed(key)
+        return True

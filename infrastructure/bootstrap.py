@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.blocklist import BlocklistService
 from core.catalogue import Catalogue
@@ -87,6 +87,9 @@ from infrastructure.scheduler import ProcessorRunner
 from infrastructure.settings import Settings
 from infrastructure.torrents import TorfParser
 
+if TYPE_CHECKING:  # python-telegram-bot is optional: imported when a token is set
+    from infrastructure.telegram.bot import TelegramBot
+
 log = logging.getLogger("queuarr")
 RETENTION_EVERY = timedelta(hours=1)
 
@@ -121,6 +124,7 @@ class Container:
     movies: MovieService | None = None
     tags: TagService | None = None
     definitions: QualityDefinitions | None = None
+    telegram: TelegramBot | None = None  # the two-way bot (QUEUARR_TELEGRAM_TOKEN)
     _clients_started: bool = False
     _retention_at: datetime | None = None
     _defaults_ready: bool = False
@@ -198,6 +202,8 @@ class Container:
             self.runner.start()
         elif self.database is not None and self.clients is not None:
             self._spawn(self._replica_housekeeping())
+        if self.telegram is not None:
+            self.telegram.start()  # polls in the background while this process leads
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
@@ -289,6 +295,8 @@ class Container:
         return await self.database.ping() if self.database is not None else True
 
     async def aclose(self) -> None:
+        if self.telegram is not None:
+            await self.telegram.aclose()
         if self.commands is not None:
             await self.commands.aclose()
         for task in list(self._tasks):
@@ -494,4 +502,8 @@ def build(settings: Settings, clock: Clock | None = None, processor: bool = True
                                            leader=leader, observe=metrics.observe_pass,
                                            sole=database.dialect == "sqlite")
         leader.on_wake = container.runner.wake
+    if settings.telegram_token.get_secret_value().strip():
+        from infrastructure.telegram.bot import telegram_bot
+
+        container.telegram = telegram_bot(container)
     return container

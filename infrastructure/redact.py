@@ -84,9 +84,10 @@ class Redact(logging.Filter):
         except Exception:  # a bad format string: logging would print the args in clear
             message = f"{record.msg!s} {record.args!r}"
             record.msg, record.args = message, None
-        redacted = self._redact(message)
-        if redacted != message:
-            record.msg, record.args = redacted, None
+        # The message is frozen as it is now, masked or not: a library may log an object
+        # and change it afterwards (python-telegram-bot puts the file URL, token and all,
+        # into a result it logged), and a handler formats the record later.
+        record.msg, record.args = self._redact(message), None
         if record.exc_info and not record.exc_text:
             record.exc_text = _TRACEBACKS.formatException(record.exc_info)
         if record.exc_text:

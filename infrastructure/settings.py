@@ -117,6 +117,10 @@ class Settings(BaseSettings):
                                    "Telegram notifier writes to.")
     telegram_api_url: str = Field(default="https://api.telegram.org", description="The "
                                   "Bot API server (a self-hosted one, or a test double).")
+    telegram_allowed_users: str = Field(default="", description="Telegram user ids "
+                                        "(comma-separated) who may use the bot.")
+    telegram_admin_ids: str = Field(default="", description="Telegram user ids who may "
+                                    "use the bot and also run everyone's queue.")
 
     # Release selection.
     min_seeders: int = Field(default=1, ge=0, description="Torrent releases with fewer "

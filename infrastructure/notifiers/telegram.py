@@ -319,8 +319,9 @@ def plugin(context: Any) -> TelegramNotifier | None:
         raise RuntimeError("QUEUARR_TELEGRAM_TOKEN is set but python-telegram-bot is not "
                            "installed: pip install 'queuarr[telegram]'") from None
     chat_ids = parse_chat_ids(settings.telegram_chat_ids)
-    if not chat_ids:
-        raise ValueError("QUEUARR_TELEGRAM_TOKEN is set but QUEUARR_TELEGRAM_CHAT_IDS is empty")
+    if not chat_ids:  # the bot still answers people (infrastructure/telegram)
+        log.info("No QUEUARR_TELEGRAM_CHAT_IDS: no broadcast summaries")
+        return None
     return TelegramNotifier(token.strip(), chat_ids, settings.telegram_api_url or
                             "https://api.telegram.org", clock=context.clock)
 

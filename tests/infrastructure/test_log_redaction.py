@@ -219,3 +219,34 @@ async def test_the_sqlite_drivers_lines_with_bound_parameters_stay_out_of_a_debu
         await db.dispose()
     assert "queuarr.test: written" in buffer.getvalue()  # DEBUG lines are written
     assert "unkeyed-webhook-token" not in buffer.getvalue()
+
+
+def test_an_argument_changed_after_it_was_logged_is_shown_as_it_was_when_masked() -> None:
+    """python-telegram-bot logs a getFile result and then puts the file URL, token and
+    all, into it; a handler that formats the record later must see what the filter saw."""
+    from infrastructure.redact import Redact
+
+    seen: list[str] = []
+
+    class Later(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record.getMessage())
+
+    result: dict[str, str] = {"file_path": "documents/file_1.txt"}
+    quiet = logging.getLogger("queuarr.test.later")
+    quiet.propagate = False
+    quiet.setLevel(logging.DEBUG)
+    handler, mask = Later(), Redact()
+    quiet.addHandler(handler)
+    quiet.addFilter(mask)
+    records: list[logging.LogRecord] = []
+    handler.handle = records.append  # type: ignore[assignment,method-assign]  # format later
+    try:
+        quiet.debug("Got file %s", result)
+        result["file_path"] = f"https://api.telegram.org/file/bot{KEY}/x?token={KEY}"
+        for record in records:
+            Later.emit(handler, record)
+    finally:
+        quiet.removeHandler(handler)
+        quiet.removeFilter(mask)
+    assert seen == ["Got file {'file_path': 'documents/file_1.txt'}"]

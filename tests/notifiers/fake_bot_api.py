@@ -1,12 +1,22 @@
 """A fake Telegram Bot API server on loopback (real HTTP, aiohttp): sendMessage,
-editMessageText, deleteMessage and getMe for one token. It keeps the messages it holds,
+editMessageText, deleteMessage and getMe for one token (and answerCallbackQuery and
+editMessageReplyMarkup for inline buttons). It keeps the messages it holds (and their
+inline keyboards, `markups`),
 answers as Telegram does (401 for another token, 400 "message is not modified" for an
 edit that changes nothing, 400 "... not found" for a message it does not hold), records
 every call stamped with the test's clock, and can be told to answer the next call with a
-429 flood limit or any other error."""
+429 flood limit or any other error.
+
+For a bot that listens (python-telegram-bot's Application): getUpdates long-polls the
+updates a test scripts (`push_message`, `push_update`) with Telegram's offset semantics
+(an update at or past the offset is confirmed, never sent again), deleteWebhook,
+setMyCommands (kept in `commands`), getFile, and the files' bytes under
+/file/bot<token>/<path> (`add_file`), sendDocument (kept in `documents`)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from collections import deque
 from dataclasses import dataclass
@@ -26,6 +36,7 @@ class Call:
     message_id: int | None
     status: int
     at: datetime
+    markup: Any = None  # the reply_markup sent with it (parsed), if any
 
 
 class FakeBotApi:
@@ -34,10 +45,18 @@ class FakeBotApi:
         self.clock = clock
         self.calls: list[Call] = []
         self.messages: dict[tuple[str, int], str] = {}  # (chat id, message id) -> text
+        self.markups: dict[tuple[str, int], Any] = {}  # the inline keyboard a message shows
         self._faults: deque[tuple[int, dict[str, Any]]] = deque()
         self._next_id = 1
         self._runner: web.AppRunner | None = None
         self.url = ""
+        self.updates: list[dict[str, Any]] = []  # not yet confirmed
+        self.served: list[int] = []  # update ids handed out by getUpdates, in order
+        self.commands: list[dict[str, Any]] = []
+        self.files: dict[str, tuple[str, bytes]] = {}  # file id -> (path, bytes)
+        self.documents: list[tuple[str, str, bytes]] = []  # (chat, file name, bytes)
+        self._next_update = 1
+        self._new_update = asyncio.Event()
 
     # -- faults ------------------------------------------------------------------------
 
@@ -71,6 +90,7 @@ class FakeBotApi:
     async def start(self) -> str:
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._file)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -92,8 +112,17 @@ class FakeBotApi:
         chat = None if params.get("chat_id") is None else str(params["chat_id"])
         message_id = None if params.get("message_id") is None else int(params["message_id"])
         text = None if params.get("text") is None else str(params["text"])
-        status, body = self._answer(request.match_info["token"], method, chat, message_id, text)
-        self.calls.append(Call(method, chat, text, message_id, status, self.clock.now()))
+        listening = await self._listening(request.match_info["token"], method, params)
+        status, body = listening or self._answer(request.match_info["token"], method, chat,
+                                                 message_id, text)
+        markup = params.get("reply_markup")
+        markup = json.loads(markup) if isinstance(markup, str) else markup
+        if status == 200 and method in ("sendMessage", "editMessageText",
+                                        "editMessageReplyMarkup"):
+            result = body["result"]
+            self.markups[str(result["chat"]["id"]), result["message_id"]] = markup
+        self.calls.append(Call(method, chat, text, message_id, status, self.clock.now(),
+                               markup))
         return web.Response(status=status, text=json.dumps(body),
                             content_type="application/json")
 
@@ -119,11 +148,105 @@ class FakeBotApi:
                                  "and reply markup are exactly the same")
             self.messages[key] = text
             return self._result(self._message(key[0], key[1], text))
+        if method == "answerCallbackQuery":
+            return self._result(True)
+        if method == "editMessageReplyMarkup":
+            if key not in self.messages:
+                return self._bad("message to edit not found")
+            return self._result(self._message(key[0], key[1], self.messages[key]))
         if method == "deleteMessage":
             if self.messages.pop(key, None) is None:
                 return self._bad("message to delete not found")
             return self._result(True)
         return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
+
+    # -- the listening side ------------------------------------------------------------
+
+    def push_update(self, update: dict[str, Any]) -> int:
+        """Queue an update (its update_id is set here); returns the id."""
+        update_id, self._next_update = self._next_update, self._next_update + 1
+        self.updates.append({**update, "update_id": update_id})
+        self._new_update.set()
+        return update_id
+
+    def push_message(self, user: int, text: str | None = None, *, chat: int | None = None,
+                     document: dict[str, Any] | None = None, caption: str | None = None
+                     ) -> int:
+        """A message from `user` in `chat` (their private chat by default)."""
+        chat = user if chat is None else chat
+        message: dict[str, Any] = {
+            "message_id": 10_000 + self._next_update,
+            "date": int(self.clock.now().timestamp()),
+            "chat": {"id": chat, "type": "private" if chat == user else "group"},
+            "from": {"id": user, "is_bot": False, "first_name": f"User{user}"}}
+        if text is not None:
+            message["text"] = text
+        if document is not None:
+            message["document"] = document
+        if caption is not None:
+            message["caption"] = caption
+        return self.push_update({"message": message})
+
+    def add_file(self, name: str, data: bytes, mime_type: str | None = None
+                 ) -> dict[str, Any]:
+        """Hold a file for getFile; returns the Document to put in a message."""
+        file_id = f"file{len(self.files) + 1}"
+        self.files[file_id] = (f"documents/{file_id}_{name}", data)
+        document = {"file_id": file_id, "file_unique_id": f"u{file_id}",
+                    "file_name": name, "file_size": len(data)}
+        if mime_type:
+            document["mime_type"] = mime_type
+        return document
+
+    def sent_to(self, chat: int | str) -> list[str]:
+        """The texts sent to a chat (sendMessage answered 200), in order."""
+        return [c.text or "" for c in self.ok("sendMessage") if c.chat_id == str(chat)]
+
+    async def _listening(self, token: str, method: str, params: dict[str, Any]
+                         ) -> tuple[int, dict[str, Any]] | None:
+        if token != self.token:
+            return None
+        if method == "getUpdates":
+            offset = int(params.get("offset") or 0)
+            self.updates = [u for u in self.updates if u["update_id"] >= offset]
+            if not self.updates:
+                self._new_update.clear()
+                timeout = min(float(params.get("timeout") or 0), 1.0)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._new_update.wait(), timeout)
+            batch = self.updates[: int(params.get("limit") or 100)]
+            self.served += [u["update_id"] for u in batch]
+            return self._result(batch)
+        if method == "deleteWebhook":
+            return self._result(True)
+        if method == "setMyCommands":
+            commands = params.get("commands")
+            self.commands = json.loads(commands) if isinstance(commands, str) else commands
+            return self._result(True)
+        if method == "getFile":
+            held = self.files.get(str(params.get("file_id")))
+            if held is None:
+                return self._bad("wrong file_id or the file is temporarily unavailable")
+            return self._result({"file_id": params["file_id"], "file_unique_id":
+                                 f"u{params['file_id']}", "file_size": len(held[1]),
+                                 "file_path": held[0]})
+        if method == "sendDocument":
+            document = params.get("document")
+            name = getattr(document, "filename", "") or ""
+            data = document.file.read() if hasattr(document, "file") else b""
+            chat = str(params.get("chat_id"))
+            self.documents.append((chat, name, data))
+            message_id, self._next_id = self._next_id, self._next_id + 1
+            return self._result(self._message(chat, message_id, ""))
+        return None
+
+    async def _file(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        for path, data in self.files.values():
+            if path == request.match_info["path"]:
+                return web.Response(body=data)
+        return web.Response(status=404)
 
     def _message(self, chat: str, message_id: int, text: str) -> dict[str, Any]:
         return {"message_id": message_id, "date": int(self.clock.now().timestamp()),

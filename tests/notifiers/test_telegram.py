@@ -326,16 +326,17 @@ def test_chat_ids_are_read_from_a_comma_or_space_separated_list() -> None:
     assert parse_chat_ids("123, -100456 @channel,,") == [123, -100456, "@channel"]
 
 
-def test_the_plugin_is_off_without_a_token_and_refuses_a_token_without_chats(
+def test_the_plugin_is_off_without_a_token_or_without_broadcast_chats(
         clock: FakeClock) -> None:
+    """No chats to broadcast to is not an error: the bot (infrastructure/telegram) still
+    answers the people who write to it."""
     def context(token: str, chats: str) -> SimpleNamespace:
         settings = SimpleNamespace(telegram_token=SecretStr(token), telegram_chat_ids=chats,
                                    telegram_api_url="")
         return SimpleNamespace(settings=settings, clock=clock)
 
     assert plugin(context("", "1")) is None
-    with pytest.raises(ValueError, match="QUEUARR_TELEGRAM_CHAT_IDS"):
-        plugin(context(TOKEN, " "))
+    assert plugin(context(TOKEN, " ")) is None
 
 
 async def test_the_plugin_builds_a_notifier_for_the_configured_chats(

@@ -1,0 +1,116 @@
+"""Intake: links and .torrent files handed in through a door other than the HTTP API
+(the Telegram bot), grabbed one by one through QueueService.grab, the path
+`POST /api/v3/queue/grab` takes, so they are validated, deduplicated, blocklisted and
+size-checked the same way. Each link gets an outcome: the item and its place in the
+queue, or the core error that refused it. Nothing here knows which door it came from."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from core.domain import ACTIVE_STATES, QueueItem
+from core.errors import InvalidRelease, QueuarrError
+from core.grab import GrabRequest
+from core.links import parse_magnet
+from core.service import QueueService
+
+MAX_LINKS = 1000  # links in one hand-in (a message, a list file); the rest are refused
+MAX_LINK_LENGTH = 8192
+# A magnet, or anything with a scheme and "//" (an ftp:// link is found, then refused
+# as a link Queuarr cannot download). Trailing punctuation is not part of the link.
+_LINK = re.compile(r"(?i)\bmagnet:\?[^\s<>\"']+|\b[a-z][a-z0-9+.-]{0,15}://[^\s<>\"']+")
+_TRAILING = ".,;:!?)]}>'\""
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One thing to grab: a link, or a .torrent's bytes; `line` is its line in a list."""
+
+    link: str | None = None
+    torrent: bytes | None = None
+    name: str | None = None  # a .torrent file's name, for messages
+    line: int | None = None
+
+    @property
+    def shown(self) -> str:
+        return self.name or self.link or "(a .torrent file)"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one Source: queued as `item`, `position` in the queue (1 = next
+    to go), or refused with `error`."""
+
+    source: Source
+    item: QueueItem | None = None
+    position: int | None = None
+    error: QueuarrError | None = None
+
+
+def find_links(text: str) -> list[str]:
+    """The magnets and URLs in a text, in order, each once; text around them ignored."""
+    links: list[str] = []
+    for match in _LINK.finditer(text):
+        link = match.group(0).rstrip(_TRAILING)
+        if link.count("(") < link.count(")"):  # a link in parentheses
+            link = link.rstrip(")")
+        if link and link not in links:
+            links.append(link)
+    return links
+
+
+def list_lines(text: str) -> list[Source]:
+    """A list of links, one a line: blank lines and `#` comments skipped."""
+    sources = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if line and not line.startswith("#"):
+            sources.append(Source(link=line, line=number))
+    return sources
+
+
+class Intake:
+    """Grabs what a person hands in, one at a time, and says what became of each."""
+
+    def __init__(self, queue: QueueService, max_links: int = MAX_LINKS) -> None:
+        self.queue = queue
+        self.max_links = max_links
+
+    async def grab(self, sources: Sequence[Source], sender: str | None = None
+                   ) -> list[Outcome]:
+        """Grab each source in turn (a refusal does not stop the others); `sender`
+        goes into each item's "grabbed" history row. Sources past `max_links` are
+        refused without being looked at."""
+        try:
+            ahead = (await self.queue.counts()).total(states=ACTIVE_STATES)
+        except QueuarrError as exc:  # the store is down: nothing can be queued
+            return [Outcome(source, error=exc) for source in sources]
+        outcomes = []
+        for index, source in enumerate(sources):
+            if index >= self.max_links:
+                outcomes.append(Outcome(source, error=InvalidRelease(
+                    f"Only {self.max_links} links are taken at once")))
+                continue
+            try:
+                item = await self.queue.grab(_request(source), reason=sender)
+            except QueuarrError as exc:
+                outcomes.append(Outcome(source, error=exc))
+                continue
+            ahead += 1
+            outcomes.append(Outcome(source, item=item, position=ahead))
+        return outcomes
+
+
+def _request(source: Source) -> GrabRequest:
+    if source.torrent is not None:
+        return GrabRequest(torrent_file=source.torrent)
+    link = source.link or ""
+    if len(link) > MAX_LINK_LENGTH:
+        raise InvalidRelease(f"The link is longer than {MAX_LINK_LENGTH} characters")
+    title = None
+    if link[:7].lower() == "magnet:":
+        magnet = parse_magnet(link)  # a bare magnet (no dn=) is named by its hash
+        title = None if magnet.name else magnet.info_hash
+    return GrabRequest(download_url=link, title=title)

@@ -7,7 +7,8 @@ the download-client status cycle (bench/clients.py); `--only processor [--quick]
 (bench/releases.py); `--only events [--quick]` only client change -> SSE latency and the
 notification overhead on dispatch (bench/events.py); `--only relay [--quick]` only the
 Postgres event relay between processes (bench/relay.py); `--only stalls` only the
-event-loop stalls from one heavy request (bench/stalls.py); `--only queue` only the queue
+event-loop stalls from one heavy request (bench/stalls.py); `--only telegram [--quick]`
+only the Telegram bot's figures (bench/telegram.py); `--only queue` only the queue
 benchmark. A plain run does all three, the client and processor sections appended to
 results/latest.md."""
 
@@ -37,6 +38,10 @@ if only == "relay":
     from bench.relay import main as relay_main
 
     sys.exit(relay_main(args[2:]))
+if only == "telegram":
+    from bench.telegram import main as telegram_main
+
+    sys.exit(telegram_main(args[2:]))
 if only == "stalls":
     from bench.stalls import main as stalls_main
 

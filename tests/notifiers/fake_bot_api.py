@@ -11,21 +11,31 @@ For a bot that listens (python-telegram-bot's Application): getUpdates long-poll
 updates a test scripts (`push_message`, `push_update`) with Telegram's offset semantics
 (an update at or past the offset is confirmed, never sent again), deleteWebhook,
 setMyCommands (kept in `commands`), getFile, and the files' bytes under
-/file/bot<token>/<path> (`add_file`), sendDocument (kept in `documents`)."""
+/file/bot<token>/<path> (`add_file`), sendDocument (kept in `documents`).
+
+Several processes can share one fake: each gets `url_for(name)` as its API URL, and its
+calls are recorded with `via=name`. `ThreadedBotApi` runs the fake on a loop of its own
+in a thread, for tests (and bench/telegram.py) that block while it serves."""
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import json
-from collections import deque
+import threading
+from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
 from core.ports import Clock
+from infrastructure.clock import SystemClock
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -37,6 +47,7 @@ class Call:
     status: int
     at: datetime
     markup: Any = None  # the reply_markup sent with it (parsed), if any
+    via: str = ""  # the path prefix it came by (`url_for`): which process called
 
 
 class FakeBotApi:
@@ -91,6 +102,10 @@ class FakeBotApi:
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self._handle)
         app.router.add_get("/file/bot{token}/{path:.+}", self._file)
+        # The same API under a caller's prefix (`url_for`): several processes share one
+        # fake, and each call records which one made it.
+        app.router.add_post("/via/{via}/bot{token}/{method}", self._handle)
+        app.router.add_get("/via/{via}/file/bot{token}/{path:.+}", self._file)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -98,6 +113,10 @@ class FakeBotApi:
         port = self._runner.addresses[0][1]
         self.url = f"http://127.0.0.1:{port}"
         return self.url
+
+    def url_for(self, caller: str) -> str:
+        """This API's URL for one caller: its calls are recorded with `via=caller`."""
+        return f"{self.url}/via/{caller}"
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -122,7 +141,7 @@ class FakeBotApi:
             result = body["result"]
             self.markups[str(result["chat"]["id"]), result["message_id"]] = markup
         self.calls.append(Call(method, chat, text, message_id, status, self.clock.now(),
-                               markup))
+                               markup, request.match_info.get("via", "")))
         return web.Response(status=status, text=json.dumps(body),
                             content_type="application/json")
 
@@ -259,3 +278,58 @@ class FakeBotApi:
     @staticmethod
     def _bad(description: str) -> tuple[int, dict[str, Any]]:
         return 400, {"ok": False, "error_code": 400, "description": f"Bad Request: {description}"}
+
+
+class ThreadedBotApi:
+    """The fake Bot API on an event loop of its own, in a thread, so that the test can
+    block (start processes, wait_for) while it serves. Reads of its records are plain
+    list reads; pushes go through its loop."""
+
+    def __init__(self, token: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="fake-bot-api",
+                                        daemon=True)
+        self.api = FakeBotApi(token, SystemClock())
+
+    def __enter__(self) -> ThreadedBotApi:
+        self._thread.start()
+        self._run(self.api.start)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._run(self.api.stop)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=10)
+        self.loop.close()
+
+    def _run(self, make: Callable[[], Any]) -> Any:
+        return asyncio.run_coroutine_threadsafe(make(), self.loop).result(timeout=30)
+
+    def call(self, function: Callable[..., T], *args: Any) -> T:
+        """`function(*args)` on the fake's loop (its state is the loop's)."""
+        done: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                done.set_result(function(*args))
+            except BaseException as exc:
+                done.set_exception(exc)
+
+        self.loop.call_soon_threadsafe(run)
+        return done.result(timeout=10)
+
+    def push(self, user: int, text: str) -> int:
+        return self.call(self.api.push_message, user, text)
+
+    def calls(self) -> list[Call]:
+        return self.call(lambda: list(self.api.calls))
+
+    def polls(self) -> Counter[str]:
+        """getUpdates calls answered, per calling process."""
+        return Counter(c.via for c in self.calls() if c.method == "getUpdates"
+                       and c.status == 200)
+
+    def answers(self, chat: int) -> list[Call]:
+        """The messages sent to `chat` (sendMessage, 200), in order."""
+        return [c for c in self.calls() if c.method == "sendMessage" and c.status == 200
+                and c.chat_id == str(chat)]

@@ -124,6 +124,10 @@ class NewItem:
     custom_format_score: int = 0
     retry_policy: RetryPolicy | None = None  # the grab's own; else the processor's
     tags: tuple[int, ...] = ()  # Radarr's tag ids
+    # Who handed it in through a chat door (Telegram chat and user ids), if anyone.
+    origin_chat: int | None = None
+    origin_user: int | None = None
+    save_under: str | None = None  # a plain sub-directory of the client's download dir
 
 
 @dataclass(slots=True)
@@ -185,6 +189,9 @@ class QueueItem:
     client_status: str | None = None
     client_message: str | None = None
     tags: tuple[int, ...] = ()  # Radarr's tag ids
+    origin_chat: int | None = None  # the chat (and user) that handed it in, if any
+    origin_user: int | None = None
+    save_under: str | None = None  # a plain sub-directory of the client's download dir
 
     @property
     def known_download_id(self) -> str | None:

@@ -42,6 +42,9 @@ class GrabRequest:
     force: bool = False
     retry_policy: RetryPolicy | None = None
     tags: tuple[int, ...] = ()  # Radarr's tag ids: the item goes to clients sharing one
+    origin_chat: int | None = None  # the chat door's chat and user that handed it in
+    origin_user: int | None = None
+    save_under: str | None = None  # a plain sub-directory of the client's download dir
 
 
 def _clean_text(value: str | None, what: str, limit: int) -> str | None:
@@ -67,6 +70,14 @@ def _check_category(category: str | None) -> str | None:
             f"category {category!r} is not a plain name: no '..', leading '/', '~' or ':'"
         )
     return category
+
+
+def _check_dir_name(name: str | None) -> str | None:
+    """One plain directory name: it cannot lead out of the directory it is put under."""
+    name = _clean_text(name, "save directory", MAX_NAME_LENGTH)
+    if name is not None and (name in (".", "..") or any(c in name for c in "/\\:~")):
+        raise InvalidRelease(f"save directory {name!r} is not a plain directory name")
+    return name
 
 
 def _non_negative(value: int | None, what: str, limit: int = MAX_SIZE) -> int | None:
@@ -161,6 +172,9 @@ def validate_grab(
         category=_check_category(request.category),
         retry_policy=request.retry_policy,
         tags=tuple(sorted(set(request.tags))),
+        origin_chat=request.origin_chat,
+        origin_user=request.origin_user,
+        save_under=_check_dir_name(request.save_under),
     )
 
 

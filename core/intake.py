@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from core.domain import ACTIVE_STATES, QueueItem
 from core.errors import InvalidRelease, QueuarrError
@@ -36,6 +36,16 @@ class Source:
     @property
     def shown(self) -> str:
         return self.name or self.link or "(a .torrent file)"
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Who handed the sources in (a chat and a user of the door's own ids), and the
+    plain sub-directory their downloads go under; every item grabbed remembers it."""
+
+    chat: int | None = None
+    user: int | None = None
+    save_under: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +88,11 @@ class Intake:
         self.queue = queue
         self.max_links = max_links
 
-    async def grab(self, sources: Sequence[Source], sender: str | None = None
-                   ) -> list[Outcome]:
+    async def grab(self, sources: Sequence[Source], sender: str | None = None,
+                   origin: Origin | None = None) -> list[Outcome]:
         """Grab each source in turn (a refusal does not stop the others); `sender`
-        goes into each item's "grabbed" history row. Sources past `max_links` are
-        refused without being looked at."""
+        goes into each item's "grabbed" history row, `origin` onto each item. Sources
+        past `max_links` are refused without being looked at."""
         try:
             ahead = (await self.queue.counts()).total(states=ACTIVE_STATES)
         except QueuarrError as exc:  # the store is down: nothing can be queued
@@ -94,7 +104,8 @@ class Intake:
                     f"Only {self.max_links} links are taken at once")))
                 continue
             try:
-                item = await self.queue.grab(_request(source), reason=sender)
+                item = await self.queue.grab(_request(source, origin or Origin()),
+                                             reason=sender)
             except QueuarrError as exc:
                 outcomes.append(Outcome(source, error=exc))
                 continue
@@ -103,7 +114,12 @@ class Intake:
         return outcomes
 
 
-def _request(source: Source) -> GrabRequest:
+def _request(source: Source, origin: Origin) -> GrabRequest:
+    return replace(_release(source), origin_chat=origin.chat, origin_user=origin.user,
+                   save_under=origin.save_under)
+
+
+def _release(source: Source) -> GrabRequest:
     if source.torrent is not None:
         return GrabRequest(torrent_file=source.torrent)
     link = source.link or ""

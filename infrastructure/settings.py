@@ -121,6 +121,9 @@ class Settings(BaseSettings):
                                         "(comma-separated) who may use the bot.")
     telegram_admin_ids: str = Field(default="", description="Telegram user ids who may "
                                     "use the bot and also run everyone's queue.")
+    telegram_chat_dirs: bool = Field(default=False, description="Save what each chat "
+                                     "sends in its own sub-directory (tg-<chat id>) of "
+                                     "the download client's directory.")
 
     # Release selection.
     min_seeders: int = Field(default=1, ge=0, description="Torrent releases with fewer "

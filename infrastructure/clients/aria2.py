@@ -47,7 +47,7 @@ from infrastructure.clients.aria2_files import (
     is_metadata,
 )
 from infrastructure.clients.blocking import BlockingRunner
-from infrastructure.clients.paths import disk_usage
+from infrastructure.clients.paths import disk_usage, subdirectory
 from infrastructure.net.addresses import is_loopback_host
 
 log = logging.getLogger(__name__)
@@ -304,8 +304,11 @@ class Aria2Client:
             if found is not None:
                 return found
         options: dict[str, str] = {"gid": gid}
-        if self.config.directory:
-            options["dir"] = self.config.directory
+        directory = self.config.directory
+        if item.save_under:  # a sub-directory of ours, or of aria2's own dir
+            directory = await self._under(directory, item.save_under)
+        if directory:
+            options["dir"] = directory
         if item.source is SourceKind.TORRENT_FILE:
             if torrent is None:
                 raise ClientRejected(f"item {item.id} has no stored .torrent file")
@@ -322,6 +325,18 @@ class Aria2Client:
         if "not unique" in message.lower():
             return gid  # taken by an earlier attempt that timed out: it is ours
         raise ClientRejected(f"{self.name}: aria2 refused {item.title!r}: {message}")
+
+    async def _under(self, directory: str | None, name: str) -> str:
+        if directory is None:
+            (result,) = await self._multicall([("aria2.getGlobalOption", [])])
+            directory = None if _fault(result) else result[0].get("dir")
+        if not directory:
+            raise ClientRejected(f"{self.name}: aria2 has no download directory to put "
+                                 f"{name!r} under")
+        try:
+            return subdirectory(directory, name, self.config.roots)
+        except BadRequest as exc:
+            raise ClientRejected(f"{self.name}: {exc.message}") from None
 
     # -- following ---------------------------------------------------------------------
 

@@ -51,6 +51,18 @@ def confine(value: str, roots: Sequence[Path], what: str = "path") -> str:
     return os.path.normpath(value)
 
 
+def subdirectory(base: str, name: str, roots: Sequence[Path]) -> str:
+    """`name`, one plain directory name (an item's `save_under`), under `base`; a
+    BadRequest if it is not plain or, with roots configured, leaves them."""
+    if not name or name in (".", "..") or any(c in name for c in "/\\\x00:~"):
+        raise BadRequest(f"{name!r} is not a plain directory name")
+    path = os.path.join(base, name)
+    if roots and not is_within(path, roots):
+        allowed = ", ".join(str(r) for r in roots)
+        raise BadRequest(f"{path!r} is outside the download roots ({allowed})")
+    return path
+
+
 def disk_usage(path: str | Path) -> tuple[int, int] | None:
     """(free, total) bytes of the file system that holds `path`, or would hold it: the
     nearest existing parent is measured. None when it cannot be read."""

@@ -29,6 +29,7 @@ from pydantic import SecretStr
 from core.clients import ClientState, DownloadItemStatus
 from core.domain import Priority, QueueItem, SourceKind
 from core.errors import (
+    BadRequest,
     ClientRejected,
     ClientUnavailable,
     DownloadClientError,
@@ -36,6 +37,7 @@ from core.errors import (
 )
 from core.ports import ClientInfo, DownloadStatus
 from infrastructure.clients.blocking import BlockingRunner
+from infrastructure.clients.paths import subdirectory
 
 log = logging.getLogger(__name__)
 
@@ -324,10 +326,17 @@ class QbittorrentClient:
         category = item.category or self.config.category
         if category:
             await self._ensure_category(category)
+        save_path = self.config.save_path
+        if item.save_under:  # a plain name: under the save path, never outside it
+            base = save_path or str(await self._do(self._api.app_default_save_path))
+            try:
+                save_path = subdirectory(base, item.save_under, ())
+            except BadRequest as exc:
+                raise ClientRejected(f"{self.name}: {exc.message}") from None
         options: dict[str, Any] = {
             "category": category or None,
             "tags": item_tag(item.id),
-            "save_path": self.config.save_path,
+            "save_path": save_path,
             "is_stopped": True if self.config.add_stopped else None,
         }
         if item.source is SourceKind.TORRENT_FILE:

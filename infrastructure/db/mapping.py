@@ -173,7 +173,8 @@ ITEM_COLUMNS = (
     "download_id", "output_path", "category", "seeders", "leechers", "added_at", "updated_at",
     "started_at", "completed_at", "quality", "languages", "custom_formats",
     "custom_format_score", "lease_owner", "lease_expires_at", "rescues", "progress_at",
-    "retry_policy", "client_status", "client_message", "tags",
+    "retry_policy", "client_status", "client_message", "tags", "origin_chat", "origin_user",
+    "save_under",
 )
 
 _STATES = {s.value: s for s in ItemState}
@@ -190,7 +191,7 @@ def row_to_item(r: Any) -> QueueItem:
      messages, error, attempts, next_attempt, client, download_id, output_path, category,
      seeders, leechers, added, updated, started, completed, quality, languages,
      formats, cf_score, lease_owner, lease_expires_at, rescues, progress_at, retry,
-     client_status, client_message, tags) = r
+     client_status, client_message, tags, origin_chat, origin_user, save_under) = r
     movie = None
     if movie_title is not None or tmdb_id is not None or imdb_id is not None or movie_year:
         movie = MovieInfo(movie_title, movie_year or None, tmdb_id, imdb_id, movie_sort_title)
@@ -203,7 +204,7 @@ def row_to_item(r: Any) -> QueueItem:
         leechers, started, completed, load_quality(quality), load_languages(languages),
         load_formats(formats), cf_score, lease_owner, lease_expires_at, rescues, progress_at,
         None if retry is None else load_retry(retry), client_status, client_message,
-        load_tags(tags),
+        load_tags(tags), origin_chat, origin_user, save_under,
     )
 
 

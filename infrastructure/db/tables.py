@@ -122,6 +122,10 @@ class QueueItemRow(SQLModel, table=True):
     client_status: str | None = Field(default=None, sa_column=_col(String(16)))
     client_message: str | None = Field(default=None, sa_column=_col(Text))
     tags: str = Field(sa_column=_col(Text, False, server_default="[]"))  # JSON list of tag ids
+    # Who handed it in through a chat (Telegram ids exceed int32); its sub-directory.
+    origin_chat: int | None = Field(default=None, sa_column=_col(BigInteger))
+    origin_user: int | None = Field(default=None, sa_column=_col(BigInteger))
+    save_under: str | None = Field(default=None, sa_column=_col(String(200)))
     # Sort columns, derived from the fields above by core.listing.sort_values.
     download_client_key: str = Field(sa_column=_col(sort_text(), False, server_default=""))
     indexer_key: str = Field(sa_column=_col(sort_text(), False, server_default=""))

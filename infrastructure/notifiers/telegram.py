@@ -1,12 +1,15 @@
 """Telegram notifier (optional: `pip install queuarr[telegram]`, python-telegram-bot).
 
 One summary message per chat, sent when downloads start and edited at most every
-`edit_every` seconds while they run, deleted `delete_after` seconds after the queue
-empties; one message per completion and per failure. notify() only updates memory and
-sends those two messages; a background task (start/aclose) calls tick() every second.
-Nothing raises out of it: flood limits (429) pause sending for retry_after, "message is
-not modified" is ignored, other errors are logged once and counted. The bot token is in
-every Bot API URL, so it is redacted from the httpx and telegram loggers and our own.
+`edit_every` seconds while they run, deleted `delete_after` seconds after the chat's
+queue empties; one message per completion and per failure. The broadcast chats
+(QUEUARR_TELEGRAM_CHAT_IDS, possibly none) see every item; the chat an item was sent
+from (its `origin_chat`) sees that item too, and its summary lists only its own items.
+notify() only updates memory and sends those two messages; a background task
+(start/aclose) calls tick() every second. Nothing raises out of it: flood limits (429)
+pause sending for retry_after, "message is not modified" is ignored, other errors are
+logged once and counted. The bot token is in every Bot API URL, so it is redacted from
+the httpx and telegram loggers and our own.
 `plugin` is the `queuarr.notifiers` entry point; python-telegram-bot is imported only
 when a token is configured."""
 
@@ -69,6 +72,7 @@ class _Summary:
     message_id: int | None = None
     text: str = ""
     at: datetime | None = None  # last sent or edited
+    empty_since: datetime | None = None  # when the last item concerning the chat left
 
 
 class TelegramNotifier:
@@ -82,8 +86,6 @@ class TelegramNotifier:
                  edit_every: float = 5.0, delete_after: float = 60.0, tick_every: float = 1.0,
                  error_backoff: float = 30.0, bot: Bot | None = None,
                  autostart: bool = True) -> None:
-        if not chat_ids:
-            raise ValueError("TelegramNotifier needs at least one chat id")
         for name in ("httpx", "telegram.Bot"):  # before Bot(), which logs its URL
             if _REDACT not in logging.getLogger(name).filters:
                 logging.getLogger(name).addFilter(_REDACT)
@@ -108,11 +110,13 @@ class TelegramNotifier:
         self.tick_every = tick_every
         self.autostart = autostart  # the first event starts the ticking task
         self.stats = TelegramStats()
+        self._broadcast = frozenset(self.chat_ids)
         self._items: dict[int, QueueItem] = {}
         self._down: set[str] = set()
-        self._summaries = {chat: _Summary() for chat in self.chat_ids}
+        # The broadcast chats', and the origin chats' with an item or a summary shown.
+        self._summaries: dict[int | str, _Summary] = {chat: _Summary()
+                                                      for chat in self.chat_ids}
         self._outbox: deque[tuple[int | str, str]] = deque()
-        self._empty_since: datetime | None = None
         self._paused_until: datetime | None = None
         self._last_error = ""
         self._lock = asyncio.Lock()
@@ -130,25 +134,45 @@ class TelegramNotifier:
         item = event.item
         if item is None:
             return
+        chats = self._chats_of(item)
         if event.type in (EventType.COMPLETED, EventType.FAILED, EventType.REMOVED) \
                 or not item.is_active:
             self._items.pop(item.id, None)
-            if not self._items and self._empty_since is None:
-                self._empty_since = self.clock.now()
+            now = self.clock.now()
+            for chat in chats:
+                summary = self._summaries.get(chat)
+                if summary is not None and summary.empty_since is None \
+                        and not self._concerning(chat):
+                    summary.empty_since = now
         else:
             self._items[item.id] = item
-            self._empty_since = None
+            for chat in chats:
+                self._summaries.setdefault(chat, _Summary()).empty_since = None
         if event.type is EventType.COMPLETED:
-            self._post(f"✅ Completed: {item.title} ({human(item.size)})")
+            self._post(chats, f"✅ Completed: {item.title} ({human(item.size)})")
         elif event.type is EventType.FAILED:
             reason = event.message or item.error_message or "unknown"
-            self._post(f"❌ Failed: {item.title}\nReason: {reason}\nAttempts: {item.attempts}")
+            self._post(chats, f"❌ Failed: {item.title}\nReason: {reason}\n"
+                              f"Attempts: {item.attempts}")
         if self._outbox and not self._lock.locked():  # else tick() sends them
             async with self._lock:
                 await self._send_outbox(self.clock.now())
 
-    def _post(self, text: str) -> None:
-        for chat in self.chat_ids:
+    def _chats_of(self, item: QueueItem) -> list[int | str]:
+        """The chats an item concerns: every broadcast chat, and the one it came from."""
+        origin = item.origin_chat
+        return self.chat_ids + ([origin] if origin is not None
+                                and origin not in self._broadcast else [])
+
+    def _concerning(self, chat: int | str) -> list[QueueItem]:
+        """The items a chat's summary lists: all of them in a broadcast chat, else the
+        chat's own."""
+        if chat in self._broadcast:
+            return list(self._items.values())
+        return [i for i in self._items.values() if i.origin_chat == chat]
+
+    def _post(self, chats: list[int | str], text: str) -> None:
+        for chat in chats:
             if len(self._outbox) >= MAX_OUTBOX:
                 self.stats.dropped += 1
             else:
@@ -161,23 +185,27 @@ class TelegramNotifier:
         async with self._lock:
             now = self.clock.now()
             await self._send_outbox(now)
-            if self._items:
-                text = self.summary_text()
-            elif self._empty_since is not None and now - self._empty_since >= self.delete_after:
-                for chat, summary in self._summaries.items():
+            for chat, summary in list(self._summaries.items()):
+                items = self._concerning(chat)
+                if items:
+                    text = self.summary_text(items)
+                elif summary.empty_since is not None \
+                        and now - summary.empty_since >= self.delete_after:
                     if summary.message_id is not None and self._ready(now):
                         await self._delete(chat, summary)
-                if all(s.message_id is None for s in self._summaries.values()):
-                    self._empty_since = None
-                return
-            else:
-                text = "Queue: empty"
-            for chat, summary in self._summaries.items():
+                    if summary.message_id is None:
+                        summary.empty_since = None
+                        if chat not in self._broadcast:  # an origin chat is forgotten
+                            del self._summaries[chat]
+                    continue
+                else:
+                    text = "Queue: empty"
                 if self._ready(now):
-                    await self._show(chat, summary, text, now, create=bool(self._items))
+                    await self._show(chat, summary, text, now, create=bool(items))
 
-    def summary_text(self) -> str:
-        items = list(self._items.values())
+    def summary_text(self, items: Sequence[QueueItem] | None = None) -> str:
+        """The summary of `items` (by default every item)."""
+        items = list(self._items.values()) if items is None else list(items)
         counts = Counter(item.state.value for item in items)
         lines = [f"Queue: {len(items)} active ("
                  + ", ".join(f"{n} {state}" for state, n in counts.most_common()) + ")"]
@@ -319,9 +347,9 @@ def plugin(context: Any) -> TelegramNotifier | None:
         raise RuntimeError("QUEUARR_TELEGRAM_TOKEN is set but python-telegram-bot is not "
                            "installed: pip install 'queuarr[telegram]'") from None
     chat_ids = parse_chat_ids(settings.telegram_chat_ids)
-    if not chat_ids:  # the bot still answers people (infrastructure/telegram)
-        log.info("No QUEUARR_TELEGRAM_CHAT_IDS: no broadcast summaries")
-        return None
+    if not chat_ids:  # the chats items were sent from still get theirs
+        log.info("No QUEUARR_TELEGRAM_CHAT_IDS: summaries go only to the chats items "
+                 "were sent from")
     return TelegramNotifier(token.strip(), chat_ids, settings.telegram_api_url or
                             "https://api.telegram.org", clock=context.clock)
 

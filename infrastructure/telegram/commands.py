@@ -4,8 +4,9 @@ goes through QueueService (or the dispatch switch), so the chat is refused what 
 is refused, with the same message.
 
 The bot (bot.py) lets only allowed users reach these handlers; what only admins may do
-(pause or resume everything, clear) is checked here with `Access.is_admin`. Items do not
-record who sent them yet, so every allowed user may act on any one item."""
+(pause or resume everything, clear) is checked here with `Access.is_admin`. One item may
+be paused, resumed, retried, removed or given a priority by the user who sent it (the
+item's `origin_user`) or an admin; anyone else gets a one-line refusal."""
 
 from __future__ import annotations
 
@@ -67,6 +68,14 @@ INTRO = ("Send me magnet links, http(s) or .torrent links, a .torrent file or a 
 
 class Usage(Exception):
     """A command's arguments were not what it takes; the message is its usage line."""
+
+
+class NotYours(Exception):
+    """Someone other than an item's sender or an admin tried to change it."""
+
+    def __init__(self, item_id: int) -> None:
+        super().__init__(f"#{item_id} is not yours: only whoever sent it or an admin may "
+                         "change it.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +201,15 @@ class Commands:
 
     # -- changing --------------------------------------------------------------------------
 
+    async def _own(self, user_id: int, item_id: int) -> int:
+        """`item_id`, once `user_id` is its sender or an admin; else NotYours (NotFound
+        for an item that is not there)."""
+        if not self.access.is_admin(user_id):
+            item = await self.queue.get(item_id)
+            if item.origin_user != user_id:
+                raise NotYours(item_id)
+        return item_id
+
     async def pause(self, user_id: int, args: list[str]) -> Answer:
         if not args:
             if not self.access.is_admin(user_id):
@@ -200,7 +218,7 @@ class Commands:
             await self.services.set_paused(True)
             return Answer("Dispatching paused: nothing new starts, running downloads go "
                           "on. /resume starts it again.")
-        item = await self.queue.pause(_one_id(args, "pause"))
+        item = await self.queue.pause(await self._own(user_id, _one_id(args, "pause")))
         return Answer(f"#{item.id} is paused.")
 
     async def resume(self, user_id: int, args: list[str]) -> Answer:
@@ -210,7 +228,7 @@ class Commands:
                               "one item.")
             await self.services.set_paused(False)
             return Answer("Dispatching resumed.")
-        item = await self.queue.resume(_one_id(args, "resume"))
+        item = await self.queue.resume(await self._own(user_id, _one_id(args, "resume")))
         state = "queued again" if item.state is ItemState.QUEUED else item.state.value
         return Answer(f"#{item.id} is {state}.")
 
@@ -220,11 +238,11 @@ class Commands:
             if not ids:
                 return Answer("Nothing to retry: no item has failed.")
             return Answer(f"Retrying {len(ids)}: " + ", ".join(f"#{i}" for i in ids))
-        ids = await self.queue.retry([_one_id(args, "retry")])
+        ids = await self.queue.retry([await self._own(user_id, _one_id(args, "retry"))])
         return Answer(f"#{ids[0]} is queued again.")
 
     async def remove(self, user_id: int, args: list[str]) -> Answer:
-        item_id = _one_id(args, "remove")
+        item_id = await self._own(user_id, _one_id(args, "remove"))
         await self.queue.remove(item_id)
         return Answer(f"#{item_id} is removed.")
 
@@ -236,7 +254,7 @@ class Commands:
             level = Priority.parse(args[1])
         except ValueError:
             raise Usage(USAGE["priority"]) from None
-        item = await self.queue.set_priority(item_id, level)
+        item = await self.queue.set_priority(await self._own(user_id, item_id), level)
         return Answer(f"#{item.id} has priority {item.priority.wire}.")
 
     async def clear(self, user_id: int, args: list[str]) -> Answer:
@@ -262,6 +280,8 @@ class Commands:
             return "", await self.item_view(item_id), True
         if action == "show":
             return "", await self.item_view(item_id), False
+        if action in ("remove", "really-remove", "pause", "resume", "retry"):
+            await self._own(user_id, item_id)
         if action == "remove":
             item = await self.queue.get(item_id)
             return "", Answer(render.item_text(item) + "\nRemove it?",
@@ -305,6 +325,8 @@ def _command(run: Run) -> Callback:
             answer = await run(user.id, args)
         except Usage as exc:
             answer = Answer(f"Usage: {exc}")
+        except NotYours as exc:
+            answer = Answer(str(exc))
         except QueuarrError as exc:
             item_id = next((int(a.removeprefix("#")) for a in args[:1]
                             if _number(a.removeprefix("#"))), None)
@@ -322,6 +344,9 @@ def _button(commands: Commands
         data = query.data if isinstance(query.data, str) else ""
         try:
             toast, answer, new = await commands.press(user.id, data)
+        except NotYours as exc:
+            await query.answer(str(exc))
+            return
         except QueuarrError as exc:
             raw = data.rsplit(":", 1)[-1]
             await query.answer(_failed(exc, int(raw) if _number(raw) else None))

@@ -20,7 +20,7 @@ from core.errors import (
     ReleaseTooLarge,
 )
 from core.grab import MAX_TORRENT_BYTES
-from core.intake import Outcome, Source, find_links, list_lines
+from core.intake import Origin, Outcome, Source, find_links, list_lines
 from infrastructure.notifiers.telegram import MAX_TEXT, human
 from infrastructure.telegram.access import Access
 from infrastructure.telegram.services import BotServices
@@ -56,6 +56,11 @@ def sender(update: Update) -> str:
                and chat.id != user.id else ""))
 
 
+def chat_dir(chat: int) -> str:
+    """A chat's sub-directory of the download dir: tg-123, tg--100123 for a group."""
+    return f"tg-{chat}"
+
+
 class _Intake:
     def __init__(self, services: BotServices) -> None:
         self.services = services
@@ -72,7 +77,7 @@ class _Intake:
             await _reply(message, NO_LINK)
             return
         outcomes = await self.services.intake.grab([Source(link=link) for link in links],
-                                                   sender(update))
+                                                   sender(update), self.origin(update))
         await _reply(message, self.answer(outcomes))
 
     async def document(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -87,7 +92,8 @@ class _Intake:
             if data is None:
                 return
             outcomes = await self.services.intake.grab(
-                [Source(torrent=bytes(data), name=name or "the .torrent")], sender(update))
+                [Source(torrent=bytes(data), name=name or "the .torrent")], sender(update),
+                self.origin(update))
             await _reply(message, self.answer(outcomes))
         elif lower.endswith(".txt") or document.mime_type == "text/plain":
             data = await _download(message, document, MAX_LIST_BYTES)
@@ -97,10 +103,21 @@ class _Intake:
             if not sources:
                 await _reply(message, f"{name or 'That file'} holds no links.")
                 return
-            outcomes = await self.services.intake.grab(sources, sender(update))
+            outcomes = await self.services.intake.grab(sources, sender(update),
+                                                       self.origin(update))
             await _reply(message, self.summary(outcomes))
         else:
             await _reply(message, OTHER_FILE)
+
+    def origin(self, update: Update) -> Origin:
+        """The chat and user the items are from; with QUEUARR_TELEGRAM_CHAT_DIRS, the
+        chat's own sub-directory of the download dir."""
+        chat = update.effective_chat
+        user = update.effective_user
+        chat_id = chat.id if chat is not None else None
+        return Origin(chat=chat_id, user=user.id if user is not None else None,
+                      save_under=(chat_dir(chat_id) if chat_id is not None
+                                  and self.services.settings.telegram_chat_dirs else None))
 
     # -- answers -----------------------------------------------------------------------
 

@@ -63,6 +63,20 @@ async def test_add_is_idempotent_and_keyed_by_info_hash(harness: Harness,
         assert first == release.item.info_hash
 
 
+async def test_an_item_with_a_save_directory_is_saved_under_it(harness: Harness) -> None:
+    release = unseeded_torrent(harness.work_dir, as_magnet=False)
+    item = release.item.evolve(save_under="tg--100555")
+    download_id = await harness.client.add(item, release.torrent)
+    if harness.kind == "fake":  # the fake keeps no files
+        return
+    status = await eventually(lambda: status_of(harness, download_id),
+                              lambda s: s is not None and s.output_path is not None
+                              and Path(s.output_path).is_absolute(),
+                              "the download's path")  # qBittorrent: once it has checked
+    assert status is not None and status.output_path is not None
+    assert Path(status.output_path).parent.name == "tg--100555", status.output_path
+
+
 async def test_statuses_are_batched_and_keyed_by_the_ids_asked_for(harness: Harness) -> None:
     releases = [unseeded_torrent(harness.work_dir, as_magnet=n % 2 == 0) for n in range(3)]
     ids = [await harness.client.add(r.item, r.torrent) for r in releases]

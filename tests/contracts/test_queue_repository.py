@@ -87,6 +87,24 @@ async def test_added_item_reads_back_field_for_field(store: Store) -> None:
     assert await store.items.get_torrent(added.id) == rich.torrent
 
 
+async def test_an_items_origin_chat_and_user_round_trip_beyond_int32(store: Store) -> None:
+    group, user = -1001234567890, 7_000_000_001  # Telegram ids exceed int32
+    added = await store.items.add(
+        new_item(1, origin_chat=group, origin_user=user, save_under="tg--1001234567890"),
+        GRABBED)
+    plain = await store.items.add(new_item(2), GRABBED)
+    assert (await store.items.get(added.id)) == added
+    assert (added.origin_chat, added.origin_user, added.save_under) == (
+        group, user, "tg--1001234567890")
+    assert (await store.items.get(plain.id)) == plain
+    assert (plain.origin_chat, plain.origin_user, plain.save_under) == (None, None, None)
+    (paused,) = await store.items.update(
+        [(added, transition(added, S.PAUSED, added.updated_at + timedelta(seconds=1)))],
+        HistoryEvent("paused"))
+    assert (await store.items.get(added.id)) == paused
+    assert (paused.origin_chat, paused.origin_user) == (group, user)
+
+
 async def test_timestamps_come_back_as_aware_utc(store: Store) -> None:
     added = await store.items.add(new_item(1), GRABBED)
     fetched = await store.items.get(added.id)

@@ -396,3 +396,20 @@ def test_url_and_magnet_grabs_never_consult_the_torrent_parser() -> None:
     grab(GrabRequest(title="t", download_url=MAGNET), parser)
 
     assert parser.parsed == []
+
+
+# -- origin --------------------------------------------------------------------------------
+
+
+def test_the_chat_user_and_save_directory_a_grab_came_with_are_kept() -> None:
+    new = grab(GrabRequest(download_url=MAGNET, origin_chat=-1001234567890,
+                           origin_user=7_000_000_001, save_under="tg--1001234567890"))
+    assert (new.origin_chat, new.origin_user, new.save_under) == (
+        -1001234567890, 7_000_000_001, "tg--1001234567890")
+    assert grab(GrabRequest(download_url=MAGNET)).save_under is None
+
+
+@pytest.mark.parametrize("name", ["..", ".", "a/b", "..\\x", "~root", "c:x", "a\x01b"])
+def test_a_save_directory_that_is_not_one_plain_name_is_refused(name: str) -> None:
+    with pytest.raises(InvalidRelease):
+        grab(GrabRequest(download_url=MAGNET, save_under=name))

@@ -42,9 +42,11 @@ async def api(clock: FakeClock) -> AsyncIterator[FakeBotApi]:
 async def make(api: FakeBotApi, clock: FakeClock) -> AsyncIterator[Make]:
     made: list[TelegramNotifier] = []
 
-    def build(token: str = TOKEN, **options: Any) -> TelegramNotifier:
+    def build(token: str = TOKEN, chats: list[int | str] | None = None, **options: Any
+              ) -> TelegramNotifier:
         options.setdefault("autostart", False)
-        notifier = TelegramNotifier(token, CHATS, api.url, clock=clock, **options)
+        notifier = TelegramNotifier(token, CHATS if chats is None else chats, api.url,
+                                    clock=clock, **options)
         made.append(notifier)
         return notifier
 
@@ -326,17 +328,104 @@ def test_chat_ids_are_read_from_a_comma_or_space_separated_list() -> None:
     assert parse_chat_ids("123, -100456 @channel,,") == [123, -100456, "@channel"]
 
 
-def test_the_plugin_is_off_without_a_token_or_without_broadcast_chats(
+async def test_the_plugin_is_off_without_a_token_and_on_without_broadcast_chats(
         clock: FakeClock) -> None:
-    """No chats to broadcast to is not an error: the bot (infrastructure/telegram) still
-    answers the people who write to it."""
+    """No chats to broadcast to: the chats items were sent from still get theirs."""
     def context(token: str, chats: str) -> SimpleNamespace:
         settings = SimpleNamespace(telegram_token=SecretStr(token), telegram_chat_ids=chats,
                                    telegram_api_url="")
         return SimpleNamespace(settings=settings, clock=clock)
 
     assert plugin(context("", "1")) is None
-    assert plugin(context(TOKEN, " ")) is None
+    notifier = plugin(context(TOKEN, " "))
+    assert notifier is not None and notifier.chat_ids == []
+    await notifier.aclose()
+
+
+# -- the chat an item was sent from ------------------------------------------------------
+
+ORIGIN, OTHER_ORIGIN = 555, 777
+
+
+async def test_the_chat_an_item_came_from_gets_its_summary_edits_and_completion(
+        api: FakeBotApi, make: Make, clock: FakeClock) -> None:
+    notifier = make()
+    emit = await start_download(notifier, clock, progress=10.0, origin_chat=ORIGIN)
+    await notifier.tick()
+    assert sorted(c.chat_id for c in api.ok("sendMessage")) == sorted(
+        str(c) for c in [*CHATS, ORIGIN])
+    for step in range(1, 21):  # 10 s of progress
+        clock.advance(seconds=0.5)
+        await emit(EventType.PROGRESS, item(progress=10.0 + step, origin_chat=ORIGIN))
+        await notifier.tick()
+    edits = [c for c in api.ok("editMessageText") if c.chat_id == str(ORIGIN)]
+    assert len(edits) == 2  # at 5 and 10 s
+    assert "30.0%" in api.texts(ORIGIN)[0]
+    await emit(EventType.COMPLETED, item(state=ItemState.COMPLETED, progress=100.0,
+                                         origin_chat=ORIGIN))
+    for chat in [*CHATS, ORIGIN]:
+        assert api.texts(chat)[-1] == f"✅ Completed: {TITLE} (1.5 GiB)"
+
+
+async def test_an_origin_chats_summary_lists_only_its_own_items(
+        api: FakeBotApi, make: Make, clock: FakeClock) -> None:
+    notifier = make()
+    emit = Events(notifier, clock)
+    await emit(EventType.PROGRESS, item(1, title="Mine.2001", origin_chat=ORIGIN))
+    await emit(EventType.PROGRESS, item(2, title="Theirs.2002", origin_chat=OTHER_ORIGIN))
+    await emit(EventType.PROGRESS, item(3, title="Api.2003"))
+    await notifier.tick()
+    (mine,) = api.texts(ORIGIN)
+    (theirs,) = api.texts(OTHER_ORIGIN)
+    assert mine.startswith("Queue: 1 active") and "Mine.2001" in mine
+    assert theirs.startswith("Queue: 1 active") and "Theirs.2002" in theirs
+    for chat in CHATS:
+        assert api.texts(chat)[0].startswith("Queue: 3 active")
+
+
+async def test_a_failure_goes_to_its_origin_chat_and_not_to_another_origin_chat(
+        api: FakeBotApi, make: Make, clock: FakeClock) -> None:
+    notifier = make(chats=[])
+    emit = Events(notifier, clock)
+    await emit(EventType.PROGRESS, item(1, origin_chat=ORIGIN))
+    await emit(EventType.PROGRESS, item(2, title="Theirs.2002", origin_chat=OTHER_ORIGIN))
+    await emit(EventType.FAILED, item(1, state=ItemState.FAILED, origin_chat=ORIGIN,
+                                      attempts=3), "Tracker said no")
+    assert api.sent_to(ORIGIN) == [f"❌ Failed: {TITLE}\nReason: Tracker said no\n"
+                                   "Attempts: 3"]
+    await notifier.tick()
+    assert api.texts(ORIGIN) == [f"❌ Failed: {TITLE}\nReason: Tracker said no\nAttempts: 3"]
+    assert len(api.texts(OTHER_ORIGIN)) == 1 and "Theirs.2002" in api.texts(OTHER_ORIGIN)[0]
+
+
+async def test_without_broadcast_chats_an_item_nobody_sent_from_a_chat_sends_nothing(
+        api: FakeBotApi, make: Make, clock: FakeClock) -> None:
+    notifier = make(chats=[])
+    emit = await start_download(notifier, clock, progress=50.0)
+    await emit(EventType.COMPLETED, item(state=ItemState.COMPLETED, progress=100.0))
+    await notifier.tick()
+    assert api.calls == []
+
+
+async def test_an_origin_chats_summary_goes_a_minute_after_its_own_items_finish(
+        api: FakeBotApi, make: Make, clock: FakeClock) -> None:
+    notifier = make(chats=[])
+    emit = Events(notifier, clock)
+    await emit(EventType.PROGRESS, item(1, origin_chat=ORIGIN))
+    await emit(EventType.PROGRESS, item(2, title="Theirs.2002", origin_chat=OTHER_ORIGIN))
+    await notifier.tick()
+    await emit(EventType.REMOVED, item(1, origin_chat=ORIGIN))
+    clock.advance(seconds=59)
+    await notifier.tick()
+    assert api.texts(ORIGIN) == ["Queue: empty"]
+    clock.advance(seconds=1)
+    await notifier.tick()
+    assert api.texts(ORIGIN) == []
+    assert len(api.texts(OTHER_ORIGIN)) == 1  # the other chat's item runs on
+    assert [c.chat_id for c in api.ok("deleteMessage")] == [str(ORIGIN)]
+    clock.advance(seconds=120)
+    await notifier.tick()  # a forgotten chat: nothing more is sent to it
+    assert [c for c in api.ok() if c.chat_id == str(ORIGIN)][-1].method == "deleteMessage"
 
 
 async def test_the_plugin_builds_a_notifier_for_the_configured_chats(

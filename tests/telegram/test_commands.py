@@ -36,7 +36,7 @@ from tests.notifiers.fake_bot_api import FakeBotApi
 
 TOKEN = "123456:SECRET-token_value"
 API_KEY = "0123456789abcdef0123456789abcdef"
-ADMIN, USER, STRANGER = 1001, 1002, 666
+ADMIN, USER, OTHER, STRANGER = 1001, 1002, 1003, 666
 GiB = 1024**3
 _serial = itertools.count(1)
 
@@ -114,11 +114,14 @@ class Bot:
     # -- the queue ---------------------------------------------------------------------
 
     async def add(self, title: str | None = None, state: ItemState = ItemState.QUEUED,
-                  **changes: Any) -> QueueItem:
+                  sender: int | None = USER, **changes: Any) -> QueueItem:
+        """An item `sender` sent from their private chat (None: one grabbed through the
+        API), in `state` with `changes`."""
         n = next(_serial)
         new = NewItem(title=title or f"Some.Movie.{n}.2020.1080p.WEB-DL-GRP",
                       source=SourceKind.MAGNET, protocol=DownloadProtocol.TORRENT,
                       added_at=self.clock.now(), size=3 * GiB // 2,
+                      origin_chat=sender, origin_user=sender,
                       info_hash=hashlib.sha1(f"item-{n}".encode()).hexdigest())
         self.clock.advance(seconds=1)  # distinct added times: a stable queue order
         repo = self.container.queue.items
@@ -150,7 +153,7 @@ async def bot(clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     services = BotServices(queue=container.queue, intake=Intake(container.queue), clock=clock,
                            settings=settings, set_paused=container.set_paused,
                            paused=container.paused)
-    access = Access(users=[USER], chats=[], admins=[ADMIN])
+    access = Access(users=[USER, OTHER], chats=[], admins=[ADMIN])
     app = Application.builder().token(TOKEN).base_url(f"{api.url}/bot").updater(None).build()
     running = Bot(app, api, container, client, clock)
 
@@ -398,12 +401,59 @@ async def test_only_an_admin_pauses_or_resumes_everything(bot: Bot) -> None:
     assert await bot.container.paused()
 
 
-async def test_any_allowed_user_pauses_and_resumes_one_item(bot: Bot) -> None:
+async def test_the_sender_pauses_and_resumes_their_item(bot: Bot) -> None:
     item = await bot.add(state=ItemState.DOWNLOADING)
     assert await bot.send(f"/pause {item.id}") == f"#{item.id} is paused."
     assert ("pause", (item.download_id,)) in bot.client.calls
     assert await bot.send(f"/resume #{item.id}") == f"#{item.id} is queued again."
     assert (await bot.item(item.id)).state is ItemState.QUEUED  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("command", "state"), [
+    ("/pause {id}", ItemState.DOWNLOADING), ("/resume {id}", ItemState.PAUSED),
+    ("/retry {id}", ItemState.FAILED), ("/remove {id}", ItemState.DOWNLOADING),
+    ("/priority {id} high", ItemState.QUEUED)])
+async def test_another_users_item_is_refused_in_one_line_and_left_alone(
+        bot: Bot, command: str, state: ItemState) -> None:
+    item = await bot.add(state=state)
+    calls = len(bot.client.calls)
+    answer = await bot.send(command.format(id=item.id), OTHER)
+    assert answer == (f"#{item.id} is not yours: only whoever sent it or an admin may "
+                      "change it.")
+    assert await bot.item(item.id) == item
+    assert len(bot.client.calls) == calls
+
+
+@pytest.mark.parametrize(("command", "state", "answer"), [
+    ("/pause {id}", ItemState.DOWNLOADING, "#{id} is paused."),
+    ("/resume {id}", ItemState.PAUSED, "#{id} is queued again."),
+    ("/retry {id}", ItemState.FAILED, "#{id} is queued again."),
+    ("/priority {id} high", ItemState.QUEUED, "#{id} has priority high."),
+    ("/remove {id}", ItemState.DOWNLOADING, "#{id} is removed.")])
+@pytest.mark.parametrize("sender", [USER, None], ids=["someones", "grabbed-by-the-api"])
+async def test_an_admin_acts_on_anyones_item(bot: Bot, command: str, state: ItemState,
+                                             answer: str, sender: int | None) -> None:
+    item = await bot.add(state=state, sender=sender)
+    assert await bot.send(command.format(id=item.id), ADMIN) == answer.format(id=item.id)
+
+
+async def test_an_item_nobody_sent_through_the_chat_is_only_an_admins(bot: Bot) -> None:
+    item = await bot.add(state=ItemState.DOWNLOADING, sender=None)
+    assert (await bot.send(f"/pause {item.id}")).endswith("only whoever sent it or an "
+                                                           "admin may change it.")
+    assert (await bot.item(item.id)).state is ItemState.DOWNLOADING  # type: ignore[union-attr]
+
+
+async def test_another_users_buttons_are_refused_with_a_toast(bot: Bot) -> None:
+    item = await bot.add(state=ItemState.DOWNLOADING)
+    await bot.send(f"/item {item.id}", OTHER)  # anyone may look
+    buttons = bot.buttons(bot.last_message(OTHER), OTHER)
+    for label in ("⏸ Pause", "✖ Remove"):
+        assert label in buttons
+        toast = await bot.press(label, user=OTHER)
+        assert toast.startswith(f"#{item.id} is not yours")
+    await bot.press_data(f"item:really-remove:{item.id}", bot.last_message(OTHER), OTHER)
+    assert await bot.item(item.id) == item
 
 
 async def test_pausing_a_finished_item_answers_the_cores_refusal(bot: Bot) -> None:

@@ -127,3 +127,28 @@ async def test_anyone_in_a_configured_chat_may_send_links(make_bot: MakeBot) -> 
     bot.api.push_message(STRANGER, magnet("Group.Movie"), chat=GROUP)
     (answer,) = await bot.answers(GROUP)
     assert answer == "✅ Queued #1 Group.Movie (position 1)"
+
+
+async def test_queued_items_remember_the_chat_and_user_they_came_from(
+        make_bot: MakeBot) -> None:
+    bot = await make_bot()
+    bot.api.push_message(USER, magnet("From.The.Group"), chat=GROUP)
+    bot.api.push_message(USER, magnet("From.Private"))
+    await bot.answers(GROUP)
+    await bot.answers(USER)
+    items = {i.title: i async for chunk in await bot.container.queue.details() for i in chunk}
+    group, private = items["From.The.Group"], items["From.Private"]
+    assert (group.origin_chat, group.origin_user, group.save_under) == (GROUP, USER, None)
+    assert (private.origin_chat, private.origin_user) == (USER, USER)
+
+
+async def test_with_chat_dirs_each_chats_items_go_under_its_own_directory(
+        make_bot: MakeBot) -> None:
+    bot = await make_bot(telegram_chat_dirs=True)
+    bot.api.push_message(USER, magnet("From.The.Group"), chat=GROUP)
+    bot.api.push_message(USER, magnet("From.Private"))
+    await bot.answers(GROUP)
+    await bot.answers(USER)
+    items = {i.title: i async for chunk in await bot.container.queue.details() for i in chunk}
+    assert items["From.The.Group"].save_under == f"tg-{GROUP}"
+    assert items["From.Private"].save_under == f"tg-{USER}"

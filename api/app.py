@@ -34,6 +34,7 @@ from api.routers import (
     stream,
     system,
     tag,
+    telegram,
 )
 from api.version import QUEUARR_VERSION, RADARR_API_VERSION
 from core.ratelimit import FailureLimiter
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         app.include_router(small.router)
     app.include_router(command.router)
     app.include_router(movie.router)
+    app.include_router(telegram.router)  # issue 14: outside /api, its own secret
 
     def query_names() -> frozenset[str]:
         names = {"apikey"}

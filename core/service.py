@@ -20,10 +20,12 @@ from core.domain import (
     QueueStats,
     SourceKind,
     StateCounts,
+    StatusMessage,
 )
 from core.errors import (
     BadRequest,
     Blocklisted,
+    ConcurrentModification,
     Duplicate,
     IllegalTransition,
     NotFound,
@@ -288,6 +290,27 @@ class QueueService:
         if current is not None:
             await self.items.update(
                 [(current, current.evolve(updated_at=self.clock.now()))], event)
+
+    async def note_status(self, item_id: int, event: HistoryEvent,
+                          status: StatusMessage | None = None, *, tries: int = 3
+                          ) -> QueueItem | None:
+        """Record something that happened to an item without changing its state (a
+        Telegram upload): a history row and, given `status`, one more status message,
+        through the fenced update (tried again if the item changed meanwhile). Gone:
+        None."""
+        for attempt in range(tries):
+            current = await self.items.get(item_id)
+            if current is None:
+                return None
+            messages = current.status_messages + ((status,) if status else ())
+            new = current.evolve(status_messages=messages, updated_at=self.clock.now())
+            try:
+                (saved,) = await self.items.update([(current, new)], event)
+                return saved
+            except ConcurrentModification:
+                if attempt == tries - 1:
+                    raise
+        return None
 
     async def force_grab(self, item_id: int) -> None:
         await self.force_grab_many([item_id])

@@ -506,4 +506,8 @@ def build(settings: Settings, clock: Clock | None = None, processor: bool = True
         from infrastructure.telegram.bot import telegram_bot
 
         container.telegram = telegram_bot(container)
+        if container.telegram is not None and settings.telegram_upload:
+            from infrastructure.telegram.upload import attach_uploader
+
+            attach_uploader(container, container.telegram)
     return container

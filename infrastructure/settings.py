@@ -6,12 +6,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIN_API_KEY_LENGTH = 20
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*((?:[kmgt]i?)?b?)\s*$", re.IGNORECASE | re.ASCII)
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram accepts
 _UNITS = {"": 1, "b": 1, "k": 1000, "m": 1000**2, "g": 1000**3, "t": 1000**4,
           "ki": 1024, "mi": 1024**2, "gi": 1024**3, "ti": 1024**4}
 
@@ -124,6 +126,20 @@ class Settings(BaseSettings):
     telegram_chat_dirs: bool = Field(default=False, description="Save what each chat "
                                      "sends in its own sub-directory (tg-<chat id>) of "
                                      "the download client's directory.")
+    telegram_webhook_url: str = Field(default="", description="The public https URL "
+                                      "Telegram posts updates to, reaching Queuarr's "
+                                      "/telegram/webhook: set, the bot takes updates by "
+                                      "webhook instead of long polling.")
+    telegram_webhook_secret: SecretStr = Field(default=SecretStr(""), description="The "
+                                               "secret Telegram sends with each webhook "
+                                               "update (1-256 of A-Z a-z 0-9 _ -); required "
+                                               "with QUEUARR_TELEGRAM_WEBHOOK_URL.")
+    telegram_upload: bool = Field(default=False, description="Send a finished file back "
+                                  "to the chat it came from when it fits "
+                                  "QUEUARR_TELEGRAM_UPLOAD_MAX (else say where it is).")
+    telegram_upload_max: int = Field(default=50 * 1024 * 1024, ge=1, description="The "
+                                     "largest file (bytes) sent back to a chat: the Bot "
+                                     "API's 50 MB; more with a self-hosted Bot API server.")
 
     # Release selection.
     min_seeders: int = Field(default=1, ge=0, description="Torrent releases with fewer "
@@ -195,6 +211,21 @@ class Settings(BaseSettings):
             raise ValueError(f"QUEUARR_API_KEY must be at least {MIN_API_KEY_LENGTH} "
                              "characters (unset, Queuarr generates a 32-character one)")
         return value
+
+    @model_validator(mode="after")
+    def _webhook(self) -> Settings:
+        url = self.telegram_webhook_url.strip()
+        if not url:
+            return self
+        parts = urlsplit(url)
+        if parts.scheme != "https" or not parts.hostname:
+            raise ValueError("QUEUARR_TELEGRAM_WEBHOOK_URL must be an https URL (Telegram "
+                             "calls only https webhooks)")
+        if not _WEBHOOK_SECRET.fullmatch(self.telegram_webhook_secret.get_secret_value()):
+            raise ValueError("QUEUARR_TELEGRAM_WEBHOOK_SECRET is required with "
+                             "QUEUARR_TELEGRAM_WEBHOOK_URL: 1 to 256 characters of A-Z, "
+                             "a-z, 0-9, _ and -")
+        return self
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:

@@ -13,6 +13,7 @@ import contextlib
 import importlib
 import logging
 import os
+import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ from infrastructure.redact import Redact
 from infrastructure.telegram import intake
 from infrastructure.telegram.access import Access, parse_ids
 from infrastructure.telegram.services import BotServices
+from infrastructure.telegram.webhook import ALLOWED_UPDATES, Webhook
 
 if TYPE_CHECKING:
     from telegram.ext import Application, BaseHandler
@@ -35,9 +37,10 @@ LEADER_CHECK = 3.0  # seconds between looks at whether this process leads
 _MASK = Redact(_BOT_PATH)
 
 
-def redact_library_logs() -> None:
+def redact_library_logs(mask: Redact = _MASK) -> None:
     """Mask the token in every logger that may print a Bot API URL: httpx logs each
-    request's URL at INFO, python-telegram-bot its base URLs and errors at DEBUG. (A
+    request's URL at INFO, python-telegram-bot its base URLs and errors at DEBUG (and
+    each call's parameters: the webhook's secret token, masked with its own `mask`). (A
     logger's filter sees only its own records, so each logger gets one.)"""
     import telegram.ext  # noqa: F401  (its loggers exist once it is imported)
 
@@ -45,8 +48,18 @@ def redact_library_logs() -> None:
              if n.split(".")[0] in ("telegram", "httpx", "httpcore")]
     for name in {*names, "httpx", "telegram", "telegram.ext"}:
         logger = logging.getLogger(name)
-        if _MASK not in logger.filters:
-            logger.addFilter(_MASK)
+        if mask not in logger.filters:
+            logger.addFilter(mask)
+
+
+_SECRET_MASKS: dict[str, Redact] = {}
+
+
+def _secret_mask(secret: str) -> Redact:
+    """One filter per secret, so that a second bot does not stack another."""
+    if secret not in _SECRET_MASKS:
+        _SECRET_MASKS[secret] = Redact(re.compile(f"()({re.escape(secret)})"))
+    return _SECRET_MASKS[secret]
 
 
 def command_module() -> Any:
@@ -62,7 +75,8 @@ def command_module() -> Any:
 class TelegramBot:
     def __init__(self, token: str, services: BotServices, access: Access,
                  leading: Callable[[], bool], api_url: str = "https://api.telegram.org", *,
-                 check_every: float = LEADER_CHECK) -> None:
+                 check_every: float = LEADER_CHECK, webhook_url: str = "",
+                 webhook_secret: str = "") -> None:
         from telegram.ext import Application
 
         os.environ.setdefault("PTB_TIMEDELTA", "true")  # as the notifier: no warnings
@@ -89,6 +103,14 @@ class TelegramBot:
             self.app.add_handler(handler)
         self.app.add_error_handler(self._on_error)
         self.polling = False
+        # Webhook mode (QUEUARR_TELEGRAM_WEBHOOK_URL): every process runs the Application
+        # for the updates it is posted (webhook.py); nobody polls; the leader calls
+        # setWebhook when it starts leading.
+        self.webhook_url = webhook_url
+        self.webhook = Webhook(webhook_secret, self.app) if webhook_url else None
+        if webhook_secret:  # setWebhook's parameters are logged at DEBUG
+            redact_library_logs(_secret_mask(webhook_secret))
+        self.webhook_set = False
         self._task: asyncio.Task[None] | None = None
         self._last_error = ""
 
@@ -102,7 +124,9 @@ class TelegramBot:
         while True:
             try:
                 leading = self.leading()
-                if leading and not self.polling:
+                if self.webhook is not None:
+                    await self._serve_webhook(leading)
+                elif leading and not self.polling:
                     await self._start_polling()
                 elif not leading and self.polling:
                     await self._stop_polling()
@@ -110,7 +134,7 @@ class TelegramBot:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # Telegram down, a bad token: try again next round
-                self._warn("Telegram bot could not start polling", exc)
+                self._warn("Telegram bot could not start taking updates", exc)
             await asyncio.sleep(self.check_every)
 
     async def _start_polling(self) -> None:
@@ -124,13 +148,34 @@ class TelegramBot:
             await app.updater.start_polling(error_callback=self._on_polling_error)
         self.polling = True
         log.info("Telegram bot: polling for updates as @%s", app.bot.username)
+        await self._set_commands()
+
+    async def _set_commands(self) -> None:
         if self.commands:
             from telegram.error import TelegramError
 
             try:
-                await app.bot.set_my_commands(list(self.commands))
+                await self.app.bot.set_my_commands(list(self.commands))
             except TelegramError as exc:
                 self._warn("Telegram setMyCommands failed", exc)
+
+    async def _serve_webhook(self, leading: bool) -> None:
+        app = self.app
+        if not app._initialized:
+            await app.initialize()
+        if not app.running:
+            await app.start()  # handles what the webhook route puts on its update queue
+        if not leading:
+            self.webhook_set = False  # a takeover sets it again
+            return
+        if self.webhook_set:
+            return
+        assert self.webhook is not None
+        await app.bot.set_webhook(self.webhook_url, allowed_updates=list(ALLOWED_UPDATES),
+                                  secret_token=self.webhook.secret)
+        self.webhook_set = True
+        log.info("Telegram bot: taking updates by webhook as @%s", app.bot.username)
+        await self._set_commands()
 
     async def _stop_polling(self) -> None:
         self.polling = False
@@ -204,4 +249,6 @@ def telegram_bot(container: Container) -> TelegramBot | None:
                            set_paused=container.set_paused, paused=container.paused,
                            releases=container.releases)
     return TelegramBot(token, services, access, container.leading,
-                       settings.telegram_api_url or "https://api.telegram.org")
+                       settings.telegram_api_url or "https://api.telegram.org",
+                       webhook_url=settings.telegram_webhook_url.strip(),
+                       webhook_secret=settings.telegram_webhook_secret.get_secret_value())

@@ -9,7 +9,8 @@ every call stamped with the test's clock, and can be told to answer the next cal
 
 For a bot that listens (python-telegram-bot's Application): getUpdates long-polls the
 updates a test scripts (`push_message`, `push_update`) with Telegram's offset semantics
-(an update at or past the offset is confirmed, never sent again), deleteWebhook,
+(an update at or past the offset is confirmed, never sent again), setWebhook and
+deleteWebhook (the webhook set, `webhook`),
 setMyCommands (kept in `commands`), getFile, and the files' bytes under
 /file/bot<token>/<path> (`add_file`), sendDocument (kept in `documents`).
 
@@ -64,6 +65,7 @@ class FakeBotApi:
         self.updates: list[dict[str, Any]] = []  # not yet confirmed
         self.served: list[int] = []  # update ids handed out by getUpdates, in order
         self.commands: list[dict[str, Any]] = []
+        self.webhook: dict[str, Any] | None = None  # setWebhook's parameters, until deleted
         self.files: dict[str, tuple[str, bytes]] = {}  # file id -> (path, bytes)
         self.documents: list[tuple[str, str, bytes]] = []  # (chat, file name, bytes)
         self._next_update = 1
@@ -237,6 +239,10 @@ class FakeBotApi:
             self.served += [u["update_id"] for u in batch]
             return self._result(batch)
         if method == "deleteWebhook":
+            self.webhook = None
+            return self._result(True)
+        if method == "setWebhook":
+            self.webhook = params
             return self._result(True)
         if method == "setMyCommands":
             commands = params.get("commands")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,6 +27,7 @@ from core.errors import (
     BadRequest,
     Blocklisted,
     ConcurrentModification,
+    DownloadClientError,
     Duplicate,
     IllegalTransition,
     NotFound,
@@ -55,6 +57,8 @@ from core.states import PAUSABLE, RETRYABLE, is_pending, transition
 # Pages larger than this are read as ids first and loaded in chunks of this size,
 # so that memory stays flat whatever pageSize a client asks for.
 CHUNK = 500
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,6 +368,31 @@ class QueueService:
         (saved,) = await self.items.update([(item, new)], HistoryEvent("resumed"))
         self.wake()
         return saved
+
+    async def pause_all(self) -> list[int]:
+        """Pause every item that can be paused, each as pause() does (in its client
+        too); one that moved on meanwhile, or whose client refused, is left as it is.
+        The ids paused (a chat's /pause of everything)."""
+        return await self._each(PAUSABLE - {ItemState.PAUSED}, self.pause)
+
+    async def resume_all(self) -> list[int]:
+        """Resume every paused item, each as resume() does. The ids resumed."""
+        return await self._each(frozenset({ItemState.PAUSED}), self.resume)
+
+    async def _each(self, states: frozenset[ItemState],
+                    action: Callable[[int], Awaitable[QueueItem]]) -> list[int]:
+        flt = QueueFilter(include_unknown=True, states=states)
+        _, ids = await self.items.page_ids(PageRequest("added", False, 0, 2**62, flt))
+        done: list[int] = []
+        for item_id in ids:
+            try:
+                await action(item_id)
+            except (IllegalTransition, ConcurrentModification, NotFound,
+                    DownloadClientError, UnknownDownloadClient) as exc:
+                log.info("Item %d left as it is: %s", item_id, exc.message)
+                continue
+            done.append(item_id)
+        return done
 
     async def set_priority(self, item_id: int, priority: Priority) -> QueueItem:
         item = await self.get(item_id)

@@ -42,8 +42,8 @@ COMMANDS: list[tuple[str, str]] = [
     ("queue", "Active and waiting items, a page at a time"),
     ("item", "One item and its buttons: /item <id>"),
     ("status", "Counts, speeds, free disk, dispatching"),
-    ("pause", "Pause one item (/pause <id>) or dispatching (admins)"),
-    ("resume", "Resume one item (/resume <id>) or dispatching (admins)"),
+    ("pause", "Pause one item (/pause <id>) or everything (admins)"),
+    ("resume", "Resume one item (/resume <id>) or everything (admins)"),
     ("retry", "Retry every failed item, or one: /retry [id]"),
     ("remove", "Remove an item: /remove <id>"),
     ("priority", "Set a priority: /priority <id> low|normal|high|veryHigh"),
@@ -216,8 +216,9 @@ class Commands:
                 return Answer("Only an admin may pause everything; /pause <id> pauses "
                               "one item.")
             await self.services.set_paused(True)
-            return Answer("Dispatching paused: nothing new starts, running downloads go "
-                          "on. /resume starts it again.")
+            paused = await self.queue.pause_all()
+            return Answer(f"Paused everything: {len(paused)} download(s) paused, and "
+                          "nothing new starts. /resume starts it all again.")
         item = await self.queue.pause(await self._own(user_id, _one_id(args, "pause")))
         return Answer(f"#{item.id} is paused.")
 
@@ -226,8 +227,10 @@ class Commands:
             if not self.access.is_admin(user_id):
                 return Answer("Only an admin may resume everything; /resume <id> resumes "
                               "one item.")
+            resumed = await self.queue.resume_all()
             await self.services.set_paused(False)
-            return Answer("Dispatching resumed.")
+            return Answer(f"Resumed everything: {len(resumed)} download(s) queued again, "
+                          "and dispatching goes on.")
         item = await self.queue.resume(await self._own(user_id, _one_id(args, "resume")))
         state = "queued again" if item.state is ItemState.QUEUED else item.state.value
         return Answer(f"#{item.id} is {state}.")

@@ -1038,3 +1038,25 @@ async def test_statistics_of_an_empty_queue_are_zero(service: QueueService) -> N
 
     assert (stats.pending, stats.downloading, stats.completed, stats.failed, stats.total) == (
         0, 0, 0, 0, 0)
+
+
+async def test_pause_all_pauses_what_can_be_paused_and_leaves_the_rest_as_it_is(
+        service: QueueService, items: MemoryQueueRepository, clock: FakeClock,
+        client: FakeDownloadClient) -> None:
+    """A chat's /pause of everything: each item as pause() does; one whose client
+    refuses stays as it is and the others are paused all the same."""
+    waiting = await grab(service, 1)
+    running = await sent(items, clock, await grab(service, 2))
+    sending = await move(items, clock, await grab(service, 3), S.SENDING)
+    done = await move(items, clock, await sent(items, clock, await grab(service, 4)),
+                      S.COMPLETED)
+    away = await sent(items, clock, await grab(service, 5), client="gone")
+    paused = await service.pause_all()
+    assert sorted(paused) == [waiting.id, running.id]
+    assert ("pause", (running.download_id,)) in client.calls
+    states = {i.id: (await service.get(i.id)).state
+              for i in (waiting, running, sending, done, away)}
+    assert states == {waiting.id: S.PAUSED, running.id: S.PAUSED, sending.id: S.SENDING,
+                      done.id: S.COMPLETED, away.id: S.DOWNLOADING}
+    assert sorted(await service.resume_all()) == [waiting.id, running.id]
+    assert {(await service.get(i.id)).state for i in (waiting, running)} == {S.QUEUED}

@@ -386,11 +386,25 @@ async def test_status_shows_counts_speeds_free_disk_and_dispatching(bot: Bot) ->
 
 # -- /pause, /resume -------------------------------------------------------------------
 
-async def test_an_admin_pauses_and_resumes_all_dispatching(bot: Bot) -> None:
-    assert (await bot.send("/pause", ADMIN)).startswith("Dispatching paused")
+async def test_an_admin_pauses_and_resumes_everything(bot: Bot) -> None:
+    """Everything: every download (in its client too), every waiting item, and dispatch;
+    finished items are left alone."""
+    running = await bot.add(state=ItemState.DOWNLOADING)
+    waiting = await bot.add()
+    done = await bot.add(state=ItemState.COMPLETED)
+    answer = await bot.send("/pause", ADMIN)
+    assert answer.startswith("Paused everything: 2 download(s) paused"), answer
     assert await bot.container.paused()
-    assert await bot.send("/resume", ADMIN) == "Dispatching resumed."
+    states = {i.id: (await bot.container.queue.get(i.id)).state
+              for i in (running, waiting, done)}
+    assert states == {running.id: ItemState.PAUSED, waiting.id: ItemState.PAUSED,
+                      done.id: ItemState.COMPLETED}
+    assert ("pause", (running.download_id,)) in bot.client.calls
+    answer = await bot.send("/resume", ADMIN)
+    assert answer.startswith("Resumed everything: 2 download(s) queued again"), answer
     assert not await bot.container.paused()
+    assert {(await bot.container.queue.get(i.id)).state for i in (running, waiting)} == {
+        ItemState.QUEUED}
 
 
 async def test_only_an_admin_pauses_or_resumes_everything(bot: Bot) -> None:

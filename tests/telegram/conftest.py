@@ -18,6 +18,7 @@ from infrastructure.settings import Settings
 from infrastructure.telegram.access import Access
 from infrastructure.telegram.bot import TelegramBot
 from infrastructure.telegram.services import BotServices
+from tests.conftest import sqlite_copy
 from tests.fakes import FakeClock
 from tests.notifiers.fake_bot_api import FakeBotApi
 
@@ -100,3 +101,20 @@ async def make_bot(api: FakeBotApi, clock: FakeClock, tmp_path: Path
     for bot in made:
         await bot.bot.aclose()
         await bot.container.aclose()
+
+
+def serve_bot_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, template: Path,
+                  api_url: str, **extra: str) -> None:
+    """The environment of a whole Queuarr with the bot (build(Settings())): a fresh
+    SQLite copy, the managed aria2c, the fake Bot API, USER allowed, fast passes, and
+    loopback files allowed; `extra` adds QUEUARR_* values."""
+    values = {"QUEUARR_DATABASE_URL": sqlite_copy(template, tmp_path),
+              "QUEUARR_DATA_DIR": str(tmp_path / "data"),
+              "QUEUARR_TELEGRAM_TOKEN": TOKEN,
+              "QUEUARR_TELEGRAM_ALLOWED_USERS": str(USER),
+              "QUEUARR_TELEGRAM_API_URL": api_url,
+              "QUEUARR_MANAGED_ARIA2": "true",
+              "QUEUARR_ALLOW_PRIVATE_URLS": "true",  # the files are on loopback
+              "QUEUARR_SYNC_INTERVAL": "1", "QUEUARR_DISPATCH_INTERVAL": "0.5", **extra}
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)

@@ -13,26 +13,16 @@ from core.domain import ItemState
 from infrastructure.bootstrap import build
 from infrastructure.settings import Settings
 from tests.clients.conftest import require_binary
-from tests.conftest import sqlite_copy
 from tests.daemons import FileServer
 from tests.notifiers.fake_bot_api import FakeBotApi
-from tests.telegram.conftest import TOKEN, USER, until
+from tests.telegram.conftest import USER, serve_bot_env, until
 
 
 async def test_a_link_sent_in_the_chat_is_downloaded_by_the_managed_aria2c_to_completed(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path, api: FakeBotApi,
         sqlite_template: Path) -> None:
     require_binary("aria2c")
-    for name, value in {"QUEUARR_DATABASE_URL": sqlite_copy(sqlite_template, tmp_path),
-                        "QUEUARR_DATA_DIR": str(tmp_path / "data"),
-                        "QUEUARR_TELEGRAM_TOKEN": TOKEN,
-                        "QUEUARR_TELEGRAM_ALLOWED_USERS": str(USER),
-                        "QUEUARR_TELEGRAM_API_URL": api.url,
-                        "QUEUARR_MANAGED_ARIA2": "true",
-                        "QUEUARR_ALLOW_PRIVATE_URLS": "true",  # the file is on loopback
-                        "QUEUARR_SYNC_INTERVAL": "1", "QUEUARR_DISPATCH_INTERVAL": "0.5"
-                        }.items():
-        monkeypatch.setenv(name, value)
+    serve_bot_env(monkeypatch, tmp_path, sqlite_template, api.url)
     with FileServer(tmp_path / "served") as files:
         served = files.add("Telegram.Test.File.bin", 3 * 1024 * 1024 + 11, seed=7)
         container = build(Settings())

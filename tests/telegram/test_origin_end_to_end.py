@@ -15,10 +15,9 @@ from core.domain import ItemState, QueueItem
 from infrastructure.bootstrap import build
 from infrastructure.settings import Settings
 from tests.clients.conftest import require_binary
-from tests.conftest import sqlite_copy
 from tests.daemons import FileServer
 from tests.notifiers.fake_bot_api import FakeBotApi
-from tests.telegram.conftest import TOKEN, USER, until
+from tests.telegram.conftest import USER, serve_bot_env, until
 
 CHAT = 555
 NAME = "Telegram.Origin.File.bin"
@@ -30,18 +29,9 @@ async def download_from_chat(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
     """Send a link to a local file in CHAT, wait for it to complete (and, if `edited`,
     for the chat's summary to be edited); the item and the file's sha256."""
     require_binary("aria2c")
-    for name, value in {"QUEUARR_DATABASE_URL": sqlite_copy(sqlite_template, tmp_path),
-                        "QUEUARR_DATA_DIR": str(tmp_path / "data"),
-                        "QUEUARR_TELEGRAM_TOKEN": TOKEN,
-                        "QUEUARR_TELEGRAM_ALLOWED_USERS": str(USER),
-                        "QUEUARR_TELEGRAM_CHAT_IDS": "",  # no broadcast chats
-                        "QUEUARR_TELEGRAM_CHAT_DIRS": str(chat_dirs).lower(),
-                        "QUEUARR_TELEGRAM_API_URL": api.url,
-                        "QUEUARR_MANAGED_ARIA2": "true",
-                        "QUEUARR_ALLOW_PRIVATE_URLS": "true",  # the file is on loopback
-                        "QUEUARR_SYNC_INTERVAL": "1", "QUEUARR_DISPATCH_INTERVAL": "0.5"
-                        }.items():
-        monkeypatch.setenv(name, value)
+    serve_bot_env(monkeypatch, tmp_path, sqlite_template, api.url,
+                  QUEUARR_TELEGRAM_CHAT_IDS="",  # no broadcast chats
+                  QUEUARR_TELEGRAM_CHAT_DIRS=str(chat_dirs).lower())
     with FileServer(tmp_path / "served") as files:
         served = files.add(NAME, 3 * 1024 * 1024 + 11, seed=11)
         container = build(Settings())

@@ -14,10 +14,9 @@ from infrastructure.bootstrap import build
 from infrastructure.settings import Settings
 from infrastructure.telegram.upload import Uploader
 from tests.clients.conftest import require_binary
-from tests.conftest import sqlite_copy
 from tests.daemons import FileServer
 from tests.notifiers.fake_bot_api import FakeBotApi
-from tests.telegram.conftest import TOKEN, USER, until
+from tests.telegram.conftest import USER, serve_bot_env, until
 
 CHAT = 555
 NAME = "Telegram.Upload.File.mkv"
@@ -27,18 +26,8 @@ async def test_a_link_sent_in_a_chat_comes_back_to_it_as_a_document_once_downloa
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path, api: FakeBotApi,
         sqlite_template: Path) -> None:
     require_binary("aria2c")
-    for name, value in {"QUEUARR_DATABASE_URL": sqlite_copy(sqlite_template, tmp_path),
-                        "QUEUARR_DATA_DIR": str(tmp_path / "data"),
-                        "QUEUARR_TELEGRAM_TOKEN": TOKEN,
-                        "QUEUARR_TELEGRAM_ALLOWED_USERS": str(USER),
-                        "QUEUARR_TELEGRAM_CHAT_IDS": "",
-                        "QUEUARR_TELEGRAM_API_URL": api.url,
-                        "QUEUARR_TELEGRAM_UPLOAD": "true",
-                        "QUEUARR_MANAGED_ARIA2": "true",
-                        "QUEUARR_ALLOW_PRIVATE_URLS": "true",  # the file is on loopback
-                        "QUEUARR_SYNC_INTERVAL": "1", "QUEUARR_DISPATCH_INTERVAL": "0.5"
-                        }.items():
-        monkeypatch.setenv(name, value)
+    serve_bot_env(monkeypatch, tmp_path, sqlite_template, api.url,
+                  QUEUARR_TELEGRAM_CHAT_IDS="", QUEUARR_TELEGRAM_UPLOAD="true")
     with FileServer(tmp_path / "served") as files:
         # under the fake's 1 MiB request body limit (aiohttp's default; a bigger one is a 413)
         served = files.add(NAME, 900 * 1024 + 7, seed=5)

@@ -85,6 +85,7 @@ from infrastructure.release.parser import PttParser
 from infrastructure.release.patterns import RegexPatterns
 from infrastructure.scheduler import ProcessorRunner
 from infrastructure.settings import Settings
+from infrastructure.tasks import Background
 from infrastructure.torrents import TorfParser
 
 if TYPE_CHECKING:  # python-telegram-bot is optional: imported when a token is set
@@ -128,7 +129,7 @@ class Container:
     _clients_started: bool = False
     _retention_at: datetime | None = None
     _defaults_ready: bool = False
-    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _tasks: Background = field(default_factory=Background)
 
     def wake(self) -> None:
         """Items became due: this process's dispatcher runs now if it leads; otherwise
@@ -206,9 +207,7 @@ class Container:
             self.telegram.start()  # polls in the background while this process leads
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(work)
 
     async def _replica_housekeeping(self) -> None:
         """An API-only replica rereads the download clients every sync interval: the
@@ -299,9 +298,7 @@ class Container:
             await self.telegram.aclose()
         if self.commands is not None:
             await self.commands.aclose()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.cancel()
         if self.runner is not None:
             await self.runner.stop()
         if self.sources is not None:

@@ -23,6 +23,7 @@ from core.notifications import NotificationConfig
 from core.ports import NotificationRepository
 from infrastructure.net.guard import PrivateAddress, UrlGuard
 from infrastructure.net.http import guarded_client
+from infrastructure.tasks import Background
 
 log = logging.getLogger("queuarr.webhook")
 USER_AGENT = "Queuarr-Webhook"
@@ -61,7 +62,7 @@ class WebhookNotifier:
         self._http = http or guarded_client(guard, timeout, {"User-Agent": USER_AGENT})
         self._cached: tuple[float, list[NotificationConfig]] | None = None
         self._slots = asyncio.Semaphore(concurrency)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = Background()
         self.max_pending = max_pending  # deliveries waiting or in flight; past it: dropped
         self.delivered = self.failed = self.retried = self.dropped = 0
 
@@ -88,10 +89,7 @@ class WebhookNotifier:
                                 "(%d so far)", len(self._tasks), event.id, target.name,
                                 self.dropped)
                 continue
-            task = asyncio.get_running_loop().create_task(
-                self._deliver(target, event.type.value, event.id, body))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._tasks.spawn(self._deliver(target, event.type.value, event.id, body))
 
     async def _deliver(self, target: NotificationConfig, kind: str, event_id: int,
                        body: bytes) -> None:
@@ -134,13 +132,10 @@ class WebhookNotifier:
 
     async def drained(self) -> None:
         """Wait for the deliveries in flight (tests, a graceful stop)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._tasks.drained()
 
     async def aclose(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._tasks.cancel()
         await self._http.aclose()
 
 

@@ -27,6 +27,7 @@ from core.domain import HistoryEvent, QueueItem, StatusMessage
 from core.events import EventType, QueueEvent
 from core.service import QueueService
 from infrastructure.clients.paths import is_within
+from infrastructure.tasks import Background
 
 if TYPE_CHECKING:
     from infrastructure.bootstrap import Container
@@ -92,26 +93,21 @@ class Uploader:
         self.roots = list(roots)
         self.max_bytes = max_bytes
         self._lock = asyncio.Lock()  # one upload at a time
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = Background()
 
     async def notify(self, event: QueueEvent) -> None:
         item = event.item
         if (event.type is not EventType.COMPLETED or item is None
                 or item.origin_chat is None or not item.output_path):
             return
-        task = asyncio.get_running_loop().create_task(self._guarded(item))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(self._guarded(item))
 
     async def idle(self) -> None:
         """Until every upload started so far is done (tests, a graceful stop)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._tasks.drained()
 
     async def aclose(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._tasks.cancel()
 
     async def _guarded(self, item: QueueItem) -> None:
         try:

@@ -423,8 +423,20 @@ class QbittorrentClient:
         await self._do(self._api.torrents_start, torrent_hashes=download_id)
 
     async def remove(self, download_id: str, delete_data: bool) -> None:
+        """Delete the torrent, then the item tag(s) Queuarr gave it: qBittorrent keeps a
+        tag in its list after the last torrent that had it is gone."""
+        found = await self._do(self._api.torrents_info, torrent_hashes=download_id)
+        ours = sorted({tag.strip() for torrent in found or ()
+                       for tag in str(torrent.get("tags") or "").split(",")
+                       if tag.strip().startswith(TAG_PREFIX)})
         await self._do(self._api.torrents_delete, delete_files=delete_data,
                        torrent_hashes=download_id)
+        if ours:
+            try:
+                await self._do(self._api.torrents_delete_tags, tags=ours)
+            except DownloadClientError as exc:  # the torrent is gone: that is what counts
+                log.info("%s: tags %s left in qBittorrent: %s", self.name, ours,
+                         exc.message)
 
     async def set_priority(self, download_id: str, priority: int) -> None:
         move = {

@@ -84,3 +84,27 @@ async def test_statuses_use_incremental_sync(qbittorrent: QbittorrentDaemon,
             assert set(later.get("torrents") or {}) <= {ids[0]}
     finally:
         client.close()
+
+
+async def test_removing_a_download_removes_the_tag_queuarr_gave_it(
+        qbittorrent: QbittorrentDaemon, tmp_path: Path) -> None:
+    """qBittorrent keeps a tag in its list after its last torrent is gone: without this,
+    every item ever sent left a queuarr-<id> tag behind (seen with decluttarr's run).
+    Tags that are not Queuarr's item tags stay."""
+    client = qbittorrent_client(qbittorrent)
+    try:
+        kept, gone = (unseeded_torrent(tmp_path, as_magnet=False) for _ in range(2))
+        kept_id = await client.add(kept.item, kept.torrent)
+        gone_id = await client.add(gone.item, gone.torrent)
+        with qbittorrent.web_client() as web:
+            web.post("/api/v2/torrents/addTags",
+                     data={"hashes": gone_id, "tags": "Don't Kill"}).raise_for_status()
+        await client.remove(gone_id, delete_data=True)
+        await client.remove(gone_id, delete_data=True)  # already gone: no error
+        with qbittorrent.web_client() as web:
+            tags = web.get("/api/v2/torrents/tags").json()
+        assert item_tag(gone.item.id) not in tags
+        assert item_tag(kept.item.id) in tags and "Don't Kill" in tags
+        assert kept_id in await client.statuses([kept_id, gone_id])
+    finally:
+        client.close()

@@ -45,6 +45,21 @@ class ValidationFailure(NamedTuple):
     attempted: object = None
     code: str | None = None
 
+    @classmethod
+    def not_empty(cls, prop: str, attempted: object, label: str | None = None
+                  ) -> ValidationFailure:
+        """FluentValidation's NotEmpty, in its words ('Label' is the property's name
+        unless Radarr gives it another)."""
+        return cls(prop, f"'{label or prop}' must not be empty.", attempted,
+                   "NotEmptyValidator")
+
+    @classmethod
+    def too_long(cls, prop: str, attempted: str, limit: int) -> ValidationFailure:
+        """FluentValidation's MaximumLength, in its words."""
+        return cls(prop, f"The length of '{prop}' must be {limit} characters or fewer. "
+                   f"You entered {len(attempted)} characters.", attempted,
+                   "MaximumLengthValidator")
+
 
 class ValidationFailed(BadRequest):
     """The request is not valid."""

@@ -47,15 +47,12 @@ class TagDetails:
 def check_label(label: str | None) -> str:
     """The label as stored (lower case), or ValidationFailed in Radarr's words."""
     if label is None or not label.strip():
-        raise ValidationFailed([ValidationFailure(
-            "Label", "'Label' must not be empty.", label, "NotEmptyValidator")])
+        raise ValidationFailed([ValidationFailure.not_empty("Label", label)])
     if not _LABEL.match(label):
         raise ValidationFailed([ValidationFailure(
             "Label", "Allowed characters a-z, 0-9 and -", label, "RegularExpressionValidator")])
     if len(label) > MAX_LABEL:
-        raise ValidationFailed([ValidationFailure(
-            "Label", f"The length of 'Label' must be {MAX_LABEL} characters or fewer. You "
-            f"entered {len(label)} characters.", label, "MaximumLengthValidator")])
+        raise ValidationFailed([ValidationFailure.too_long("Label", label, MAX_LABEL)])
     return label.lower()
 
 

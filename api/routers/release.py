@@ -38,7 +38,7 @@ async def push(c: ContainerDep, request: Request) -> Response:
     release = release_from_body(body)
     if not release.link:  # Radarr's PostValidator: each NotEmpty when the other is empty
         raise ValidationFailed([
-            ValidationFailure(name, f"'{label}' must not be empty.", None, "NotEmptyValidator")
+            ValidationFailure.not_empty(name, None, label)
             for name, label in (("DownloadUrl", "Download Url"), ("MagnetUrl", "Magnet Url"))])
     outcome = await releases_of(c).push(release, GrabOptions(
         priority=Priority.parse(body.priority.value), download_client=body.download_client,

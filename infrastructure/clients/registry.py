@@ -108,12 +108,9 @@ class ClientRegistry:
         """A validated configuration from a resource's parts."""
         # Radarr's validators' words (FluentValidation), as its array of failures.
         if not isinstance(name, str) or not name.strip():
-            raise ValidationFailed([ValidationFailure(
-                "Name", "'Name' must not be empty.", name, "NotEmptyValidator")])
+            raise ValidationFailed([ValidationFailure.not_empty("Name", name)])
         if len(name) > MAX_NAME:
-            raise ValidationFailed([ValidationFailure(
-                "Name", f"The length of 'Name' must be {MAX_NAME} characters or fewer. "
-                f"You entered {len(name)} characters.", name, "MaximumLengthValidator")])
+            raise ValidationFailed([ValidationFailure.too_long("Name", name, MAX_NAME)])
         refuse_nul("A download client's name", name)
         priority = flags.get("priority", 1)
         if not isinstance(priority, int) or isinstance(priority, bool) or not 1 <= priority <= 50:

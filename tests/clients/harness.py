@@ -1,16 +1,18 @@
-"""One face for the fake, qBittorrent and aria2, so that one contract suite runs on all
-three: the adapter under test, plus what the test needs to look behind it (how many
-downloads the client really holds for an item), stop and start it, and lose replies."""
+"""One face for the fake, qBittorrent, aria2 and yt-dlp, so that one contract suite runs on
+all four: the adapter under test, plus what the test needs to look behind it (how many
+downloads the client really holds for an item), stop and start it, lose replies, and
+releases it takes (a torrent nobody seeds; for yt-dlp a video page that stays slow)."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import itertools
+import shutil
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,12 +21,17 @@ import httpx
 from pydantic import SecretStr
 
 from core.domain import DownloadProtocol, ItemState, QueueItem, SourceKind
+from core.errors import ClientUnavailable
 from core.ports import DownloadClient
 from infrastructure.clients.aria2 import Aria2Client, Aria2Config, item_gid
 from infrastructure.clients.qbittorrent import QbittorrentClient, QbittorrentConfig, item_tag
+from infrastructure.ytdlp.client import YtDlpClient
+from infrastructure.ytdlp.config import YtDlpConfig, ensure_directories
+from infrastructure.ytdlp.jobs import download_id as ytdlp_download_id
 from tests.clients.proxy import reply_losing_proxy
 from tests.daemons import Aria2Daemon, QbittorrentDaemon, make_payload, make_torrent
 from tests.fakes import FakeDownloadClient
+from tests.ytdlp.media import MediaSite
 
 NOW = datetime(2026, 11, 21, tzinfo=UTC)
 _ids = itertools.count(1000)
@@ -60,6 +67,11 @@ def unseeded_torrent(directory: Path, as_magnet: bool) -> TorrentRelease:
     return TorrentRelease(queue_item(SourceKind.TORRENT_FILE, info_hash=info_hash), torrent)
 
 
+def broken_torrent() -> TorrentRelease:
+    return TorrentRelease(queue_item(SourceKind.TORRENT_FILE, info_hash="ab" * 20),
+                          b"d8:announce3:abc4:infoi1ee-not-a-torrent")
+
+
 @dataclass
 class Harness:
     kind: str
@@ -70,6 +82,15 @@ class Harness:
     lossy: Callable[[], AbstractContextManager[DownloadClient]]
     work_dir: Path
     lose: Callable[[str], None]  # delete a download behind the adapter's back
+    # A release the client takes and keeps unfinished; None: an unseeded torrent.
+    make_release: Callable[[bool], TorrentRelease] | None = None
+    invalid: TorrentRelease = field(default_factory=broken_torrent)  # rejected for good
+    unknown_id: str = "f" * 40  # a download id the client does not know
+
+    def release(self, as_magnet: bool) -> TorrentRelease:
+        if self.make_release is not None:
+            return self.make_release(as_magnet)
+        return unseeded_torrent(self.work_dir, as_magnet)
 
 
 # -- the fake ---------------------------------------------------------------------------
@@ -183,7 +204,69 @@ def aria2_harness(daemon: Aria2Daemon, work_dir: Path) -> Harness:
     def lose(download_id: str) -> None:
         daemon.rpc("aria2.forceRemove", download_id)
 
-    return Harness("aria2", client, count, daemon.stop, daemon.start, lossy, work_dir, lose)
+    return Harness("aria2", client, count, daemon.stop, daemon.start, lossy, work_dir, lose,
+                   unknown_id="0123456789abcdef")
+
+
+# -- yt-dlp ------------------------------------------------------------------------------
+
+class _RepliesLost(YtDlpClient):
+    """The adapter, but every add raises after the job was written, as if its reply had
+    been lost on the way back."""
+
+    lost = 0
+
+    async def add(self, item: QueueItem, torrent: bytes | None) -> str:
+        await super().add(item, torrent)
+        self.lost += 1
+        raise ClientUnavailable("the reply to the add was lost")
+
+
+def ytdlp_harness(site: MediaSite, work_dir: Path) -> Harness:
+    """The yt-dlp client; down = its state directory renamed away (a volume not mounted).
+    Releases are pages of a slow video (a page each, so each has its own file)."""
+    config = YtDlpConfig(directory=work_dir / "downloads", roots=(work_dir,),
+                         state_dir=work_dir / "state", allow_private=True,
+                         ffmpeg=shutil.which("ffmpeg"))
+    ensure_directories(config)
+    client = YtDlpClient("yt-dlp", config)
+    site.slow_rate = 32 * 1024  # big.mp4 takes minutes: it stays downloading
+    away = work_dir / "state-away"
+
+    async def count(item: QueueItem) -> int:
+        return int((config.state_dir / ytdlp_download_id(item.id)).is_dir())
+
+    def stop() -> None:
+        config.state_dir.rename(away)
+
+    def start() -> None:
+        away.rename(config.state_dir)
+
+    @contextmanager
+    def lossy() -> Iterator[DownloadClient]:
+        losing = _RepliesLost(client.name, config)
+        try:
+            yield losing
+        finally:
+            losing.close()
+            assert losing.lost >= 1, "no reply was lost: the test proved nothing"
+
+    def lose(download_id: str) -> None:
+        job_dir = config.state_dir / download_id
+        deadline = time.monotonic() + 10
+        while job_dir.exists() and time.monotonic() < deadline:  # the worker writes in it
+            shutil.rmtree(job_dir, ignore_errors=True)
+        assert not job_dir.exists()
+
+    def release(as_magnet: bool) -> TorrentRelease:
+        n = next(_ids)
+        page = site.page(f"Slow video {n}", '<video src="/slow/big.mp4"></video>')
+        return TorrentRelease(queue_item(SourceKind.HTTP, url=page, title=f"Slow video {n}"),
+                              None)
+
+    return Harness("ytdlp", client, count, stop, start, lossy, work_dir, lose,
+                   make_release=release, invalid=unseeded_torrent(work_dir, as_magnet=True),
+                   unknown_id=ytdlp_download_id(999_999_999))
 
 
 T = TypeVar("T")

@@ -1,7 +1,8 @@
-"""The DownloadClient contract, run on the fake and on real qBittorrent and aria2 daemons
-(started on loopback per test; see conftest.py). What core relies on: idempotent adds
-keyed by info hash, batched statuses keyed by the ids asked for, pause/resume/remove,
-and errors translated into ClientUnavailable / ClientRejected."""
+"""The DownloadClient contract, run on the fake, on real qBittorrent and aria2 daemons
+(started on loopback per test; see conftest.py) and on the yt-dlp client with its worker
+processes against the local video site (tests/ytdlp). What core relies on: idempotent
+adds keyed by info hash (or the item), batched statuses keyed by the ids asked for,
+pause/resume/remove, and errors translated into ClientUnavailable / ClientRejected."""
 
 from __future__ import annotations
 
@@ -20,17 +21,19 @@ from tests.clients.harness import (
     eventually,
     fake_harness,
     qbittorrent_harness,
-    queue_item,
-    unseeded_torrent,
+    ytdlp_harness,
 )
+from tests.ytdlp.conftest import media_files, media_site  # noqa: F401 - fixtures used here
 
 
-@pytest.fixture(params=["fake", "qbittorrent", "aria2"])
+@pytest.fixture(params=["fake", "qbittorrent", "aria2", "ytdlp"])
 async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Harness]:
     if request.param == "fake":
         made = fake_harness(tmp_path)
     elif request.param == "qbittorrent":
         made = qbittorrent_harness(request.getfixturevalue("qbittorrent"), tmp_path)
+    elif request.param == "ytdlp":
+        made = ytdlp_harness(request.getfixturevalue("media_site"), tmp_path)
     else:
         made = aria2_harness(request.getfixturevalue("aria2"), tmp_path)
     yield made
@@ -51,7 +54,7 @@ async def test_test_reports_a_version(harness: Harness) -> None:
 @pytest.mark.parametrize("as_magnet", [True, False], ids=["magnet", "torrent-file"])
 async def test_add_is_idempotent_and_keyed_by_info_hash(harness: Harness,
                                                         as_magnet: bool) -> None:
-    release = unseeded_torrent(harness.work_dir, as_magnet)
+    release = harness.release(as_magnet)
     first = await harness.client.add(release.item, release.torrent)
     again = await harness.client.add(release.item, release.torrent)
     assert again == first
@@ -59,12 +62,12 @@ async def test_add_is_idempotent_and_keyed_by_info_hash(harness: Harness,
     status = await eventually(lambda: status_of(harness, first), lambda s: s is not None,
                               "the added download")
     assert status is not None and status.state is not ClientState.FAILED
-    if harness.kind != "aria2":  # aria2 keys downloads by GID; the others by info hash
+    if harness.kind not in ("aria2", "ytdlp"):  # those key downloads by GID / item id
         assert first == release.item.info_hash
 
 
 async def test_an_item_with_a_save_directory_is_saved_under_it(harness: Harness) -> None:
-    release = unseeded_torrent(harness.work_dir, as_magnet=False)
+    release = harness.release(as_magnet=False)
     item = release.item.evolve(save_under="tg--100555")
     download_id = await harness.client.add(item, release.torrent)
     if harness.kind == "fake":  # the fake keeps no files
@@ -78,9 +81,9 @@ async def test_an_item_with_a_save_directory_is_saved_under_it(harness: Harness)
 
 
 async def test_statuses_are_batched_and_keyed_by_the_ids_asked_for(harness: Harness) -> None:
-    releases = [unseeded_torrent(harness.work_dir, as_magnet=n % 2 == 0) for n in range(3)]
+    releases = [harness.release(as_magnet=n % 2 == 0) for n in range(3)]
     ids = [await harness.client.add(r.item, r.torrent) for r in releases]
-    unknown = "0123456789abcdef" if harness.kind == "aria2" else "f" * 40
+    unknown = harness.unknown_id
     found = await eventually(lambda: harness.client.statuses([*ids, unknown]),
                              lambda s: set(s) == set(ids), "statuses of three downloads")
     assert unknown not in found
@@ -88,12 +91,12 @@ async def test_statuses_are_batched_and_keyed_by_the_ids_asked_for(harness: Harn
         status = found[download_id]
         assert 0.0 <= status.progress <= 100.0
         assert status.left_bytes <= status.total_bytes or status.total_bytes == 0
-    torrent_file = releases[1]
-    assert torrent_file.item.source is SourceKind.TORRENT_FILE
+    if harness.kind != "ytdlp":
+        assert releases[1].item.source is SourceKind.TORRENT_FILE
     sized = await eventually(lambda: status_of(harness, ids[1]),
                              lambda s: s is not None and s.total_bytes > 0,
                              "the size of a .torrent download")
-    assert sized is not None and sized.total_bytes > 64 * 1024  # read from the .torrent
+    assert sized is not None and sized.total_bytes > 64 * 1024  # the .torrent's, the video's
 
 
 async def test_statuses_of_nothing_is_empty(harness: Harness) -> None:
@@ -101,7 +104,7 @@ async def test_statuses_of_nothing_is_empty(harness: Harness) -> None:
 
 
 async def test_pause_and_resume(harness: Harness) -> None:
-    release = unseeded_torrent(harness.work_dir, as_magnet=False)
+    release = harness.release(as_magnet=False)
     download_id = await harness.client.add(release.item, release.torrent)
     await harness.client.pause(download_id)
     await eventually(lambda: status_of(harness, download_id),
@@ -132,7 +135,7 @@ def radarr_view_agrees(status: DownloadStatus | None) -> bool:
 
 
 async def test_every_status_carries_radarrs_view_of_it(harness: Harness) -> None:
-    releases = [unseeded_torrent(harness.work_dir, as_magnet=m) for m in (False, True)]
+    releases = [harness.release(as_magnet=m) for m in (False, True)]
     ids = [await harness.client.add(r.item, r.torrent) for r in releases]
     for download_id in ids:
         status = await eventually(lambda i=download_id: status_of(harness, i),  # type: ignore[misc]
@@ -152,7 +155,7 @@ async def test_every_status_carries_radarrs_view_of_it(harness: Harness) -> None
 
 
 async def test_remove_forgets_the_download_and_is_idempotent(harness: Harness) -> None:
-    release = unseeded_torrent(harness.work_dir, as_magnet=True)
+    release = harness.release(as_magnet=True)
     download_id = await harness.client.add(release.item, release.torrent)
     await harness.client.remove(download_id, delete_data=True)
     await eventually(lambda: status_of(harness, download_id), lambda s: s is None, "removed")
@@ -164,7 +167,7 @@ async def test_a_download_lost_by_the_client_is_absent_then_added_again(
         harness: Harness) -> None:
     """As after a client crash that lost torrents: statuses stop reporting it (so the
     processor can tell it is missing), and adding the item again works."""
-    release = unseeded_torrent(harness.work_dir, as_magnet=False)
+    release = harness.release(as_magnet=False)
     download_id = await harness.client.add(release.item, release.torrent)
     harness.lose(download_id)
     await eventually(lambda: status_of(harness, download_id),
@@ -177,7 +180,7 @@ async def test_a_download_lost_by_the_client_is_absent_then_added_again(
 
 
 async def test_priority_and_free_space(harness: Harness) -> None:
-    release = unseeded_torrent(harness.work_dir, as_magnet=False)
+    release = harness.release(as_magnet=False)
     download_id = await harness.client.add(release.item, release.torrent)
     for priority in Priority:
         await harness.client.set_priority(download_id, int(priority))
@@ -189,14 +192,14 @@ async def test_priority_and_free_space(harness: Harness) -> None:
 
 
 async def test_an_invalid_torrent_is_rejected_for_good(harness: Harness) -> None:
-    item = queue_item(SourceKind.TORRENT_FILE, info_hash="ab" * 20)
+    invalid = harness.invalid  # yt-dlp: any torrent
     with pytest.raises(ClientRejected):
-        await harness.client.add(item, b"d8:announce3:abc4:infoi1ee-not-a-torrent")
-    assert await harness.count(item) == 0
+        await harness.client.add(invalid.item, invalid.torrent)
+    assert await harness.count(invalid.item) == 0
 
 
 async def test_a_stopped_client_is_unavailable_and_comes_back(harness: Harness) -> None:
-    release = unseeded_torrent(harness.work_dir, as_magnet=False)
+    release = harness.release(as_magnet=False)
     download_id = await harness.client.add(release.item, release.torrent)
     harness.stop()
     try:
@@ -204,7 +207,7 @@ async def test_a_stopped_client_is_unavailable_and_comes_back(harness: Harness) 
             await harness.client.test()
         with pytest.raises(ClientUnavailable):
             await harness.client.statuses([download_id])
-        other = unseeded_torrent(harness.work_dir, as_magnet=True)
+        other = harness.release(as_magnet=True)
         with pytest.raises(ClientUnavailable):
             await harness.client.add(other.item, other.torrent)
     finally:
@@ -216,7 +219,7 @@ async def test_a_stopped_client_is_unavailable_and_comes_back(harness: Harness) 
 
 
 async def test_an_add_whose_reply_is_lost_is_not_added_twice(harness: Harness) -> None:
-    release = unseeded_torrent(harness.work_dir, as_magnet=True)
+    release = harness.release(as_magnet=True)
     with harness.lossy() as lossy, pytest.raises(ClientUnavailable):
         await lossy.add(release.item, release.torrent)
     # The client took it although we never heard back: the next attempt finds it.

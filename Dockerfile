@@ -11,9 +11,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     QUEUARR_PORT=7878
 
 # aria2c for the managed download client (started by `queuarr serve` when no other
-# client is configured; its RPC listens on 127.0.0.1 inside the container only).
+# client is configured; its RPC listens on 127.0.0.1 inside the container only); ffmpeg
+# for the yt-dlp client to merge video and audio.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends aria2 ca-certificates \
+ && apt-get install -y --no-install-recommends aria2 ffmpeg ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
@@ -22,7 +23,7 @@ COPY core ./core
 COPY infrastructure ./infrastructure
 COPY api ./api
 COPY migrations ./migrations
-RUN pip install . \
+RUN pip install '.[telegram,video]' \
  && useradd --system --uid 10001 --user-group --home-dir /data --no-create-home queuarr \
  && mkdir -p /data \
  && chown queuarr:queuarr /data

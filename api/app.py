@@ -21,6 +21,7 @@ from api.routers import (
     config,
     customformat,
     downloadclient,
+    group,
     health,
     history,
     language,
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     errors.install(app)
     app.include_router(system.router)
     app.include_router(stream.router)  # before queue's /{id}
+    app.include_router(group.router)  # before queue's /{id}
     app.include_router(queue.router)
     app.include_router(blocklist.router)
     app.include_router(downloadclient.router)

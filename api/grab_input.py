@@ -40,8 +40,8 @@ async def read_grab(request: Request) -> GrabRequest | CandidatesBody:
             torrent = await _decode_torrent(body.torrent_file)
     else:
         raise UnsupportedMediaType(
-            f"Content-Type {media_type!r} is not accepted; send application/json "
-            "or multipart/form-data"
+            f"Content-Type {media_type!r} is not accepted; send application/json, "
+            "multipart/form-data, or text/plain (a list of links)"
         )
     return to_request(body, torrent)
 
@@ -52,17 +52,23 @@ async def _decode_torrent(data: str) -> bytes:
 
 
 async def _multipart(request: Request) -> tuple[GrabBody, bytes | None]:
-    declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY:
-        raise PayloadTooLarge(f"Request body is larger than {MAX_BODY} bytes")
-    try:
-        form = await request.form(max_files=1, max_fields=40, max_part_size=1024 * 1024)
-    except Exception as exc:  # python-multipart's errors have no common base
-        raise BadRequest(f"Malformed multipart body: {exc}") from None
+    form = await read_form(request)
     try:
         return await _read_form(form)
     finally:
         await form.close()  # the spooled upload files
+
+
+async def read_form(request: Request) -> FormData:
+    """The multipart body, parsed within the grab's limits. Starlette keeps the parsed form
+    on the request, so a second call (api/bulk_input looks first) answers the same form."""
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY:
+        raise PayloadTooLarge(f"Request body is larger than {MAX_BODY} bytes")
+    try:
+        return await request.form(max_files=1, max_fields=40, max_part_size=1024 * 1024)
+    except Exception as exc:  # python-multipart's errors have no common base
+        raise BadRequest(f"Malformed multipart body: {exc}") from None
 
 
 async def _read_form(form: FormData) -> tuple[GrabBody, bytes | None]:

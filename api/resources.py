@@ -53,7 +53,7 @@ _TORRENT_SOURCES = frozenset({SourceKind.MAGNET, SourceKind.TORRENT_FILE,
 EXTRA_QUEUE_FIELDS = frozenset({
     "queueState", "priority", "progress", "downloadSpeed", "uploadSpeed", "attempts",
     "nextAttemptAt", "infoHash", "category", "seeders", "leechers", "releaseId", "source",
-    "startedAt", "completedAt",
+    "startedAt", "completedAt", "groupId", "routedTo",
 })
 
 
@@ -236,6 +236,8 @@ def queue_resource(item: QueueItem, now: datetime, include_movie: bool = False) 
     if item.release_id is not None:
         r["releaseId"] = item.release_id
     r["source"] = item.source
+    if item.group_id is not None:
+        r["groupId"] = item.group_id
     if item.started_at is not None:
         r["startedAt"] = item.started_at
     if item.completed_at is not None:
@@ -318,7 +320,7 @@ def download_client_resource(config: ClientConfig) -> dict[str, Any]:
         "infoLink": INFO_LINKS[config.kind],
         "tags": list(config.tags),
         "enable": config.enable,
-        "protocol": "torrent",
+        "protocol": _PROTOCOL[int(config.descriptor.protocol)],
         "priority": config.priority,
         "removeCompletedDownloads": config.remove_completed,
         "removeFailedDownloads": config.remove_failed,

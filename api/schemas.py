@@ -228,7 +228,12 @@ class QueueResource(Out):
     seeders: int | None = None
     leechers: int | None = None
     release_id: str | None = None
-    source: str = Field(description="magnet, torrentFile, torrentUrl or http.")
+    source: str = Field(description="magnet, torrentFile, torrentUrl, http or video (a "
+                        "page yt-dlp extracts).")
+    group_id: int | None = Field(None, description="The playlist group it came from "
+                                 "(/api/v3/queue/group/{id}).")
+    routed_to: str | None = Field(None, description="In a grab's answer: the download "
+                                  "client it goes to as things stand.")
     started_at: str | None = Field(None, json_schema_extra={"format": "date-time"})
     completed_at: str | None = Field(None, json_schema_extra={"format": "date-time"})
 
@@ -533,3 +538,37 @@ class DownloadClientTestResult(BaseModel):
     id: int
     is_valid: bool = Field(alias="isValid")
     validation_failures: list[dict[str, Any]] = Field(alias="validationFailures")
+
+
+class BulkResult(StrEnum):
+    QUEUED = "queued"
+    DUPLICATE = "duplicate"
+    REFUSED = "refused"
+
+
+class BulkGrabLine(Out):
+    """What became of one line of a bulk grab: queued as item `id`, a duplicate of item
+    `existingId`, or refused (`message` says why). `line` counts from 1, blank lines and
+    comments included (for a JSON array, the element's position)."""
+
+    line: int
+    link: str
+    result: BulkResult
+    id: int | None = None
+    download_client: str | None = None
+    existing_id: int | None = None
+    message: str | None = None
+    group_id: int | None = Field(None, description="A playlist line: its group")
+    ids: list[int] | None = Field(None, description="A playlist line: every item queued")
+    skipped: int | None = Field(None, description="A playlist line: entries not queued "
+                                "(already queued or blocklisted)")
+
+
+class BulkGrabOut(Out):
+    """The answer to a list of links: how many were queued, duplicates or refused, and
+    each line's result in order."""
+
+    queued: int
+    duplicates: int
+    refused: int
+    results: list[BulkGrabLine]

@@ -116,16 +116,40 @@ FIELDS: dict[ClientKind, tuple[FieldSpec, ...]] = {
                   "in, inside Queuarr's download roots; leave blank to use the default Aria2 "
                   "location"),
     ),
+    # Queuarr's own (Radarr has no yt-dlp client): how yt-dlp picks formats and names files.
+    ClientKind.YTDLP: (
+        FieldSpec("directory", "Directory", "path", "", "Where videos are saved, inside "
+                  "Queuarr's download roots; blank: Queuarr's download directory"),
+        FieldSpec("format", "Format", "textbox", "", "yt-dlp's format selector (-f); blank: "
+                  "the best video up to 1080p with the best audio (merged by ffmpeg), else "
+                  "the best single file"),
+        FieldSpec("mergeFormat", "Merge Container", "textbox", "mp4/mkv",
+                  "Container for merged video and audio (yt-dlp's --merge-output-format)",
+                  advanced=True),
+        FieldSpec("subtitles", "Subtitles", "checkbox", False,
+                  "Download the video's subtitles next to it"),
+        FieldSpec("cookiesFile", "Cookies File", "path", "", "A Netscape cookies file for "
+                  "sites that need a login", advanced=True),
+        FieldSpec("rateLimit", "Rate Limit", "number", 0, "Bytes per second per download; "
+                  "0: no limit", advanced=True),
+        FieldSpec("outputTemplate", "Output Template", "textbox",
+                  "%(title).150B [%(id)s].%(ext)s", "yt-dlp's output template, relative "
+                  "to the directory (no '..', no absolute path)", advanced=True),
+        FieldSpec("maxActive", "Downloads At Once", "number", 2,
+                  "Videos downloaded at the same time; the others wait", advanced=True),
+    ),
 }
 UNUSED_FIELDS = {kind: tuple(s.name for s in specs if not s.used)
                  for kind, specs in FIELDS.items()}
 
-IMPLEMENTATION_NAMES = {ClientKind.QBITTORRENT: "qBittorrent", ClientKind.ARIA2: "Aria2"}
+IMPLEMENTATION_NAMES = {ClientKind.QBITTORRENT: "qBittorrent", ClientKind.ARIA2: "Aria2",
+                        ClientKind.YTDLP: "yt-dlp"}
 CONFIG_CONTRACTS = {ClientKind.QBITTORRENT: "QBittorrentSettings",
-                    ClientKind.ARIA2: "Aria2Settings"}
+                    ClientKind.ARIA2: "Aria2Settings", ClientKind.YTDLP: "YtDlpSettings"}
 INFO_LINKS = {
     ClientKind.QBITTORRENT: "https://github.com/qbittorrent/qBittorrent/wiki/WebUI-API-(qBittorrent-4.1)",
     ClientKind.ARIA2: "https://aria2.github.io/manual/en/html/aria2c.html#rpc-interface",
+    ClientKind.YTDLP: "https://github.com/yt-dlp/yt-dlp#usage-and-options",
 }
 
 

@@ -54,13 +54,18 @@ class ClientKind(StrEnum):
 
     QBITTORRENT = "QBittorrent"
     ARIA2 = "Aria2"
+    YTDLP = "YtDlp"  # Queuarr's own: Radarr has no such client
 
 
 # What each kind can be fed.
 KIND_SOURCES: dict[ClientKind, frozenset[SourceKind]] = {
     ClientKind.QBITTORRENT: frozenset(
         {SourceKind.MAGNET, SourceKind.TORRENT_FILE, SourceKind.TORRENT_URL}),
-    ClientKind.ARIA2: frozenset(SourceKind),
+    # aria2 fetches any URL as a file; a page yt-dlp extracts is a VIDEO item, for yt-dlp
+    # only (a grab that names aria2 for such a URL gets an HTTP item: the page itself).
+    ClientKind.ARIA2: frozenset(SourceKind) - {SourceKind.VIDEO},
+    # yt-dlp takes pages; a grab that names it makes any http(s) URL one (core.video_grabs).
+    ClientKind.YTDLP: frozenset({SourceKind.VIDEO}),
 }
 TORRENT_SOURCES = frozenset({SourceKind.MAGNET, SourceKind.TORRENT_FILE, SourceKind.TORRENT_URL})
 
@@ -81,7 +86,10 @@ class ClientDescriptor:
 
     @property
     def protocol(self) -> DownloadProtocol:
-        """The protocol Radarr files the client under (aria2 is a torrent client to it)."""
+        """The protocol Radarr files the client under (aria2 is a torrent client to it;
+        yt-dlp is neither of Radarr's two)."""
+        if self.kind is ClientKind.YTDLP:
+            return DownloadProtocol.UNKNOWN
         return DownloadProtocol.TORRENT
 
 

@@ -77,6 +77,7 @@ class SourceKind(StrEnum):
     TORRENT_FILE = "torrentFile"
     TORRENT_URL = "torrentUrl"
     HTTP = "http"
+    VIDEO = "video"  # a page or media URL yt-dlp extracts (a site's video, a playlist entry)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +129,7 @@ class NewItem:
     origin_chat: int | None = None
     origin_user: int | None = None
     save_under: str | None = None  # a plain sub-directory of the client's download dir
+    group_id: int | None = None  # the ItemGroup (a playlist) it was grabbed with, if any
 
 
 @dataclass(slots=True)
@@ -192,6 +194,7 @@ class QueueItem:
     origin_chat: int | None = None  # the chat (and user) that handed it in, if any
     origin_user: int | None = None
     save_under: str | None = None  # a plain sub-directory of the client's download dir
+    group_id: int | None = None  # the ItemGroup (a playlist) it was grabbed with, if any
 
     @property
     def known_download_id(self) -> str | None:
@@ -210,6 +213,17 @@ class QueueItem:
 
     def evolve(self, **changes: Any) -> QueueItem:
         return replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class ItemGroup:
+    """Items grabbed together from one link (a playlist or a channel), so that they can
+    be listed, paused, retried and removed together."""
+
+    id: int
+    title: str
+    url: str | None
+    added_at: datetime
 
 
 def materialise(new: NewItem, item_id: int) -> QueueItem:

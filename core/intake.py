@@ -1,8 +1,9 @@
-"""Intake: links and .torrent files handed in through a door other than the HTTP API
-(the Telegram bot), grabbed one by one through QueueService.grab, the path
-`POST /api/v3/queue/grab` takes, so they are validated, deduplicated, blocklisted and
-size-checked the same way. Each link gets an outcome: the item and its place in the
-queue, or the core error that refused it. Nothing here knows which door it came from."""
+"""Intake: links and .torrent files handed in as a list (the Telegram bot, a bulk import
+on `POST /api/v3/queue/grab`), grabbed one by one through QueueService.take, the path a
+single grab takes (a playlist link queues its entries), so they are validated,
+deduplicated, blocklisted and size-checked the same way. Each link gets an outcome: the
+item and its place in the queue, or the core error that refused it. Nothing here knows
+which door it came from."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from core.errors import InvalidRelease, QueuarrError
 from core.grab import GrabRequest
 from core.links import parse_magnet
 from core.service import QueueService
+from core.video_grabs import Skipped, nothing_taken
 
 MAX_LINKS = 1000  # links in one hand-in (a message, a list file); the rest are refused
 MAX_LINK_LENGTH = 8192
@@ -57,6 +59,9 @@ class Outcome:
     item: QueueItem | None = None
     position: int | None = None
     error: QueuarrError | None = None
+    # A playlist link: the other entries queued with `item`, and the ones skipped.
+    more: tuple[QueueItem, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
 
 
 def find_links(text: str) -> list[str]:
@@ -104,13 +109,18 @@ class Intake:
                     f"Only {self.max_links} links are taken at once")))
                 continue
             try:
-                item = await self.queue.grab(_request(source, origin or Origin()),
-                                             reason=sender)
+                taken = await self.queue.take(_request(source, origin or Origin()),
+                                              reason=sender)
             except QueuarrError as exc:
                 outcomes.append(Outcome(source, error=exc))
                 continue
-            ahead += 1
-            outcomes.append(Outcome(source, item=item, position=ahead))
+            if not taken.items:
+                outcomes.append(Outcome(source, error=nothing_taken(taken),
+                                        skipped=taken.skipped))
+                continue
+            outcomes.append(Outcome(source, item=taken.items[0], position=ahead + 1,
+                                    more=taken.items[1:], skipped=taken.skipped))
+            ahead += len(taken.items)
         return outcomes
 
 

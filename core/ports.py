@@ -15,6 +15,7 @@ from core.domain import (
     HistoryEntry,
     HistoryEvent,
     HistoryQuery,
+    ItemGroup,
     NewBlocklistEntry,
     NewItem,
     QueueItem,
@@ -28,6 +29,7 @@ from core.profiles import QualityProfile
 from core.release import ParsedRelease, Release
 from core.sizes import QualityDefinition
 from core.tags import Tag
+from core.videos import VideoListing, VideoMatch
 
 
 class Clock(Protocol):
@@ -101,6 +103,16 @@ class QueueRepository(Protocol):
         passed; highest priority first, then oldest. One transaction; concurrent
         claimers never get the same item (FOR UPDATE SKIP LOCKED on Postgres). Writes a
         `claimed` history row each."""
+        ...
+
+    async def add_group(self, title: str, url: str | None, at: datetime) -> ItemGroup:
+        """Store a new group (a playlist's items are then added with its id)."""
+        ...
+
+    async def group(self, group_id: int) -> ItemGroup | None: ...
+
+    async def in_group(self, group_id: int) -> list[QueueItem]:
+        """The items of a group that still exist, oldest first."""
         ...
 
     async def tracked(self) -> list[QueueItem]:
@@ -306,6 +318,20 @@ class SourcePreparer(Protocol):
     SourceUnavailable (transient: a network error, a 5xx)."""
 
     async def prepare(self, item: QueueItem, torrent: bytes | None) -> Prepared: ...
+
+
+class VideoSites(Protocol):
+    """yt-dlp's knowledge of video sites, for routing and dedup at grab time."""
+
+    def match(self, url: str) -> VideoMatch | None:
+        """The site extractor (not the generic one) that claims the URL, with the video's
+        key when the URL holds it; offline (no request), but CPU: call it off the loop."""
+        ...
+
+    async def probe(self, url: str, limit: int) -> VideoListing:
+        """What the URL holds: one video, or a playlist's first `limit` entries. Raises
+        SourceRefused (permanent: unsupported, gone, private) or SourceUnavailable."""
+        ...
 
 
 class DownloadClients(Protocol):

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequen
 from dataclasses import dataclass
 from datetime import timedelta
 
-from core.clients import ClientDescriptor, check_named_client
+from core.clients import ClientDescriptor, check_named_client, route
 from core.decisions import Appraisal, with_appraisal
 from core.domain import (
     HistoryEntry,
@@ -53,6 +53,8 @@ from core.ports import (
     UrlGuard,
 )
 from core.states import PAUSABLE, RETRYABLE, is_pending, transition
+from core.video_grabs import Routed, Skipped, Taken, VideoRouter, nothing_taken
+from core.videos import VideoListing
 
 # Pages larger than this are read as ids first and loaded in chunks of this size,
 # so that memory stays flat whatever pageSize a client asks for.
@@ -109,6 +111,7 @@ class QueueService:
         clients: DownloadClients | None = None,
         max_size: int | None = None,
         url_guard: UrlGuard | None = None,
+        videos: VideoRouter | None = None,
     ) -> None:
         self.items = items
         self.blocklist = blocklist
@@ -117,6 +120,7 @@ class QueueService:
         self.clients: DownloadClients = clients or NoClients()
         self.max_size = max_size
         self.url_guard = url_guard
+        self.videos = videos  # routes video pages and playlists to yt-dlp, when installed
         # Called when items become due (a grab, a force-grab, a retry, a resume): the
         # processor's dispatcher runs at once instead of at its next tick.
         self.wake: Callable[[], None] = _nothing
@@ -134,16 +138,39 @@ class QueueService:
                    reason: str | None = None) -> QueueItem:
         """Validate a release and queue it; refuses duplicates, blocklisted releases and
         (unless forced) releases that already completed. Its quality and custom formats
-        come from `appraisal`, else from its title; `reason` goes into its history."""
+        come from `appraisal`, else from its title; `reason` goes into its history. A
+        playlist link queues every entry (see take) and answers with the first one
+        queued, or refuses as its first skipped entry was."""
+        taken = await self.take(request, appraisal, reason)
+        if taken.items:
+            return taken.items[0]
+        raise nothing_taken(taken)
+
+    async def take(self, request: GrabRequest, appraisal: Appraisal | None = None,
+                   reason: str | None = None) -> Taken:
+        """grab, for links that may hold many releases: a playlist or channel becomes one
+        item per entry (up to QUEUARR_PLAYLIST_MAX) in one group; entries that are
+        duplicates or blocklisted are skipped and said why."""
         new = await validate_grab_off_loop(request, self.torrents, self.clock.now(),
                                            self.max_size)
-        if new.download_client is not None:
-            check_named_client(new.download_client, new.source, self.clients.descriptors())
         if new.tags and self.check_tags is not None:
             await self.check_tags(new.tags)
         if self.url_guard is not None and new.download_url and new.source in (
                 SourceKind.HTTP, SourceKind.TORRENT_URL):
             await self.url_guard.check(new.download_url)
+        routed = Routed(new)
+        if self.videos is not None:
+            routed = await self.videos.route(new, bool(request.title and request.title.strip()),
+                                             self.clients.descriptors())
+            new = routed.item
+        if new.download_client is not None:
+            check_named_client(new.download_client, new.source, self.clients.descriptors())
+        if routed.playlist is not None:
+            return await self._take_playlist(new, routed.playlist, request.force, reason)
+        return Taken((await self._store(new, request.force, appraisal, reason),))
+
+    async def _store(self, new: NewItem, force: bool, appraisal: Appraisal | None,
+                     reason: str | None) -> QueueItem:
         blocked = await self.blocklist.find(new.info_hash, new.url_hash, new.title)
         if blocked is not None:
             raise Blocklisted(
@@ -155,9 +182,36 @@ class QueueService:
         elif self.appraise is not None:
             new = await self.appraise(new)
         item = await self.items.add(new, HistoryEvent("grabbed", reason),
-                                    refuse_completed=not request.force)
+                                    refuse_completed=not force)
         self.wake()
         return item
+
+    async def _take_playlist(self, playlist: NewItem, listing: VideoListing, force: bool,
+                             reason: str | None) -> Taken:
+        assert self.videos is not None
+        title = listing.title or playlist.title
+        group = await self.items.add_group(title, playlist.download_url, self.clock.now())
+        items: list[QueueItem] = []
+        skipped: list[Skipped] = []
+        for entry in self.videos.entries(playlist, listing, group.id):
+            try:
+                items.append(await self._store(entry, force, None,
+                                               reason or f"From playlist {title!r}"))
+            except Duplicate as exc:
+                skipped.append(Skipped(entry.download_url or "", entry.title, exc.message,
+                                       exc.existing_id))
+            except Blocklisted as exc:
+                skipped.append(Skipped(entry.download_url or "", entry.title, exc.message))
+        over = max(listing.found - len(listing.entries), 0) + max(
+            len(listing.entries) - self.videos.playlist_max, 0)
+        log.info("Playlist %r: %d queued, %d skipped, %d over the cap of %d", title,
+                 len(items), len(skipped), over, self.videos.playlist_max)
+        return Taken(tuple(items), tuple(skipped), group.id, title, over)
+
+    def routed_to(self, item: QueueItem) -> str | None:
+        """The client the item goes to if it were sent now (None: none can take it)."""
+        target = route(item, self.clients.descriptors())
+        return target.name if target is not None else None
 
     # -- reading -----------------------------------------------------------------------
 
@@ -383,6 +437,12 @@ class QueueService:
                     action: Callable[[int], Awaitable[QueueItem]]) -> list[int]:
         flt = QueueFilter(include_unknown=True, states=states)
         _, ids = await self.items.page_ids(PageRequest("added", False, 0, 2**62, flt))
+        return await self.each(ids, action)
+
+    async def each(self, ids: Iterable[int],
+                   action: Callable[[int], Awaitable[QueueItem]]) -> list[int]:
+        """`action` on each item in turn; one that moved on meanwhile, is gone, or whose
+        client refuses is left as it is. The ids it was done to."""
         done: list[int] = []
         for item_id in ids:
             try:

@@ -9,11 +9,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from core.clients import CLIENT_FAULT_STATES, ClientState, DownloadItemStatus
-from core.domain import HistoryEvent, QueueItem, StatusMessage
+from core.domain import HistoryEvent, QueueItem, SourceKind, StatusMessage
 from core.errors import ClientRejected, DownloadClientError
 from core.policy import FailureClass, classify
 from core.ports import DownloadClient, DownloadStatus
 from core.processor_base import ENDING, FINISHING, ProcessorBase, S, log
+from core.video_grabs import is_key_title
 
 # The client's view of a download (core.listing.shown_status), gone once it leaves it.
 NO_CLIENT_VIEW: dict[str, Any] = {"client_status": None, "client_message": None}
@@ -205,6 +206,8 @@ class SyncPass(ProcessorBase):
             "output_path": status.output_path or item.output_path,
             "progress_at": progress_at, **client_view(status), **rekey,
         }
+        if status.name and item.source is SourceKind.VIDEO and is_key_title(item.title):
+            values["title"] = status.name  # grabbed as its key: the video's own title
         if eta != item.eta_seconds or moved:
             values["estimated_completion_at"] = None if eta is None else now + timedelta(
                 seconds=eta)

@@ -43,7 +43,13 @@ from core.service import QueueService
 from core.sizes import QualityDefinitions
 from core.tags import TagService
 from infrastructure.apikey import load_or_create_api_key
-from infrastructure.clients.configured import managed_client, settings_clients
+from infrastructure.clients.configured import (
+    managed_client,
+    settings_clients,
+    video_router,
+    ytdlp_client,
+    ytdlp_places,
+)
 from infrastructure.clients.managed_aria2 import ManagedAria2, find_aria2c
 from infrastructure.clients.paths import disk_usage
 from infrastructure.clients.registry import ClientRegistry
@@ -288,6 +294,9 @@ class Container:
             log.warning("No download client is configured and %s: grabs will wait in the "
                         "queue. Install aria2, or set QUEUARR_QBITTORRENT_URL / "
                         "QUEUARR_ARIA2_URL, or add one at /api/v3/downloadclient.", why)
+        managed_ytdlp = ytdlp_client(settings)
+        if managed_ytdlp is not None:
+            wanted.append(managed_ytdlp)
         await registry.sync_configured(wanted)
 
     async def ping(self) -> bool:
@@ -415,12 +424,13 @@ def assemble(settings: Settings, clock: Clock, api_key: str, stores: Stores, *,
     for notifier in notifiers:
         events.add(notifier)
     registry = ClientRegistry(stores.client_configs, settings.roots,
-                              timeout=settings.client_timeout)
-    queue = QueueService(PublishingRepository(stores.items, events), stores.blocklist, clock,
+                              timeout=settings.client_timeout, ytdlp=ytdlp_places(settings))
+    items = PublishingRepository(stores.items, events)
+    queue = QueueService(items, stores.blocklist, clock,
                          TorfParser(), clients=registry if clients is None else clients,
                          max_size=settings.max_size,
                          url_guard=UrlGuard(allow_private=settings.allow_private_urls)
-                         if guard_urls else None)
+                         if guard_urls else None, videos=video_router(settings, items))
     container = Container(
         settings=settings, api_key=api_key, clock=clock, queue=queue,
         blocklist=BlocklistService(stores.blocklist), started_at=clock.now(),

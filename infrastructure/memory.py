@@ -17,6 +17,7 @@ from core.domain import (
     HistoryEntry,
     HistoryEvent,
     HistoryQuery,
+    ItemGroup,
     ItemState,
     NewBlocklistEntry,
     NewItem,
@@ -49,6 +50,7 @@ class MemoryQueueRepository:
         self._next_id = 1
         self._lock = asyncio.Lock()
         self._history: list[HistoryEntry] = []
+        self._groups: dict[int, ItemGroup] = {}
 
     def _active_with(self, info_hash: str | None, url_hash: str | None) -> QueueItem | None:
         for item in self._items.values():
@@ -180,6 +182,18 @@ class MemoryQueueRepository:
                 self._log(stored, now, CLAIMED, item.state, stored.state)
                 claimed.append(stored)
             return claimed
+
+    async def add_group(self, title: str, url: str | None, at: datetime) -> ItemGroup:
+        group = ItemGroup(len(self._groups) + 1, title, url, at)
+        self._groups[group.id] = group
+        return group
+
+    async def group(self, group_id: int) -> ItemGroup | None:
+        return self._groups.get(group_id)
+
+    async def in_group(self, group_id: int) -> list[QueueItem]:
+        return sorted((i for i in self._items.values() if i.group_id == group_id),
+                      key=lambda i: i.id)
 
     async def tracked(self) -> list[QueueItem]:
         return sorted((i for i in self._items.values() if is_tracked(i)), key=lambda i: i.id)

@@ -79,6 +79,27 @@ class Settings(BaseSettings):
     allow_private_urls: bool = Field(default=False, description="Accept download URLs "
                                      "into private address space (a LAN indexer).")
 
+    # yt-dlp: video pages and playlists (pip install 'queuarr[video]').
+    ytdlp: Literal["auto", "true", "false"] = Field(default="auto", description="The "
+                                                    "yt-dlp client: auto = on when yt-dlp "
+                                                    "is installed.")
+    ytdlp_format: str = Field(default="", description="yt-dlp's format selector; empty: "
+                              "best video up to 1080p + best audio (ffmpeg merges them), "
+                              "else the best single file.")
+    ytdlp_merge_format: str = Field(default="mp4/mkv", description="Container of merged "
+                                    "video and audio.")
+    ytdlp_subtitles: bool = Field(default=False, description="Also download subtitles.")
+    ytdlp_cookies: Path | None = Field(default=None, description="A Netscape cookies "
+                                       "file, for sites that need a login.")
+    ytdlp_rate_limit: int | None = Field(default=None, description="Bytes per second per "
+                                         "video download (or 2MB...); empty: no limit.")
+    ytdlp_output: str = Field(default="%(title).150B [%(id)s].%(ext)s", description="yt-dlp's "
+                              "output template, relative to the download directory.")
+    ytdlp_workers: int = Field(default=2, ge=1, le=64, description="Videos downloaded at "
+                               "once; the others wait in yt-dlp's queue.")
+    playlist_max: int = Field(default=300, ge=1, le=10000, description="Entries taken from "
+                              "one playlist or channel link; the rest are skipped.")
+
     # The processor.
     max_concurrent: int = Field(default=3, ge=1, le=1000,
                                 description="Downloads sent and running at once.")
@@ -165,7 +186,7 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown language {value!r} (English, French, German...)")
         return language.name
 
-    @field_validator("max_size", mode="before")
+    @field_validator("max_size", "ytdlp_rate_limit", mode="before")
     @classmethod
     def _size(cls, value: object) -> int | None:
         size = parse_size(value)
@@ -191,7 +212,7 @@ class Settings(BaseSettings):
         RetryPolicy.parse(value)  # refuses what the processor could not use
         return value
 
-    @field_validator("managed_aria2", mode="before")
+    @field_validator("managed_aria2", "ytdlp", mode="before")
     @classmethod
     def _lower(cls, value: object) -> object:
         if isinstance(value, bool):

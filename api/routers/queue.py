@@ -10,7 +10,9 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from api.bodies import read_json, require_json
+from api.bulk_input import bulk_answer, read_bulk
 from api.grab_input import read_grab
+from api.group_schemas import PlaylistGrabOut
 from api.params import (
     INT32,
     ContainerDep,
@@ -33,6 +35,7 @@ from api.resources import queue_resource, status_resource
 from api.responses import JSON, empty_ok, json_response, stream_items
 from api.schemas import (
     BadRequestBody,
+    BulkGrabOut,
     DispatchOut,
     Empty,
     ForceGrabOut,
@@ -50,6 +53,7 @@ from api.schemas import (
 )
 from core.domain import DownloadProtocol, Priority, QueueItem
 from core.errors import NoProcessor, NotFound
+from core.intake import Intake
 from core.listing import QueueFilter
 from core.processor import Processor
 from core.selection import GrabOptions, ReleaseService
@@ -144,11 +148,20 @@ GRAB_BODY = {
         "content": {
             "application/json": {"schema": {"oneOf": [
                 {"$ref": "#/components/schemas/GrabBody"},
-                {"$ref": "#/components/schemas/CandidatesBody"}]}},
+                {"$ref": "#/components/schemas/CandidatesBody"},
+                {"type": "array", "items": {"type": "string"},
+                 "description": "A list of links (bulk import)"}]}},
+            "text/plain": {"schema": {
+                "type": "string", "description": "A list of links, one a line (bulk "
+                "import); blank lines and # comments are skipped"}},
             "multipart/form-data": {"schema": {
                 "type": "object",
                 "properties": {
                     "torrentFile": {"type": "string", "format": "binary"},
+                    "file": {"type": "string", "format": "binary", "description":
+                             "A .txt list of links, one a line (bulk import; sent alone)"},
+                    "links": {"type": "string", "format": "binary",
+                              "description": "The same as file"},
                     "title": {"type": "string", "maxLength": 1000},
                     "downloadUrl": {"type": "string"},
                     "movieId": {"type": "integer", "minimum": 1, "maximum": INT32},
@@ -166,7 +179,9 @@ GRAB_BODY = {
 
 @router.post("/grab", status_code=201, response_model=None, summary="Add a release",
              openapi_extra=GRAB_BODY,
-             responses={201: {"model": QueueResource}, 400: ERRORS[400],
+             responses={201: {"model": QueueResource | BulkGrabOut | PlaylistGrabOut},
+                        200: {"model": BulkGrabOut, "description": "A list of links of "
+                              "which none was queued"}, 400: ERRORS[400],
                         409: {"model": Message, "description": "Already queued (existingId), "
                               "or already completed without force=true"},
                         413: {"model": Message}, 415: {"model": Message},
@@ -178,7 +193,13 @@ async def grab(c: ContainerDep, request: Request) -> Response:
 
     Or candidates for one movie, `{"movieId": 7, "releases": [ReleaseResource, ...]}`:
     the best approved release is grabbed (its queue resource is the answer), the others
-    are kept for the next-best re-grab; 422 when none is approved, with each reason."""
+    are kept for the next-best re-grab; 422 when none is approved, with each reason.
+
+    Or a list of links (a JSON array, text/plain, or a multipart `file`/`links` .txt, one
+    a line): each line is queued, a duplicate (existingId) or refused (why)."""
+    bulk = await read_bulk(request)
+    if bulk is not None:
+        return bulk_answer(await Intake(c.queue).grab(bulk, sender="bulk import"))
     grab = await read_grab(request)
     if isinstance(grab, CandidatesBody):
         outcome = await releases_of(c).grab_best(
@@ -188,8 +209,21 @@ async def grab(c: ContainerDep, request: Request) -> Response:
                 download_client=grab.download_client, category=grab.category))
         assert outcome.item is not None
         return json_response(queue_resource(outcome.item, c.clock.now()), status=201)
-    item = await c.queue.grab(grab)
-    return json_response(queue_resource(item, c.clock.now()), status=201)
+    taken = await c.queue.take(grab)
+    now = c.clock.now()
+    if taken.group_id is None:
+        item = taken.items[0]
+        resource = queue_resource(item, now)
+        routed = c.queue.routed_to(item)
+        if routed is not None:
+            resource["routedTo"] = routed
+        return json_response(resource, status=201)
+    return json_response({
+        "groupId": taken.group_id, "title": taken.group_title,
+        "items": [queue_resource(i, now) for i in taken.items],
+        "skipped": [{"url": s.url, "title": s.title, "reason": s.reason,
+                     "existingId": s.existing_id} for s in taken.skipped],
+        "overCap": taken.over_cap}, status=201 if taken.items else 200)
 
 
 @router.post("/grab/bulk", response_model=ForceGrabOut, summary="Force-grab pending items",

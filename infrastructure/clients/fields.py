@@ -3,7 +3,9 @@ with the safety checks: aria2 on loopback with a secret, paths inside the roots.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,20 @@ from core.errors import BadRequest
 from infrastructure.clients.aria2 import Aria2Config, rpc_endpoint
 from infrastructure.clients.paths import confine
 from infrastructure.clients.qbittorrent import QbittorrentConfig
+from infrastructure.ytdlp.config import YtDlpConfig
+
+
+@dataclass(frozen=True, slots=True)
+class YtDlpPlaces:
+    """What every yt-dlp client shares, from the settings: where job state lives (one
+    directory per client under it), the default download directory, the URL guard's
+    switch, and the QUEUARR_YTDLP_* defaults a client's blank fields fall back to."""
+
+    state_root: Path
+    downloads: Path
+    allow_private: bool = False
+    format: str | None = None
+    cookies_file: Path | None = None
 
 
 def _base_url(values: dict[str, Any], path: str = "") -> str:
@@ -56,3 +72,25 @@ def aria2_config(values: dict[str, Any], roots: Sequence[Path], timeout: float) 
         directory = confine(directory, roots, "directory")
     return Aria2Config(url=url, secret=SecretStr(values["secretToken"]), directory=directory,
                        roots=tuple(roots), timeout=timeout)
+
+
+def ytdlp_config(name: str, values: dict[str, Any], roots: Sequence[Path],
+                 places: YtDlpPlaces) -> YtDlpConfig:
+    directory = values.get("directory") or None
+    if directory:
+        directory = confine(directory, roots, "directory")
+    cookies = values.get("cookiesFile") or None
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "yt-dlp"
+    try:
+        return YtDlpConfig(
+            directory=Path(directory) if directory else places.downloads,
+            roots=tuple(roots), state_dir=places.state_root / slug,
+            format=values.get("format") or places.format,
+            merge_format=values.get("mergeFormat") or "mp4/mkv",
+            subtitles=bool(values.get("subtitles")),
+            cookies_file=Path(cookies) if cookies else places.cookies_file,
+            rate_limit=values.get("rateLimit") or None,
+            output_template=values.get("outputTemplate") or "%(title).150B [%(id)s].%(ext)s",
+            max_active=values.get("maxActive") or 2, allow_private=places.allow_private)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None

@@ -21,8 +21,15 @@ from core.errors import (
 from core.ports import ClientConfigRepository, ClientInfo, DownloadClient
 from core.text import refuse_nul
 from infrastructure.clients.aria2 import Aria2Client, Aria2Config
-from infrastructure.clients.fields import aria2_config, qbittorrent_config
+from infrastructure.clients.fields import (
+    YtDlpPlaces,
+    aria2_config,
+    qbittorrent_config,
+    ytdlp_config,
+)
 from infrastructure.clients.qbittorrent import QbittorrentClient, QbittorrentConfig
+from infrastructure.ytdlp.client import YtDlpClient
+from infrastructure.ytdlp.config import YtDlpConfig, ensure_directories
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +38,11 @@ MAX_NAME = 100
 
 class ClientRegistry:
     def __init__(self, repository: ClientConfigRepository, roots: Sequence[Path],
-                 timeout: float = 10.0) -> None:
+                 timeout: float = 10.0, ytdlp: YtDlpPlaces | None = None) -> None:
         self.repository = repository
         self.roots = tuple(roots)
         self.timeout = timeout
+        self.ytdlp = ytdlp
         self._configs: dict[str, ClientConfig] = {}
         self._adapters: dict[str, DownloadClient] = {}
 
@@ -48,11 +56,16 @@ class ClientRegistry:
 
     # -- building ----------------------------------------------------------------------
 
-    def adapter_config(self, config: ClientConfig) -> QbittorrentConfig | Aria2Config:
+    def adapter_config(self, config: ClientConfig
+                       ) -> QbittorrentConfig | Aria2Config | YtDlpConfig:
         """The adapter's configuration; BadRequest if it is unsafe or incomplete (aria2
         off loopback or without a secret, paths outside the roots)."""
         if config.kind is ClientKind.QBITTORRENT:
             return qbittorrent_config(config.fields, self.roots, self.timeout)
+        if config.kind is ClientKind.YTDLP:
+            if self.ytdlp is None:
+                raise BadRequest("yt-dlp clients are not available in this process")
+            return ytdlp_config(config.name, config.fields, self.roots, self.ytdlp)
         return aria2_config(config.fields, self.roots, self.timeout)
 
     def build(self, config: ClientConfig) -> DownloadClient:
@@ -60,6 +73,9 @@ class ClientRegistry:
         settings = self.adapter_config(config)
         if isinstance(settings, QbittorrentConfig):
             return QbittorrentClient(config.name, settings)
+        if isinstance(settings, YtDlpConfig):
+            ensure_directories(settings)
+            return YtDlpClient(config.name, settings)
         return Aria2Client(config.name, settings)
 
     def _register(self, config: ClientConfig, adapter: DownloadClient | None = None) -> None:

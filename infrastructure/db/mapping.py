@@ -174,7 +174,7 @@ ITEM_COLUMNS = (
     "started_at", "completed_at", "quality", "languages", "custom_formats",
     "custom_format_score", "lease_owner", "lease_expires_at", "rescues", "progress_at",
     "retry_policy", "client_status", "client_message", "tags", "origin_chat", "origin_user",
-    "save_under",
+    "save_under", "group_id",
 )
 
 _STATES = {s.value: s for s in ItemState}
@@ -191,7 +191,7 @@ def row_to_item(r: Any) -> QueueItem:
      messages, error, attempts, next_attempt, client, download_id, output_path, category,
      seeders, leechers, added, updated, started, completed, quality, languages,
      formats, cf_score, lease_owner, lease_expires_at, rescues, progress_at, retry,
-     client_status, client_message, tags, origin_chat, origin_user, save_under) = r
+     client_status, client_message, tags, origin_chat, origin_user, save_under, group_id) = r
     movie = None
     if movie_title is not None or tmdb_id is not None or imdb_id is not None or movie_year:
         movie = MovieInfo(movie_title, movie_year or None, tmdb_id, imdb_id, movie_sort_title)
@@ -204,7 +204,7 @@ def row_to_item(r: Any) -> QueueItem:
         leechers, started, completed, load_quality(quality), load_languages(languages),
         load_formats(formats), cf_score, lease_owner, lease_expires_at, rescues, progress_at,
         None if retry is None else load_retry(retry), client_status, client_message,
-        load_tags(tags), origin_chat, origin_user, save_under,
+        load_tags(tags), origin_chat, origin_user, save_under, group_id,
     )
 
 

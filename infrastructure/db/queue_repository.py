@@ -27,6 +27,7 @@ from core.domain import (
     HistoryEntry,
     HistoryEvent,
     HistoryQuery,
+    ItemGroup,
     ItemState,
     NewItem,
     QueueItem,
@@ -61,7 +62,7 @@ from infrastructure.db.queue_statements import (
     total_statement,
     window,
 )
-from infrastructure.db.tables import queue_history, queue_item, queue_torrent
+from infrastructure.db.tables import item_group, queue_history, queue_item, queue_torrent
 
 _STATES = {s.value: s for s in ItemState}
 S = ItemState
@@ -269,6 +270,22 @@ class SqlQueueRepository:
         async with self.db.reading() as conn:
             rows = (await conn.execute(select(*ITEM_SELECT).where(where).order_by(C.id))).all()
         return [row_to_item(r) for r in rows]
+
+    async def add_group(self, title: str, url: str | None, at: datetime) -> ItemGroup:
+        async with self.db.writing() as conn:
+            rows = await fetch_all(conn, insert(item_group).values(
+                title=title, url=url, added_at=at).returning(item_group.c.id), {})
+        return ItemGroup(int(rows[0][0]), title, url, at)
+
+    async def group(self, group_id: int) -> ItemGroup | None:
+        g = item_group.c
+        async with self.db.reading() as conn:
+            row = (await conn.execute(select(g.id, g.title, g.url, g.added_at)
+                                      .where(g.id == group_id))).first()
+        return None if row is None else ItemGroup(row[0], row[1], row[2], row[3])
+
+    async def in_group(self, group_id: int) -> list[QueueItem]:
+        return await self._select(C.group_id == group_id)
 
     async def tracked(self) -> list[QueueItem]:
         return await self._select(and_(C.state.in_([s.value for s in TRACKED]),

@@ -63,6 +63,7 @@ class QueueItemRow(SQLModel, table=True):
               sqlite_where=text(DUE_WHERE), postgresql_where=text(DUE_WHERE)),
         Index("ix_queue_item_lease", "lease_expires_at",
               sqlite_where=text("state = 'sending'"), postgresql_where=text("state = 'sending'")),
+        Index("ix_queue_item_group_id", "group_id"),
         {"sqlite_autoincrement": True},
     )
 
@@ -126,6 +127,7 @@ class QueueItemRow(SQLModel, table=True):
     origin_chat: int | None = Field(default=None, sa_column=_col(BigInteger))
     origin_user: int | None = Field(default=None, sa_column=_col(BigInteger))
     save_under: str | None = Field(default=None, sa_column=_col(String(200)))
+    group_id: int | None = Field(default=None, sa_column=_col(Integer))  # item_group.id
     # Sort columns, derived from the fields above by core.listing.sort_values.
     download_client_key: str = Field(sa_column=_col(sort_text(), False, server_default=""))
     indexer_key: str = Field(sa_column=_col(sort_text(), False, server_default=""))
@@ -133,6 +135,19 @@ class QueueItemRow(SQLModel, table=True):
     sort_title: str = Field(sa_column=_col(sort_text(), False))
     quality_rank: int = Field(sa_column=_col(Integer, False, server_default="0"))
     status_rank: int = Field(sa_column=_col(SmallInteger, False))
+
+
+class ItemGroupRow(SQLModel, table=True):
+    """Items grabbed together from one link (a playlist): core.domain.ItemGroup."""
+
+    __tablename__ = "item_group"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True,
+                                                          autoincrement=True))
+    title: str = Field(sa_column=_col(Text, False))
+    url: str | None = Field(default=None, sa_column=_col(Text))
+    added_at: datetime = Field(sa_column=_col(UTCDateTime(), False))
 
 
 class QueueTorrentRow(SQLModel, table=True):
@@ -319,6 +334,7 @@ class QualityDefinitionRow(SQLModel, table=True):
 
 queue_item: Table = QueueItemRow.__table__  # type: ignore[attr-defined]
 queue_torrent: Table = QueueTorrentRow.__table__  # type: ignore[attr-defined]
+item_group: Table = ItemGroupRow.__table__  # type: ignore[attr-defined]
 queue_history: Table = QueueHistoryRow.__table__  # type: ignore[attr-defined]
 queue_counter: Table = QueueCounterRow.__table__  # type: ignore[attr-defined]
 blocklist: Table = BlocklistRow.__table__  # type: ignore[attr-defined]

@@ -128,7 +128,7 @@ class _Intake:
             item = outcome.item
             if item is not None:
                 lines.append(f"✅ Queued #{item.id} {short(item.title)} "
-                             f"(position {outcome.position})")
+                             f"(position {outcome.position})" + playlist_note(outcome))
             else:
                 assert outcome.error is not None
                 lines.append(f"❌ {short(outcome.source.shown)}: {self.reason(outcome.error)}")
@@ -136,7 +136,7 @@ class _Intake:
 
     def summary(self, outcomes: list[Outcome]) -> str:
         """'Queued 37, 2 already queued, 1 invalid (line 14)'."""
-        queued = sum(o.item is not None for o in outcomes)
+        queued = sum(o.item is not None and 1 + len(o.more) for o in outcomes)
         kinds: Counter[str] = Counter()
         lines: dict[str, list[int]] = {}
         for outcome in outcomes:
@@ -219,3 +219,11 @@ async def _reply(message: Message, text: str) -> None:
                                                        or MAX_TEXT)
         await message.reply_text(text[:cut], do_quote=False)
         text = text[cut:]
+
+
+def playlist_note(outcome: Outcome) -> str:
+    """', and 11 more from the playlist (2 already queued)' for a playlist link."""
+    note = f", and {len(outcome.more)} more from the playlist" if outcome.more else ""
+    if outcome.skipped:
+        note += f" ({len(outcome.skipped)} already queued or blocklisted)"
+    return note

@@ -82,6 +82,14 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path,
             await opened.db.dispose()
 
 
+def as_listed(grabbed: dict[str, Any]) -> dict[str, Any]:
+    """A grab's answer as the queue lists the item: without `routedTo` (the client it goes
+    to, which only the grab's answer says)."""
+    routed = grabbed.pop("routedTo", None)
+    assert routed is None or isinstance(routed, str), routed
+    return grabbed
+
+
 @dataclass
 class Api:
     """The running app, an authenticated client and an anonymous one, and helpers that
@@ -110,7 +118,7 @@ class Api:
         response = await self.client.post("/api/v3/queue/grab", json=body)
         assert response.status_code == expect, response.text
         result: dict[str, Any] = response.json()
-        return result
+        return as_listed(result) if expect == 201 else result
 
     async def get_json(self, url: str, params: Any = None,
                        validate: Callable[[Any], None] | None = None) -> Any:

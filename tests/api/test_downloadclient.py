@@ -398,17 +398,17 @@ async def test_settings_clients_are_listed_with_a_message_and_are_read_only(api:
 # -- /schema -------------------------------------------------------------------------
 
 
-async def test_the_schema_lists_both_implementations_with_their_fields(api: Api) -> None:
+async def test_the_schema_lists_every_implementation_with_its_fields(api: Api) -> None:
     response = await api.client.get(f"{URL}/schema")
     assert response.status_code == 200, response.text
     templates = response.json()
     validate_download_clients(templates)
     by_kind = {t["implementation"]: t for t in templates}
-    assert set(by_kind) == {"QBittorrent", "Aria2"}
+    assert set(by_kind) == {"QBittorrent", "Aria2", "YtDlp"}
     for kind in ClientKind:
         template = by_kind[kind.value]
         assert template["presets"] == []
-        assert template["protocol"] == "torrent"
+        assert template["protocol"] == ("unknown" if kind is ClientKind.YTDLP else "torrent")
         specs = FIELDS[kind]
         assert [f["name"] for f in template["fields"]] == [s.name for s in specs]
         assert [f["order"] for f in template["fields"]] == list(range(len(specs)))
@@ -427,6 +427,10 @@ async def test_the_schema_lists_both_implementations_with_their_fields(api: Api)
     assert {"host", "port", "rpcPath", "secretToken", "directory"} <= set(aria2_fields)
     assert aria2_fields["secretToken"]["privacy"] == "password"
     assert aria2_fields["host"]["value"] == "127.0.0.1"
+    ytdlp_fields = {f["name"]: f for f in by_kind["YtDlp"]["fields"]}
+    assert {"directory", "format", "mergeFormat", "subtitles", "cookiesFile", "rateLimit",
+            "outputTemplate", "maxActive"} == set(ytdlp_fields)
+    assert by_kind["YtDlp"]["implementationName"] == "yt-dlp"
 
 
 # Radarr's fields (src/NzbDrone.Core/Download/Clients/QBittorrent/QBittorrentSettings.cs and
@@ -472,6 +476,8 @@ async def test_the_schema_carries_every_radarr_field_in_radarrs_order(api: Api) 
     templates = (await api.client.get(f"{URL}/schema")).json()
     validate_download_clients(templates)
     for template in templates:
+        if template["implementation"] == "YtDlp":  # Queuarr's own: Radarr has none
+            continue
         radarr = RADARR_FIELDS[template["implementation"]]
         shapes = [_shape(f) for f in template["fields"]]
         assert shapes[:len(radarr)] == radarr

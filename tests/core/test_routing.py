@@ -88,9 +88,18 @@ def test_http_with_aria2_disabled_has_no_route() -> None:
     assert routed(SourceKind.HTTP, clients) is None
 
 
-@pytest.mark.parametrize("source", list(SourceKind))
-def test_aria2_takes_every_source(source: SourceKind) -> None:
+@pytest.mark.parametrize("source", sorted(set(SourceKind) - {SourceKind.VIDEO}))
+def test_aria2_takes_every_source_but_video_pages(source: SourceKind) -> None:
     assert routed(source, [ClientDescriptor("aria", ARIA2)]) == "aria"
+
+
+def test_a_video_page_goes_to_yt_dlp_only_and_files_never_do() -> None:
+    clients = [ClientDescriptor("aria", ARIA2), ClientDescriptor("qbit", QBIT),
+               ClientDescriptor("yt", ClientKind.YTDLP, priority=50)]
+    assert routed(SourceKind.VIDEO, clients) == "yt"
+    assert routed(SourceKind.VIDEO, clients[:2]) is None
+    for source in set(SourceKind) - {SourceKind.VIDEO}:
+        assert routed(source, [clients[2]]) is None, source
 
 
 @pytest.mark.parametrize("source", TORRENT_SOURCES)

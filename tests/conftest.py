@@ -47,6 +47,17 @@ from tests.pretend_net import internal, web  # noqa: F401 (fixtures: the SSRF te
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
+
+def require_binary(name: str) -> str:
+    """The path of `name`, or skip (fail under CI=true) when it is not installed."""
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} is not installed"
+        if IN_CI:
+            pytest.fail(message + " (CI=true: tests that need it must run, not skip)")
+        pytest.skip(message)
+    return path
+
 # A task still pending when a test's event loop closes is destroyed with it, and whatever
 # it held (a pooled database connection, a socket) is left to the garbage collector,
 # which may complain in some later test. Catch it in the test that leaked it instead.

@@ -210,16 +210,19 @@ NAMED_CLIENTS = ("qbit", "alpha", "Bravo", "charlie")
 def make_api(store: Store, clock: FakeClock, tmp_path: Path) -> ApiFactory:
     """Build and start an app; `max_size` is QUEUARR_MAX_SIZE's limit, `clients` the
     download clients (by default fakes named NAMED_CLIENTS, which receive nothing unless a
-    test sends to them)."""
+    test sends to them; `real_clients`: the registry, clients added through the API);
+    `guard_urls` turns the private-address check of grabs on; other keywords are
+    settings."""
 
     @asynccontextmanager
     async def factory(max_size: int | None = None,
                       clients: DownloadClients | None = None,
-                      allow_private_webhooks: bool = True) -> AsyncIterator[Api]:
+                      allow_private_webhooks: bool = True, *, real_clients: bool = False,
+                      guard_urls: bool = False, **overrides: Any) -> AsyncIterator[Api]:
         settings = Settings(data_dir=tmp_path, api_key=API_KEY, max_size=max_size,
                             managed_aria2="false",
-                            allow_private_webhooks=allow_private_webhooks)
-        if clients is None:  # clients that grabs in these tests may name
+                            allow_private_webhooks=allow_private_webhooks, **overrides)
+        if clients is None and not real_clients:  # clients grabs in these tests may name
             clients = FakeClients(*(FakeDownloadClient(n) for n in NAMED_CLIENTS))
         webhook = WebhookNotifier(store.notifications, UrlGuard(
             allow_private=allow_private_webhooks, setting="QUEUARR_ALLOW_PRIVATE_WEBHOOKS"),
@@ -227,7 +230,7 @@ def make_api(store: Store, clock: FakeClock, tmp_path: Path) -> ApiFactory:
         container = assemble(
             settings, clock, API_KEY, store.stores(), notifiers=[webhook], clients=clients,
             database=store.db, database_type=_DATABASE_TYPE.get(store.kind, "memory"),
-            guard_urls=False)
+            guard_urls=guard_urls)
         app = create_app(container=container)
         prebuild_openapi(app)
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)

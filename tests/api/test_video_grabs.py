@@ -13,21 +13,14 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from pathlib import Path
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-import httpx
 import pytest
-from pydantic import SecretStr
 
-from api.app import create_app
-from infrastructure.bootstrap import assemble
-from infrastructure.settings import Settings
-from tests.api.conftest import API_KEY, BASE, Api, prebuild_openapi
+from tests.api.conftest import Api, ApiFactory
 from tests.api.test_downloadclient import aria2, as_fields, free_port
-from tests.conftest import STORE_KINDS, Store
-from tests.fakes import FakeClock
+from tests.conftest import STORE_KINDS
 from tests.ytdlp import conftest as ytdlp_fixtures
 from tests.ytdlp.media import MediaSite
 
@@ -48,30 +41,13 @@ VideoApi = Callable[..., AbstractAsyncContextManager[Api]]
 
 
 @pytest.fixture
-def make_video_api(store: Store, clock: FakeClock, tmp_path: Path) -> VideoApi:
+def make_video_api(make_api: ApiFactory) -> VideoApi:
     """An app over the real client registry and video router, with the URL guard on."""
 
-    @asynccontextmanager
-    async def factory(allow_private: bool = True, playlist_max: int = 300
-                      ) -> AsyncIterator[Api]:
-        settings = Settings(data_dir=tmp_path, api_key=SecretStr(API_KEY), managed_aria2="false",
-                            ytdlp="true", allow_private_urls=allow_private,
-                            playlist_max=playlist_max)
-        container = assemble(settings, clock, API_KEY, store.stores(), database=store.db,
-                             guard_urls=True)
-        app = create_app(container=container)
-        prebuild_openapi(app)
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        try:
-            async with (
-                app.router.lifespan_context(app),
-                httpx.AsyncClient(transport=transport, base_url=BASE,
-                                  headers={"X-Api-Key": API_KEY}) as client,
-                httpx.AsyncClient(transport=transport, base_url=BASE) as anon,
-            ):
-                yield Api(app, container, client, anon, clock, store)
-        finally:
-            await container.aclose()
+    def factory(allow_private: bool = True, playlist_max: int = 300
+                ) -> AbstractAsyncContextManager[Api]:
+        return make_api(real_clients=True, guard_urls=True, ytdlp="true",
+                        allow_private_urls=allow_private, playlist_max=playlist_max)
 
     return factory
 

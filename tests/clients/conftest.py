@@ -6,13 +6,12 @@ under CI=true, where they fail (as the Postgres tests do)."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import IN_CI
+from tests.conftest import require_binary
 from tests.daemons import (
     ARIA2_BINARY,
     QBITTORRENT_BINARY,
@@ -26,17 +25,6 @@ from tests.daemons import (
 )
 
 PAYLOAD_SIZE = 3 * 1024 * 1024 + 12_345  # not a multiple of the piece size: a short last piece
-
-
-def require_binary(name: str) -> str:
-    """The path of `name`, or skip (fail under CI=true) when it is not installed."""
-    path = shutil.which(name)
-    if path is None:
-        message = f"{name} is not installed"
-        if IN_CI:
-            pytest.fail(message + " (CI=true: download-client tests must run, not skip)")
-        pytest.skip(message)
-    return path
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ import html
 import http.server
 import itertools
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -26,9 +25,7 @@ from types import TracebackType
 from typing import Any, BinaryIO
 from urllib.parse import unquote, urlsplit
 
-import pytest
-
-from tests.conftest import IN_CI
+from tests.conftest import require_binary
 
 FFMPEG = "ffmpeg"
 CLIP, BIG, THIRD, HLS_PLAYLIST = "clip.mp4", "big.mp4", "third.webm", "hls/index.m3u8"
@@ -74,13 +71,7 @@ class Served:
 
 def require_ffmpeg() -> str:
     """The path of ffmpeg, or skip (fail under CI=true) when it is not installed."""
-    path = shutil.which(FFMPEG)
-    if path is None:
-        message = f"{FFMPEG} is not installed"
-        if IN_CI:
-            pytest.fail(message + " (CI=true: the yt-dlp tests must run, not skip)")
-        pytest.skip(message)
-    return path
+    return require_binary(FFMPEG)
 
 
 def make_media(directory: Path, ffmpeg: str) -> dict[str, Served]:

@@ -8,8 +8,12 @@ from pathlib import Path
 
 import torf
 
+from core.clients import ClientConfig, ClientKind
 from core.domain import DownloadProtocol, NewBlocklistEntry
+from infrastructure.clients.registry import ClientRegistry
 from tests.telegram.conftest import GROUP, STRANGER, USER, MakeBot
+from tests.ytdlp import conftest as ytdlp_fixtures
+from tests.ytdlp.media import MediaSite
 
 
 def magnet(name: str, size: int | None = None) -> str:
@@ -152,3 +156,28 @@ async def test_with_chat_dirs_each_chats_items_go_under_its_own_directory(
     items = {i.title: i async for chunk in await bot.container.queue.details() for i in chunk}
     assert items["From.The.Group"].save_under == f"tg-{GROUP}"
     assert items["From.Private"].save_under == f"tg-{USER}"
+
+
+async def test_a_playlist_link_queues_every_video_and_says_how_many(
+        make_bot: MakeBot, media_site: MediaSite) -> None:
+    """A page of three videos sent to the bot, with yt-dlp the client for pages: one answer
+    for the link, the first item and the two others from the playlist; sent again, every
+    entry is already queued."""
+    bot = await make_bot(allow_private_urls=True, ytdlp="true")
+    registry = bot.container.clients
+    assert isinstance(registry, ClientRegistry)
+    await registry.create(ClientConfig("yt-dlp", ClientKind.YTDLP, fields={}), force=True)
+    bot.api.push_message(USER, f"videos: {media_site.three_videos_url}")
+    (answer,) = await bot.answers(USER)
+    items = [i async for chunk in await bot.container.queue.details() for i in chunk]
+    assert len(items) == 3 and len({i.group_id for i in items}) == 1
+    first = min(items, key=lambda i: i.id)
+    assert answer == (f"✅ Queued #{first.id} {first.title} (position 1), and 2 more from "
+                      "the playlist")
+    bot.api.push_message(USER, media_site.three_videos_url)
+    again = (await bot.answers(USER, 2))[-1]
+    assert again == f"❌ {media_site.three_videos_url}: already in the queue as #{first.id}"
+
+
+media_files = ytdlp_fixtures.media_files  # the local media site's fixtures, here too
+media_site = ytdlp_fixtures.media_site

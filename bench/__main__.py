@@ -8,7 +8,8 @@ the download-client status cycle (bench/clients.py); `--only processor [--quick]
 notification overhead on dispatch (bench/events.py); `--only relay [--quick]` only the
 Postgres event relay between processes (bench/relay.py); `--only stalls` only the
 event-loop stalls from one heavy request (bench/stalls.py); `--only telegram [--quick]`
-only the Telegram bot's figures (bench/telegram.py); `--only queue` only the queue
+only the Telegram bot's figures (bench/telegram.py); `--only videos [--quick]` only the
+yt-dlp client, probe and video grab figures (bench/videos.py); `--only queue` only the queue
 benchmark. A plain run does all three, the client and processor sections appended to
 results/latest.md."""
 
@@ -42,6 +43,10 @@ if only == "telegram":
     from bench.telegram import main as telegram_main
 
     sys.exit(telegram_main(args[2:]))
+if only == "videos":
+    from bench.videos import main as videos_main
+
+    sys.exit(videos_main(args[2:]))
 if only == "stalls":
     from bench.stalls import main as stalls_main
 

@@ -1,5 +1,5 @@
 """SSRF through yt-dlp: a public page that redirects into loopback. The real worker runs
-on a pretend internet (pretend_worker.py) where `videos.example` is a public address
+on a pretend internet (pretend_net.py) where `videos.example` is a public address
 carried to the local video site; the redirect's target is an internal server on
 127.0.0.1 that must never be asked anything."""
 
@@ -23,7 +23,8 @@ from tests.ytdlp.media import MediaSite
 from tests.ytdlp.test_client import finished, status_of, video, ytdlp_config
 
 PUBLIC = "93.184.216.34"  # what videos.example resolves to on the pretend internet
-PRETEND_WORKER = (sys.executable, "-m", "tests.ytdlp.pretend_worker")
+PRETEND_WORKER = (sys.executable, "-m", "tests.ytdlp.pretend_net", "-m",
+                  "infrastructure.ytdlp.worker")
 
 
 @pytest.fixture

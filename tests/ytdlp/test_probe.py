@@ -5,9 +5,11 @@ each entry downloadable on its own, and failures split into refused (never) and 
 from __future__ import annotations
 
 import io
+import json
 import os
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,9 +21,11 @@ from core.errors import SourceRefused, SourceUnavailable
 from infrastructure.ytdlp.failures import classify
 from infrastructure.ytdlp.guard import REFUSED
 from infrastructure.ytdlp.probe import Prober
+from tests.ytdlp import pretend_net
 from tests.ytdlp.media import MediaSite
 
 PUBLIC_NAME = "videos.pretend.example"
+PRETEND_ADDRESS = "93.184.215.14"  # public; never connected to: carried to 127.0.0.1
 
 
 def loopback() -> Prober:
@@ -78,23 +82,27 @@ async def test_the_guard_refuses_the_loopback_site_when_private_urls_are_not_all
     assert media_site.requests == []
 
 
-def behind_pretend_dns() -> Prober:
-    """A guarded prober to which PUBLIC_NAME is a public address that is the local site."""
-    return Prober(allow_private=False, python_command=(
-        sys.executable, "-m", "tests.ytdlp.behind_pretend_dns", PUBLIC_NAME))
+@pytest.fixture
+def behind_pretend_dns(monkeypatch: pytest.MonkeyPatch) -> Callable[[], Prober]:
+    """Guarded probers to which PUBLIC_NAME is a public address that is the local site."""
+    monkeypatch.setenv(pretend_net.TABLE, json.dumps(
+        {"dns": {PUBLIC_NAME: PRETEND_ADDRESS}, "routes": {PRETEND_ADDRESS: None}}))
+    return lambda: Prober(allow_private=False, python_command=(
+        sys.executable, "-m", "tests.ytdlp.pretend_net"))
 
 
 def public(media_site: MediaSite, url: str) -> str:
     return url.replace("127.0.0.1", PUBLIC_NAME, 1)
 
 
-async def test_a_page_on_a_public_address_passes_the_guard(media_site: MediaSite) -> None:
+async def test_a_page_on_a_public_address_passes_the_guard(
+        media_site: MediaSite, behind_pretend_dns: Callable[[], Prober]) -> None:
     listing = await behind_pretend_dns().probe(public(media_site, media_site.video_page_url), 5)
     assert not listing.playlist and len(listing.entries) == 1
 
 
 async def test_a_redirect_from_a_public_address_to_loopback_is_refused(
-        media_site: MediaSite) -> None:
+        media_site: MediaSite, behind_pretend_dns: Callable[[], Prober]) -> None:
     hop = public(media_site, media_site.redirect_url(media_site.video_page_url))
     with pytest.raises(SourceRefused, match=REFUSED):
         await behind_pretend_dns().probe(hop, 5)

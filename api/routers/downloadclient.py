@@ -51,12 +51,14 @@ def _kind(implementation: str) -> ClientKind:
 
 def _prepare(registry: ClientRegistry, body: DownloadClientBody,
              previous: ClientConfig | None = None) -> ClientConfig:
+    if body.protocol is not None and body.protocol.value not in ("torrent", "unknown"):
+        raise BadRequest(f"protocol {body.protocol.value!r}: Queuarr's clients are torrent "
+                         "(and direct http) clients, and yt-dlp")
     kind = _kind(body.implementation)
     wanted = "unknown" if kind is ClientKind.YTDLP else "torrent"
     if body.protocol is not None and body.protocol.value != wanted:
         raise BadRequest(f"protocol {body.protocol.value!r}: {kind.value} is filed under "
-                         f"{wanted!r} (Queuarr's clients are torrent and direct http clients, "
-                         "and yt-dlp)")
+                         f"{wanted!r}")
     if previous is not None and previous.kind is not kind:
         raise BadRequest("implementation cannot change; delete the client and add a new one")
     return registry.prepare(

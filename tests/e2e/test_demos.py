@@ -116,7 +116,8 @@ def test_the_integration_demo_adds_its_qbittorrent_and_walks_the_lifecycle(
     assert queue == []  # both removed
     (entry,) = blocklist  # the first release only
     assert entry["sourceTitle"].startswith("Queuarr.Demo.First.")
-    assert clients == []  # the demo deleted the client it added
+    # The demo deleted the client it added; Queuarr's own yt-dlp client stays.
+    assert [c["name"] for c in clients] == ["yt-dlp"]
     assert torrents(qbittorrent) == []  # both removed from qBittorrent too
     assert qbittorrent.password not in server.log.read_text()
 
@@ -142,5 +143,5 @@ def test_the_integration_demo_uses_a_qbittorrent_from_settings(
     finally:
         stop(process)
     assert queue == [] and blocklist == []  # the demo removed its blocklist entry
-    assert clients == ["qBittorrent"]
+    assert clients == ["qBittorrent", "yt-dlp"]  # yt-dlp: Queuarr's own, for videos
     assert torrents(qbittorrent) == []

@@ -36,16 +36,20 @@ def test_serve_starts_tests_and_stops_a_managed_aria2c(tmp_path: Path) -> None:
         assert listening and all(c.laddr.ip in ("127.0.0.1", "::1") for c in listening)
 
         with httpx.Client(base_url=server.url, headers={"X-Api-Key": server.api_key}) as http:
-            (client,) = http.get("/api/v3/downloadclient").json()
+            # The managed aria2c, and Queuarr's own yt-dlp client (yt-dlp is installed).
+            client, video = http.get("/api/v3/downloadclient").json()
             assert client["name"] == "Managed aria2" and client["implementation"] == "Aria2"
+            assert (video["name"], video["implementation"], video["protocol"],
+                    video["priority"]) == ("yt-dlp", "YtDlp", "unknown", 50)
             fields = {f["name"]: f["value"] for f in client["fields"]}
             assert fields["host"] == "127.0.0.1"
             assert fields["port"] in {c.laddr.port for c in listening}
             assert fields["secretToken"] == "********"
             assert http.put(f"/api/v3/downloadclient/{client['id']}",
                             json=client).status_code == 400  # read-only
-            (result,) = http.post("/api/v3/downloadclient/testall").json()
-            assert result == {"id": client["id"], "isValid": True, "validationFailures": []}
+            results = http.post("/api/v3/downloadclient/testall").json()
+            assert results == [{"id": c["id"], "isValid": True, "validationFailures": []}
+                               for c in (client, video)]
         assert secret not in server.log.read_text()
     finally:
         process.send_signal(signal.SIGTERM)
@@ -66,7 +70,9 @@ def test_no_managed_aria2c_when_off_or_not_needed(tmp_path: Path, env: dict[str,
         assert _aria2c_children(process.pid) == []
         with httpx.Client(base_url=server.url, headers={"X-Api-Key": server.api_key}) as http:
             names = [c["name"] for c in http.get("/api/v3/downloadclient").json()]
-        assert names == (["qBittorrent"] if "QUEUARR_QBITTORRENT_URL" in env else [])
+        # yt-dlp's own client is there either way: it is no aria2c stand-in.
+        assert names == (["qBittorrent", "yt-dlp"] if "QUEUARR_QBITTORRENT_URL" in env
+                         else ["yt-dlp"])
     finally:
         process.terminate()
         process.wait(timeout=20)
@@ -81,6 +87,7 @@ def test_client_secrets_never_reach_the_log(tmp_path: Path) -> None:
         "QUEUARR_QBITTORRENT_PASSWORD": qbit_password,
         "QUEUARR_ARIA2_URL": "http://127.0.0.1:9/jsonrpc",
         "QUEUARR_ARIA2_SECRET": aria2_secret,
+        "QUEUARR_YTDLP": "false",  # the two settings clients only
     })
     try:
         with httpx.Client(base_url=server.url, headers={"X-Api-Key": server.api_key}) as http:

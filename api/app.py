@@ -13,6 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.middleware.cors import CORSMiddleware
 
 from api import errors
+from api.docs import docs_app
 from api.edge import ApiKeyAuth, RadarrEdge
 from api.resources import event_json
 from api.routers import (
@@ -36,6 +37,7 @@ from api.routers import (
     system,
     tag,
     telegram,
+    ui,
 )
 from api.version import QUEUARR_VERSION, RADARR_API_VERSION
 from core.ratelimit import FailureLimiter
@@ -76,7 +78,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             if own:
                 await c.aclose()
 
-    app = FastAPI(
+    app = docs_app(  # /docs and /redoc from the package, not a CDN
         title="Queuarr",
         version=QUEUARR_VERSION,
         description=DESCRIPTION,
@@ -104,6 +106,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.include_router(command.router)
     app.include_router(movie.router)
     app.include_router(telegram.router)  # issue 14: outside /api, its own secret
+    app.include_router(ui.router)  # issue 16: the web UI, and its session cookie
 
     def query_names() -> frozenset[str]:
         names = {"apikey"}
@@ -116,7 +119,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.state.auth_failures = FailureLimiter()  # wrong API keys, per client address
     app.add_middleware(ApiKeyAuth, key=lambda: app.state.container.api_key,
                        version=RADARR_API_VERSION,
-                       failures=lambda: app.state.auth_failures)
+                       failures=lambda: app.state.auth_failures,
+                       sessions=lambda: app.state.container.settings.ui)
     app.add_middleware(RadarrEdge, names=query_names)
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"],
                        allow_headers=["*"])
@@ -140,7 +144,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                          routes=app.routes)
     components = schema.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
-    for model in (*queue.BODY_MODELS, notification.NotificationBody):
+    for model in (*queue.BODY_MODELS, notification.NotificationBody,
+                  downloadclient.DownloadClientBody):
         definition = model.model_json_schema(ref_template="#/components/schemas/{model}",
                                              by_alias=True)
         schemas.update(definition.pop("$defs", {}))

@@ -5,6 +5,8 @@
 - every /api request needs the API key (query `apikey`, then `X-Api-Key`, then
   `Authorization: Bearer`), compared in constant time; failure is a bare 401, and an
   address that sent too many wrong keys gets 429 with Retry-After for a while;
+- the web UI's session cookie (api.session) stands in for the key; a request it
+  authenticates that may change something must also carry `X-Queuarr-UI: 1` (403 without);
 - authenticated /api responses carry X-Application-Version and no-cache headers.
 """
 
@@ -20,6 +22,7 @@ from urllib.parse import parse_qsl, unquote, urlencode
 
 import orjson
 
+from api import session
 from core.ratelimit import FailureLimiter
 
 ASGIApp = Callable[..., Any]
@@ -46,7 +49,8 @@ class RadarrEdge:
             path: str = scope["path"]
             low = path.lower()
             fixed = low if low.startswith("/api") or low.rstrip("/") == "/ping" else path
-            if len(fixed) > 1 and fixed.endswith("/"):
+            # "/ui/" keeps its slash: the page's relative URLs resolve against it.
+            if len(fixed) > 1 and fixed.endswith("/") and fixed != "/ui/":
                 fixed = fixed.rstrip("/") or "/"
             if fixed != path:
                 scope = dict(scope, path=fixed, raw_path=fixed.encode())
@@ -118,6 +122,18 @@ def accepts_json(accept: bytes | None) -> bool:
 NOT_JSON = frozenset({"/metrics", "/api/v3/queue/stream"})
 
 
+async def _forbidden(send: Any) -> None:
+    body = orjson.dumps({"message": "A request signed in by the web UI's cookie must carry "
+                                    "the header X-Queuarr-UI: 1"})
+    await send({"type": "http.response.start", "status": 403, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+# Methods a cookie alone may use: they change nothing, so a cross-site request gains nothing.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 async def _too_many(send: Any, seconds: float) -> None:
     body = orjson.dumps({"message": "Too many failed API keys from this address; try "
                                     f"again in {math.ceil(seconds)} s"})
@@ -130,12 +146,16 @@ async def _too_many(send: Any, seconds: float) -> None:
 class ApiKeyAuth:
     """Requires the API key on /api paths and /metrics (after RadarrEdge has lower-cased
     them). Wrong keys are counted per client address (`failures`, core.ratelimit): past
-    the limit, the address gets 429 for everything until its window passes."""
+    the limit, the address gets 429 for everything until its window passes. Without a
+    key, a valid session cookie (api.session) authenticates when `sessions()` says the web
+    UI is on."""
 
     def __init__(self, app: ASGIApp, key: Callable[[], str], version: str,
-                 failures: Callable[[], FailureLimiter] | None = None) -> None:
+                 failures: Callable[[], FailureLimiter] | None = None,
+                 sessions: Callable[[], bool] = lambda: False) -> None:
         self.app = app
         self._key = key
+        self._sessions = sessions
         own = FailureLimiter()
         self._failures = failures or (lambda: own)
         self._headers = [
@@ -159,11 +179,20 @@ class ApiKeyAuth:
             await _too_many(send, wait)
             return
         given = api_key_from(scope)
-        if given is None:
+        if given is None and self._sessions():
+            headers = scope.get("headers", ())
+            if not session.signed_in(headers, self._key()):
+                await _bare(send, 401)
+                return
+            if scope["method"] not in SAFE_METHODS and \
+                    (session.UI_HEADER, b"1") not in headers:
+                await _forbidden(send)
+                return
+        elif given is None:
             await _bare(send, 401)
             return
-        if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"),
-                                   self._key().encode()):
+        elif not hmac.compare_digest(given.encode("utf-8", "surrogateescape"),
+                                     self._key().encode()):
             if failures.failed(address):
                 log.warning("%s sent %d wrong API keys within %g s: its requests get 429 "
                             "until the window passes", address, failures.limit,

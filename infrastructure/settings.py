@@ -53,6 +53,8 @@ class Settings(BaseSettings):
                                "instanceName (appName is always Radarr, as tools expect).")
     host: str = "127.0.0.1"
     port: int = Field(default=7878, ge=1, le=65535)
+    ui: bool = Field(default=True, description="Serve the web UI at / and /ui/ (sign-in "
+                     "with the API key); false answers 404 there.")
     max_size: int | None = Field(default=None, description="Largest release accepted, bytes.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"

@@ -12,12 +12,43 @@ from api.params import ContainerDep
 from api.resources import dumps, event_json, status_resource
 from api.routers.queue import ERRORS
 from core.errors import NotFound
-from core.events import Coalescer, EventBus, QueueEvent, stream
+from core.events import Coalescer, EventBus, EventType, QueueEvent, stream
 from infrastructure.bootstrap import Container
 
 router = APIRouter(prefix="/api/v3/queue", tags=["Queue"])
 
 RETRY_MS = 3000
+
+
+def _event_schema(names: list[str], data: dict[str, Any], description: str
+                  ) -> dict[str, Any]:
+    """One kind of SSE event, as OpenAPI 3.1 describes a text/event-stream's events (the
+    media type's `schema` is each event's; `data` is JSON text)."""
+    return {"type": "object", "description": description, "required": ["event", "data"],
+            "properties": {
+                "event": {"enum": names}, "id": {"type": "string"},
+                "retry": {"type": "integer"},
+                "data": {"type": "string", "contentMediaType": "application/json",
+                         "contentSchema": data}}}
+
+
+_KINDS = [kind.value for kind in EventType]
+# Every event the stream sends: a change, the periodic status, and reset.
+EVENT_SCHEMA = {"oneOf": [
+    _event_schema(_KINDS, {
+        "type": "object", "required": ["eventType", "eventId", "date"], "properties": {
+            "eventType": {"enum": _KINDS}, "eventId": {"type": "integer"},
+            "date": {"type": "string", "format": "date-time"},
+            "message": {"type": "string"}, "downloadClient": {"type": "string"},
+            "queueItem": {"$ref": "#/components/schemas/QueueResource"}}},
+        "A change; an item's carries its queueItem, a client's (clientUnavailable, "
+        "clientBack) only downloadClient and message"),
+    _event_schema(["status"], {"$ref": "#/components/schemas/QueueStatus"},
+                  "The queue's counts, first and every statusEvery seconds"),
+    _event_schema(["reset"], {"type": "object", "required": ["lastEventId"],
+                              "properties": {"lastEventId": {"type": "string"}}},
+                  "Read the queue afresh; the stream goes on after lastEventId"),
+]}
 
 
 def _frame(event: str, data: Any, event_id: str | None = None) -> bytes:
@@ -59,7 +90,7 @@ def _bus(c: Container) -> EventBus:
                 "read the queue afresh; the stream goes on after lastEventId, which is "
                 "also the reset's id. The stream ends when the server stops (an "
                 "EventSource reconnects after `retry`)."),
-                "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+                "content": {"text/event-stream": {"schema": EVENT_SCHEMA}}},
                 404: ERRORS[404], 400: ERRORS[400]})
 async def follow(
     c: ContainerDep,

@@ -28,6 +28,7 @@ EXPECTED = {
     "GET /api/v3/queue/group/{id}", "PUT /api/v3/queue/group/{id}/pause",
     "PUT /api/v3/queue/group/{id}/resume", "POST /api/v3/queue/group/{id}/retry",
     "DELETE /api/v3/queue/group/{id}",
+    "GET /ui/session", "POST /ui/session", "DELETE /ui/session",
     "DELETE /api/v3/queue/cleanup", "GET /api/v3/queue/statistics", "GET /api/v3/blocklist",
     "DELETE /api/v3/blocklist/{id}", "DELETE /api/v3/blocklist/bulk",
     "GET /api/v3/downloadclient", "POST /api/v3/downloadclient",

@@ -125,6 +125,14 @@ def resolve_direction(raw: SortDirection | None) -> SortDirection:
     return raw
 
 
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def ascii_lower(text: str) -> str:
+    """Lower case for ASCII letters only, as SQLite's lower() does."""
+    return text.translate(_ASCII_LOWER)
+
+
 @dataclass(frozen=True, slots=True)
 class QueueFilter:
     include_unknown: bool = False
@@ -134,12 +142,15 @@ class QueueFilter:
     quality_ids: frozenset[int] | None = None
     language_ids: frozenset[int] | None = None
     statuses: frozenset[RadarrStatus] | None = None  # the shown status (shown_status)
+    # Queuarr's own: items whose title contains this, ignoring the case of ASCII letters
+    # (what SQLite's lower() folds; Postgres's lower() folds other letters too).
+    search: str | None = None
 
     @property
     def counter_only(self) -> bool:
         """True when the counters alone can give the total: they count states, so not
         for a status a client's view can show."""
-        return (self.movie_ids is None and self.protocol is None
+        return (self.movie_ids is None and self.protocol is None and self.search is None
                 and self.quality_ids is None and self.language_ids is None
                 and not (self.statuses and self.statuses & CLIENT_VIEW_STATUSES))
 
@@ -164,6 +175,8 @@ class QueueFilter:
         if self.statuses is not None and shown_status(item) not in self.statuses:
             return False
         if self.quality_ids is not None and item.quality.quality.id not in self.quality_ids:
+            return False
+        if self.search is not None and ascii_lower(self.search) not in ascii_lower(item.title):
             return False
         return self.language_ids is None or any(
             lang.id in self.language_ids for lang in item.languages

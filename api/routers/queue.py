@@ -84,10 +84,14 @@ async def get_queue(
     languages: Annotated[list[Int32Item], Query()] = [],  # noqa: B006
     quality: Annotated[list[Int32Item], Query()] = [],  # noqa: B006
     status: Annotated[list[StatusItem], Query()] = [],  # noqa: B006
+    search: Annotated[str | None, Query(max_length=200, description=(
+        "Queuarr's own: only items whose title contains this (ASCII letters in any "
+        "case)"))] = None,
 ) -> Response:
     """Radarr's GET /api/v3/queue: any pageSize, Radarr's sort keys (an unknown key
     sorts by timeleft), omitted sortDirection = descending. Items without a movie are
-    hidden unless includeUnknownMovieItems=true."""
+    hidden unless includeUnknownMovieItems=true. `search` (Queuarr's) keeps the items
+    whose title contains it."""
     flt = QueueFilter(
         include_unknown=include_unknown,
         movie_ids=frozenset(movie_ids) if movie_ids else None,
@@ -95,6 +99,7 @@ async def get_queue(
         statuses=QueueFilter.for_statuses(status),
         quality_ids=frozenset(quality) if quality else None,
         language_ids=frozenset(languages) if languages else None,
+        search=search.strip() or None if search is not None else None,
     )
     listed = await c.queue.list_page(page, page_size, sort_key, sort_direction, flt)
     now = c.clock.now()

@@ -22,7 +22,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.dml import Insert
 
 from core.domain import FINISHED_STATES, ItemState
-from core.listing import RADARR_STATUS_RANK, SORT_COLUMNS, PageRequest, QueueFilter
+from core.listing import (
+    RADARR_STATUS_RANK,
+    SORT_COLUMNS,
+    PageRequest,
+    QueueFilter,
+    ascii_lower,
+)
 from infrastructure.db.mapping import ITEM_COLUMNS
 from infrastructure.db.tables import queue_counter, queue_history, queue_item, queue_torrent
 
@@ -48,6 +54,8 @@ def filter_clauses(flt: QueueFilter) -> list[ColumnElement[bool]]:
         where.append(C.status_rank.in_(sorted(RADARR_STATUS_RANK[s] for s in flt.statuses)))
     if flt.quality_ids is not None:
         where.append(C.quality_id.in_(sorted(flt.quality_ids)))
+    if flt.search is not None:  # lower() folds ASCII on SQLite; the term is folded alike
+        where.append(func.lower(C.title).contains(ascii_lower(flt.search), autoescape=True))
     if flt.language_ids is not None:
         where.append(or_(*(C.language_ids.like(f"%,{int(i)},%") for i in sorted(flt.language_ids))))
     return where

@@ -163,3 +163,16 @@ def test_the_page_keeps_up_with_50_progress_events_a_second_over_10000_items(
     assert figures["rowsAddedOrRemoved"] == 0, figures
     assert figures["shownEvents"] >= RATE * SECONDS // 5  # (others may hit a shown row)
     assert figures["mutations"] <= MUTATIONS_PER_SHOWN_EVENT * figures["shownEvents"], figures
+
+
+def test_the_title_search_runs_on_the_server_over_every_page(
+        page: Page, full_queue: LiveServer) -> None:
+    """An item far past the first page is found: the server searches, not the page."""
+    sign_in(page, full_queue)
+    expect(page.locator("#queue-page")).to_contain_text(f"{ITEMS} items", timeout=30_000)
+    page.get_by_label("Search titles").fill("load.item.09999")  # any case
+    expect(page.locator("#queue-page")).to_contain_text("1 items", timeout=15_000)
+    expect(page.locator("#queue-body tr")).to_have_count(1)
+    expect(page.locator("#queue-body")).to_contain_text("Load.Item.09999")
+    page.get_by_label("Search titles").fill("Load.Item.0999")  # 09990 ... 09999
+    expect(page.locator("#queue-page")).to_contain_text("10 items", timeout=15_000)

@@ -358,7 +358,15 @@ async def test_filters_select_the_same_items_everywhere(store: Store) -> None:
         QueueFilter(include_unknown=True, quality_ids=frozenset({7, 31})),
         QueueFilter(include_unknown=True, language_ids=frozenset({2})),
         QueueFilter(include_unknown=True, language_ids=frozenset({0, 1})),
+        # the title search: ASCII letters in any case, LIKE's wildcards taken literally
+        QueueFilter(include_unknown=True, search="ETA"),
+        QueueFilter(include_unknown=True, search="a.2"),
+        QueueFilter(include_unknown=True, search="mile"),
+        QueueFilter(search="zeta.1", states=frozenset({S.QUEUED})),
+        QueueFilter(include_unknown=True, search="%"),
+        QueueFilter(include_unknown=True, search="_"),
     ]
+    assert any(i.title.startswith(("beta", "Beta", "zeta", "Zeta")) for i in items)
     for flt in filters:
         expected = [i.id for i in order_items([i for i in items if flt.matches(i)], "title",
                                               False)]

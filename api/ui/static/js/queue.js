@@ -1,5 +1,5 @@
-// The queue table: one server page at a time (sort, state filter, paging), a title
-// search over that page, the selection and the actions on items.
+// The queue table: one server page at a time (sort, state filter, title search, paging:
+// all done by the server), the selection and the actions on items.
 
 import * as api from "./api.js";
 import { $, showError, setText } from "./dom.js";
@@ -31,7 +31,7 @@ export async function load() {
     const data = await api.get("queue", {
       page: view.page, pageSize: view.pageSize, sortKey: view.sortKey,
       sortDirection: view.sortDirection, includeUnknownMovieItems: true,
-      status: view.status || undefined,
+      status: view.status || undefined, search: view.search.trim() || undefined,
     });
     if (loading !== seq) return; // a newer load is on its way
     const pages = Math.max(1, Math.ceil(data.totalRecords / view.pageSize));
@@ -70,7 +70,6 @@ function render(records) {
     fragment.append(tr);
   }
   body.replaceChildren(fragment);
-  applySearch();
   pager();
   selectionChanged();
 }
@@ -85,14 +84,6 @@ function pager() {
     const sorted = th.dataset.sort === view.sortKey;
     if (sorted) th.setAttribute("aria-sort", view.sortDirection);
     else th.removeAttribute("aria-sort");
-  }
-}
-
-function applySearch() {
-  const needle = view.search.trim().toLowerCase();
-  for (const [id, tr] of rows) {
-    const title = (items.get(id)?.title || "").toLowerCase();
-    tr.hidden = Boolean(needle) && !title.includes(needle);
   }
 }
 
@@ -113,7 +104,6 @@ function flush() {
     updateRow(tr, resource);
   }
   pending.clear();
-  if (view.search) applySearch();
 }
 
 export function forget(id) {
@@ -233,9 +223,11 @@ export function setup() {
     load();
   });
   view.pageSize = Number($("#page-size").value);
+  let typing = 0;  // the server searches every page: ask once typing pauses
   $("#search").addEventListener("input", (e) => {
     view.search = e.target.value;
-    applySearch();
+    clearTimeout(typing);
+    typing = setTimeout(() => { view.page = 1; load(); }, 250);
   });
   for (const th of document.querySelectorAll("#queue-table th[data-sort]")) {
     th.querySelector("button").addEventListener("click", () => {

@@ -590,8 +590,10 @@ class FileServer:
         self.port = 0
         self.url = ""
 
+    handler: type[http.server.BaseHTTPRequestHandler] = _RangeHandler  # a subclass may slow it
+
     def start(self) -> None:
-        server = _FileHTTPServer(("127.0.0.1", 0), _RangeHandler)
+        server = _FileHTTPServer(("127.0.0.1", 0), self.handler)
         server.owner = self
         self._server = server
         self.port = int(server.server_address[1])

@@ -8,6 +8,7 @@ memory, SQLite and Postgres."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import hashlib
 import itertools
@@ -22,6 +23,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 import torf
+import uvicorn
 from fastapi import FastAPI
 
 from api.app import create_app
@@ -45,6 +47,7 @@ from tests.api.radarr_schema import (
     validate_queue_status,
 )
 from tests.conftest import Store, open_store
+from tests.daemons import free_port
 from tests.fakes import FakeClients, FakeClock, FakeDownloadClient
 
 API_KEY = "0123456789abcdef0123456789abcdef"
@@ -80,6 +83,23 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path,
     finally:
         if opened.db is not None:
             await opened.db.dispose()
+
+
+@asynccontextmanager
+async def over_a_socket(app: Any) -> AsyncIterator[str]:
+    """The app served by uvicorn on a loopback port (for what ASGI transport cannot do: a
+    stream that never ends); yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           lifespan="off", log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
 
 
 def as_listed(grabbed: dict[str, Any]) -> dict[str, Any]:

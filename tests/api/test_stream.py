@@ -7,26 +7,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from core.events import EventType as E
 from core.processor import Processor, ProcessorConfig
-from tests.api.conftest import API_KEY, Api, ApiFactory
+from tests.api.conftest import API_KEY, Api, ApiFactory, over_a_socket
 from tests.fakes import FakeClients, FakeDownloadClient
 
 TITLE = "Heat.1995.1080p.BluRay.x264-SPARKS"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Live:
@@ -95,18 +87,8 @@ async def until(frames: Frames, event: str, count: int = 1) -> None:
 @pytest.fixture
 async def live(make_api: ApiFactory) -> AsyncIterator[Live]:
     client = FakeDownloadClient("aria2")
-    async with make_api(clients=FakeClients(client)) as api:
-        port = free_port()
-        server = uvicorn.Server(uvicorn.Config(api.app, host="127.0.0.1", port=port,
-                                               lifespan="off", log_level="warning"))
-        task = asyncio.create_task(server.serve())
-        while not server.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)
-            await asyncio.sleep(0.01)
-        try:
-            yield Live(api, client, f"http://127.0.0.1:{port}")
-        finally:
-            server.should_exit = True
-            await task
+    async with make_api(clients=FakeClients(client)) as api, over_a_socket(api.app) as url:
+        yield Live(api, client, url)
 
 
 def first(frames: Frames, event: str) -> dict[str, Any]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import time
 from collections.abc import AsyncIterator, MutableMapping
 from email.utils import formatdate
@@ -16,13 +15,12 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from starlette.staticfiles import StaticFiles
 
 from api import session
 from api.routers import ui
 from core.ratelimit import MAX_FAILURES, WINDOW, FailureLimiter
-from tests.api.conftest import API_KEY, BASE, Api, ApiFactory
+from tests.api.conftest import API_KEY, BASE, Api, ApiFactory, over_a_socket
 
 SIGN_IN = "/ui/session"
 STATUS = "/api/v3/queue/status"
@@ -325,33 +323,18 @@ async def test_the_packaged_files_cannot_be_left_either(api: Api) -> None:
     assert (await api.anon.get("/ui/static/%2e%2e/%2e%2e/app.py")).status_code == 404
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def test_the_live_stream_works_with_the_cookie_alone(api: Api) -> None:
     # EventSource sends cookies but cannot send headers; over a real socket, since the
     # stream never ends.
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(api.app, host="127.0.0.1", port=port,
-                                           lifespan="off", log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)
-        await asyncio.sleep(0.01)
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
-            async with http.stream("GET", "/api/v3/queue/stream", headers={
-                    "Accept": "text/event-stream", **cookie(session.issue(API_KEY))}) as live:
-                assert live.status_code == 200
-                lines = live.aiter_lines()
+    async with over_a_socket(api.app) as url, httpx.AsyncClient(base_url=url,
+                                                                 timeout=30) as http:
+        async with http.stream("GET", "/api/v3/queue/stream", headers={
+                "Accept": "text/event-stream", **cookie(session.issue(API_KEY))}) as live:
+            assert live.status_code == 200
+            lines = live.aiter_lines()
+            first = await asyncio.wait_for(anext(lines), 10)
+            while not first.startswith("event:"):
                 first = await asyncio.wait_for(anext(lines), 10)
-                while not first.startswith("event:"):
-                    first = await asyncio.wait_for(anext(lines), 10)
-                assert first == "event: status"
-            refused = await http.get("/api/v3/queue/stream", headers=cookie("v1.1.2.3"))
-            assert refused.status_code == 401
-    finally:
-        server.should_exit = True
-        await task
+            assert first == "event: status"
+        refused = await http.get("/api/v3/queue/stream", headers=cookie("v1.1.2.3"))
+        assert refused.status_code == 401

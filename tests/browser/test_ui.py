@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.conftest import require_binary
-from tests.daemons import Aria2Daemon, FileServer, ServedFile, _FileHTTPServer, _RangeHandler
+from tests.daemons import Aria2Daemon, FileServer, ServedFile, _RangeHandler
 from tests.e2e.conftest import LiveServer
 
 FILE_NAME = "Big.Buck.Bunny.2008.1080p.mkv"
@@ -66,15 +66,7 @@ class _SlowHandler(_RangeHandler):
 class SlowFileServer(FileServer):
     """tests.daemons.FileServer with throttled bodies."""
 
-    def start(self) -> None:
-        server = _FileHTTPServer(("127.0.0.1", 0), _SlowHandler)
-        server.owner = self
-        self._server = server
-        self.port = int(server.server_address[1])
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=server.serve_forever, name="slow-file-server",
-                                        kwargs={"poll_interval": 0.1}, daemon=True)
-        self._thread.start()
+    handler = _SlowHandler
 
 
 @pytest.fixture(scope="module")

@@ -66,15 +66,19 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             c.webhook.render = lambda event: event_json(event, c.clock.now())
         app.state.container = c
         # Everything built so far lives as long as the process: keep it out of the
-        # cyclic collector, whose full passes over it were 50 ms pauses under load.
-        gc.collect()
-        gc.freeze()
+        # cyclic collector, whose full passes over it were 50 ms pauses under load. (Not
+        # for a container handed in, as tests do: a full collection per test app costs
+        # more the longer the test process has run.)
+        if own:
+            gc.collect()
+            gc.freeze()
         where = c.database.url.render_as_string(hide_password=True) if c.database else "memory"
         log.info("Queuarr %s ready on %s", QUEUARR_VERSION, where)
         try:
             yield
         finally:
-            gc.unfreeze()  # an app in a test, or restarted in-process, frees its own
+            if own:
+                gc.unfreeze()  # an app restarted in-process frees its own
             if own:
                 await c.aclose()
 

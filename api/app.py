@@ -17,6 +17,7 @@ from api.docs import docs_app
 from api.edge import ApiKeyAuth, RadarrEdge
 from api.resources import event_json
 from api.routers import (
+    backup,
     blocklist,
     command,
     config,
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     )
     errors.install(app)
     app.include_router(system.router)
+    app.include_router(backup.router)  # issue 17
     app.include_router(stream.router)  # before queue's /{id}
     app.include_router(group.router)  # before queue's /{id}
     app.include_router(queue.router)

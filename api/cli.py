@@ -1,5 +1,5 @@
 """The `queuarr` command: `serve` (migrate, then run the API and the processor),
-`worker` (the processor alone) and `migrate`."""
+`worker` (the processor alone), `migrate`, and `backup`/`restore`."""
 
 from __future__ import annotations
 
@@ -7,24 +7,35 @@ import argparse
 import logging
 import signal
 import sys
+from pathlib import Path
 
 from api.logging import configure_logging
+from api.version import QUEUARR_VERSION
 from infrastructure.private_files import private_dir
 from infrastructure.settings import Settings
 
 log = logging.getLogger("queuarr")
 
 
-def _migrate(settings: Settings) -> None:
-    from infrastructure.migrate import upgrade
+def _migrate(settings: Settings, apply: bool = True) -> None:
+    """Apply migrations (or, with apply=False, only check); a database that a newer
+    Queuarr migrated exits with a message saying what to do."""
+    from infrastructure.migrate import SchemaTooNew, check_schema, upgrade
 
     private_dir(settings.data_dir)
-    upgrade(settings.database)
+    try:
+        if not apply:
+            check_schema(settings.database, if_reachable=True)
+            return
+        upgrade(settings.database)
+    except SchemaTooNew as exc:
+        raise SystemExit(f"queuarr: {exc}") from None
     log.info("Database schema is up to date")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="queuarr", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"queuarr {QUEUARR_VERSION}")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="apply migrations, then serve the API")
     serve.add_argument("--host", help="address to bind (default QUEUARR_HOST, 127.0.0.1)")
@@ -36,6 +47,13 @@ def main(argv: list[str] | None = None) -> int:
     worker = commands.add_parser("worker", help="run the processor without the API")
     worker.add_argument("--no-migrate", action="store_true", help="do not apply migrations")
     commands.add_parser("migrate", help="apply database migrations and exit")
+    backup = commands.add_parser("backup", help="back up the database and the settings "
+                                 "that are not secrets (while Queuarr runs, too)")
+    backup.add_argument("--output", type=Path, help="a .zip or a directory (default "
+                        "<data dir>/backups/queuarr-backup-<UTC time>.zip)")
+    restore = commands.add_parser("restore", help="put a SQLite backup back (Queuarr "
+                                  "stopped); the current database is kept aside")
+    restore.add_argument("path", type=Path, help="the backup .zip or directory")
     args = parser.parse_args(argv)
 
     try:
@@ -43,13 +61,17 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # pydantic's message names the bad variable
         print(f"queuarr: invalid settings: {exc}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format, settings.log_file,
+                      settings.log_file_max, settings.log_file_backups)
+    if args.command in ("serve", "worker"):
+        log.info("Queuarr %s starting (%s)", QUEUARR_VERSION, args.command)
     if args.command == "migrate":
         _migrate(settings)
         return 0
+    if args.command in ("backup", "restore"):
+        return _backup_command(args, settings)
 
-    if not args.no_migrate:
-        _migrate(settings)
+    _migrate(settings, apply=not args.no_migrate)
     if args.command == "worker":
         return _worker(settings)
 
@@ -87,6 +109,27 @@ def _worker(settings: Settings) -> int:
         log.info("Queuarr worker stopped")
 
     asyncio.run(run())
+    return 0
+
+
+def _backup_command(args: argparse.Namespace, settings: Settings) -> int:
+    """`backup` and `restore`: 0 done, 1 refused or failed (the message says why)."""
+    from infrastructure.backup import BackupError, make_backup, restore
+
+    try:
+        if args.command == "restore":
+            kept = restore(settings, args.path)
+            print(f"Restored {args.path}" + (f"; the database it replaced is {kept}"
+                                              if kept else ""))
+            return 0
+        made = make_backup(settings, args.output)
+    except BackupError as exc:
+        print(f"queuarr: {exc}", file=sys.stderr)
+        return 1
+    print(f"Backup written to {made.path}")
+    if made.hint:
+        print(f"pg_dump is not installed here: run this to dump the database too:\n"
+              f"  {made.hint}")
     return 0
 
 

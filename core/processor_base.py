@@ -63,6 +63,21 @@ class ProcessorConfig:
     # always are), as Radarr's failed-download handling does
 
 
+def _log_move(item: QueueItem, event: str, message: str | None) -> None:
+    """One INFO line for each move a person wants to read later: a send, a completion,
+    a failure, a retry scheduled (progress and bookkeeping moves stay out of the log)."""
+    if event == "sent":
+        log.info("Item %d sent to %s as %s", item.id, item.download_client, item.download_id)
+    elif item.state is S.COMPLETED:
+        log.info("Item %d completed: %s", item.id, item.output_path)
+    elif item.state is S.FAILED:
+        log.info("Item %d failed: %s", item.id, message or item.error_message)
+    elif item.state is S.RETRYING:
+        log.info("Item %d will be retried at %s: %s", item.id,
+                 item.next_attempt_at.isoformat() if item.next_attempt_at else "once due",
+                 item.error_message)
+
+
 def _cleared(**changes: Any) -> dict[str, Any]:
     return {"lease_owner": None, "lease_expires_at": None, **changes}
 
@@ -127,6 +142,8 @@ class ProcessorBase:
             log.warning("%s", exc.message)
             return None
         saved = await self._save(item, new, HistoryEvent(event, message))
+        if saved is not None:
+            _log_move(saved, event, message)
         if saved is not None and target is S.FAILED:
             await self._failed(item, message or "failed",
                                blocklist or self.config.blocklist_failed)
@@ -159,6 +176,8 @@ class ProcessorBase:
                      ) -> None:
         was_up = backoff.available
         backoff.failed(now, error)
+        if was_up:
+            log.info("Download client %r is down: %s", name, error)
         if was_up and self.events is not None:
             self.events.publish(EventType.CLIENT_UNAVAILABLE, message=error, client=name)
 

@@ -183,6 +183,8 @@ class QueueService:
             new = await self.appraise(new)
         item = await self.items.add(new, HistoryEvent("grabbed", reason),
                                     refuse_completed=not force)
+        log.info("Grabbed %r as item %d (%s%s)", item.title, item.id, item.source.value,
+                 f" from {item.indexer}" if item.indexer else "")
         self.wake()
         return item
 

@@ -1,16 +1,30 @@
 """Prometheus metrics (GET /metrics): items by state, events by type (grabs, retries,
 failures, stalls...), failures by class, grab-to-send latency, processor pass times,
-download-client request times and availability, and notifier delivery. Counters are fed
-by the event bus (this object is a notifier too), so nothing here sits in the
-processor's path; client calls are timed by a thin wrapper (TimedClients)."""
+download-client request times and availability, notifier delivery, the build, and the
+process (CPU, memory, open files: prometheus_client's process, platform and GC collectors).
+Counters are fed by the event bus (this object is a notifier too), so nothing here sits in
+the processor's path; client calls are timed by a thin wrapper (TimedClients)."""
 
 from __future__ import annotations
 
+import platform
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from core.clients import ClientDescriptor
 from core.domain import ItemState
@@ -59,14 +73,18 @@ class Metrics:
                                 ["job"], buckets=_PASS, registry=r)
         self.client_up = Gauge("queuarr_client_available", "1 while a download client "
                                "answers, 0 while it is backed off", ["client"], registry=r)
-        self.delivery = Gauge("queuarr_notifier_events", "Events per notifier by outcome "
-                              "(delivered, failed, dropped, timedOut)",
-                              ["notifier", "outcome"], registry=r)
         self.client_requests = Histogram(
             "queuarr_client_request_seconds", "Download-client requests by client, call "
             "and outcome", ["client", "call", "outcome"], buckets=_PASS, registry=r)
-        self.published = Gauge("queuarr_events_published", "Events published in this "
-                               "process", registry=r)
+        # The bus keeps its own totals: exported as counters, read at scrape time.
+        self._bus = _BusCounters()
+        r.register(self._bus)
+        Gauge("queuarr_build_info", "Always 1: the version of Queuarr and of Python",
+              ["version", "python"], registry=r).labels(
+                  _package_version(), platform.python_version()).set(1)
+        ProcessCollector(registry=r)
+        PlatformCollector(registry=r)
+        GCCollector(registry=r)
 
     async def notify(self, event: QueueEvent) -> None:
         self.events.labels(event.type.value).inc()
@@ -85,18 +103,49 @@ class Metrics:
         for state in ItemState:
             self.items.labels(state.value).set(
                 counts.known.get(state, 0) + counts.unknown.get(state, 0))
+        self._bus.bus = bus
+        if processor is not None:
+            for client, backoff in processor.backoffs.items():
+                self.client_up.labels(client).set(1 if backoff.available else 0)
+        return generate_latest(self.registry)
+
+
+def _package_version() -> str:
+    try:
+        return version("queuarr")
+    except PackageNotFoundError:  # a source tree that is not installed (as api.version)
+        return "0.0.0"
+
+
+class _BusCounters(Collector):
+    """The event bus's own cumulative counts (published; per notifier delivered, failed,
+    dropped, timedOut) as counters, read from the bus at each scrape."""
+
+    def __init__(self) -> None:
+        self.bus: EventBus | None = None
+
+    def describe(self) -> Iterable[Metric]:
+        return self._families(None)
+
+    def collect(self) -> Iterable[Metric]:
+        return self._families(self.bus)
+
+    @staticmethod
+    def _families(bus: EventBus | None) -> list[Metric]:
+        published = CounterMetricFamily("queuarr_events_published", "Events published in "
+                                        "this process")
+        delivery = CounterMetricFamily("queuarr_notifier_events", "Events per notifier by "
+                                       "outcome (delivered, failed, dropped, timedOut)",
+                                       labels=["notifier", "outcome"])
         if bus is not None:
-            self.published.set(bus.published)
+            published.add_metric([], bus.published)
             for name, stats in bus.stats().items():
                 for outcome, value in (("delivered", stats.delivered),
                                        ("failed", stats.failed),
                                        ("dropped", stats.dropped),
                                        ("timedOut", stats.timed_out)):
-                    self.delivery.labels(name, outcome).set(value)
-        if processor is not None:
-            for client, backoff in processor.backoffs.items():
-                self.client_up.labels(client).set(1 if backoff.available else 0)
-        return generate_latest(self.registry)
+                    delivery.add_metric([name, outcome], value)
+        return [published, delivery]
 
 
 _TIMED_CALLS = frozenset({"test", "add", "statuses", "pause", "resume", "remove",

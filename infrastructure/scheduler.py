@@ -8,7 +8,8 @@
 
 Every job has max_instances=1 and coalesce=True, so a slow pass never piles up behind
 itself, and a generous misfire grace time, so a busy loop delays passes rather than
-dropping them. A pass that fails is logged and the next one runs as scheduled.
+dropping them. A pass that fails is logged and the next one runs as scheduled. Each job
+is named for what it does (JOB_NAMES); an idle pass logs nothing at INFO (api.logging).
 """
 
 from __future__ import annotations
@@ -32,6 +33,14 @@ IDLE_SYNC_SECONDS = 60.0
 HOUSEKEEPING_SECONDS = 30.0
 RESCUE_SECONDS = 10.0  # expired leases back to the queue within lease + this
 LEADERSHIP_SECONDS = 5.0  # a standby takes over within this (plus a pass) of a death
+# What each job does, as APScheduler names it in its log (else the wrapper's __qualname__).
+JOB_NAMES = {
+    "leadership": "check which process leads",
+    "dispatch": "send queued items to their clients",
+    "sync": "follow downloads in their clients",
+    "housekeeping": "reload clients, shared switches and retention",
+    "rescue": "requeue items whose send lease expired",
+}
 
 
 class Leader(Protocol):
@@ -81,17 +90,17 @@ class ProcessorRunner:
                      released)
 
     def start(self) -> None:
-        add = self.scheduler.add_job
-        add(self._guarded("leadership", self._leadership, always=True), "interval",
-            seconds=LEADERSHIP_SECONDS, id="leadership", next_run_time=datetime.now())
-        add(self._guarded("dispatch", self._dispatch), "interval",
-            seconds=self.dispatch_interval, id="dispatch", next_run_time=datetime.now())
-        add(self._guarded("sync", self._sync), "interval", seconds=self.sync_interval,
-            id="sync", next_run_time=datetime.now())
-        add(self._guarded("housekeeping", self._housekeeping), "interval",
-            seconds=HOUSEKEEPING_SECONDS, id="housekeeping", next_run_time=datetime.now())
-        add(self._guarded("rescue", self.processor.rescue), "interval",
-            seconds=RESCUE_SECONDS, id="rescue", next_run_time=datetime.now())
+        def add(job: str, run: Callable[[], Awaitable[object]], seconds: float,
+                always: bool = False) -> None:
+            self.scheduler.add_job(self._guarded(job, run, always), "interval",
+                                   seconds=seconds, id=job, name=JOB_NAMES[job],
+                                   next_run_time=datetime.now())
+
+        add("leadership", self._leadership, LEADERSHIP_SECONDS, always=True)
+        add("dispatch", self._dispatch, self.dispatch_interval)
+        add("sync", self._sync, self.sync_interval)
+        add("housekeeping", self._housekeeping, HOUSEKEEPING_SECONDS)
+        add("rescue", self.processor.rescue, RESCUE_SECONDS)
         self.scheduler.start()
         log.info("Processor %s started", self.processor.owner)
 
@@ -140,7 +149,7 @@ class ProcessorRunner:
             if self.observe is not None:
                 self.observe(name, time.perf_counter() - started)
 
-        run.__name__ = name
+        run.__name__ = run.__qualname__ = name
         return run
 
     async def _leadership(self) -> None:

@@ -57,6 +57,14 @@ class Settings(BaseSettings):
                      "with the API key); false answers 404 there.")
     max_size: int | None = Field(default=None, description="Largest release accepted, bytes.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["text", "json"] = Field(default="text", description="`text` "
+                                                "lines, or `json`: one object a line.")
+    log_file: Path | None = Field(default=None, description="Also write the log to this "
+                                  "file, rotated by size (owner-only, 0600).")
+    log_file_max: int = Field(default=10 * 1000**2, ge=1024, description="Size at which "
+                              "the log file is rotated: bytes, or 10MB, 5MiB...")
+    log_file_backups: int = Field(default=5, ge=0, le=1000, description="Rotated log "
+                                  "files kept (queuarr.log.1 ... .N).")
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     database_pool_size: int = Field(default=20, ge=1, le=1000,
                                     description="Postgres connections per process.")
@@ -195,6 +203,22 @@ class Settings(BaseSettings):
         if size is not None and size <= 0:
             raise ValueError("max_size must be positive")
         return size
+
+    @field_validator("log_file_max", mode="before")
+    @classmethod
+    def _log_size(cls, value: object) -> int:
+        size = parse_size(value)
+        return 10 * 1000**2 if size is None else size  # empty: the default
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _format(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("log_file", mode="before")
+    @classmethod
+    def _no_file(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("min_free_space", mode="before")
     @classmethod

@@ -1,21 +1,26 @@
-"""/ping, /api and /api/v3/system/status."""
+"""/ping, /api, /api/v3/system/status, Queuarr's /api/v3/system/resources and /metrics."""
 
 from __future__ import annotations
 
-import os
+import asyncio
 import platform
 import sys
+from dataclasses import asdict
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from pydantic.alias_generators import to_camel
 from starlette.responses import Response
 
 from api.params import ContainerDep
 from api.responses import json_response
 from api.schemas import ApiInfo, Message, Ping, SystemStatus
+from api.system_schemas import SystemResources
 from api.version import QUEUARR_VERSION, RADARR_API_VERSION
 from core.errors import NotFound
+from infrastructure.clients.paths import disk_usage
 from infrastructure.metrics import CONTENT_TYPE
 from infrastructure.migrate import head_revision
+from infrastructure.resources import CpuMeter, host_usage, in_container, process_usage
 
 router = APIRouter(tags=["System"])
 
@@ -53,7 +58,7 @@ async def system_status(c: ContainerDep) -> Response:
     """Radarr's SystemResource; clients read version, urlBase, startTime and appName
     (always Radarr, as in Radarr: tools such as decluttarr refuse any other; the name of
     this instance is instanceName, QUEUARR_INSTANCE_NAME)."""
-    in_docker = _in_docker()
+    in_docker = in_container()
     return json_response({
         "appName": "Radarr",
         "instanceName": c.settings.instance_name,
@@ -88,8 +93,26 @@ async def system_status(c: ContainerDep) -> Response:
     })
 
 
-def _in_docker() -> bool:
-    return os.path.exists("/.dockerenv")
+@router.get("/api/v3/system/resources", response_model=SystemResources,
+            summary="CPU, memory and load of Queuarr and its host; free disk (Queuarr's own)")
+async def system_resources(request: Request, c: ContainerDep) -> Response:
+    """Not in Radarr. cpuPercent is measured between two readings of this resource, so a
+    poller sees its own interval; the first reading covers the process's lifetime."""
+    meter = getattr(request.app.state, "cpu_meter", None)
+    if meter is None:
+        meter = request.app.state.cpu_meter = CpuMeter()
+    process, host = await asyncio.to_thread(lambda: (process_usage(meter), host_usage()))
+    disk = []
+    for root in c.settings.roots:
+        usage = await asyncio.to_thread(disk_usage, root)
+        free, total = usage or (0, 0)
+        disk.append({"path": str(root), "freeBytes": free, "totalBytes": total})
+    return json_response({"process": _camel(asdict(process)), "host": _camel(asdict(host)),
+                          "disk": disk})
+
+
+def _camel(fields: dict[str, object]) -> dict[str, object]:
+    return {to_camel(name): value for name, value in fields.items()}
 
 
 @router.get("/metrics", response_class=Response, summary="Prometheus metrics (API key)",
@@ -98,7 +121,10 @@ def _in_docker() -> bool:
                              "queuarr_grab_to_send_seconds, queuarr_pass_seconds{job}, "
                              "queuarr_client_available{client}, "
                              "queuarr_client_request_seconds{client,call,outcome}, "
-                             "queuarr_notifier_events{notifier,outcome}",
+                             "queuarr_notifier_events_total{notifier,outcome}, "
+                             "queuarr_events_published_total, "
+                             "queuarr_build_info{version,python}, process_* (CPU, "
+                             "memory, open files, start time), python_gc_*, python_info",
                              "content": {"text/plain": {"schema": {"type": "string"}}}},
                        404: {"model": Message, "description": "Metrics are off here"}})
 async def metrics(c: ContainerDep) -> Response:

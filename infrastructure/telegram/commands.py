@@ -25,6 +25,7 @@ from core.domain import ACTIVE_STATES, HistoryQuery, ItemState, Priority
 from core.errors import NotFound, QueuarrError
 from core.listing import QueueFilter, SortDirection
 from infrastructure.clients.paths import disk_usage
+from infrastructure.resources import CpuMeter, host_usage, process_usage
 from infrastructure.telegram import render
 from infrastructure.telegram.access import Access
 from infrastructure.telegram.render import Buttons, Speeds
@@ -136,6 +137,7 @@ class Commands:
         self.services = services
         self.queue = services.queue
         self.access = access
+        self.cpu = CpuMeter()
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -181,8 +183,14 @@ class Commands:
             up += sum(item.upload_speed for item in chunk)
         roots = self.services.settings.roots
         disks = [(str(root), await asyncio.to_thread(disk_usage, root)) for root in roots]
-        return Answer(render.status_text(stats, Speeds(down, up), disks,
-                                         await self.services.paused()))
+        text = render.status_text(stats, Speeds(down, up), disks, await self.services.paused())
+        return Answer(f"{text}\n{await asyncio.to_thread(self._usage_line)}"[:render.MAX_TEXT])
+
+    def _usage_line(self) -> str:
+        """Queuarr's CPU (since the last /status) and memory, and the host's load."""
+        process, host = process_usage(self.cpu), host_usage()
+        return (f"Queuarr: CPU {process.cpu_percent:.1f}% · RAM {render.human(process.rss_bytes)}"
+                f" · load {host.load1:.2f} {host.load5:.2f} {host.load15:.2f}")
 
     async def history_page(self, page: int) -> Answer:
         total, rows, _ = await self.queue.history(HistoryQuery(page, HISTORY_SIZE))

@@ -42,9 +42,9 @@ async def test_metrics_count_items_by_state_and_events_by_type(api: Api) -> None
     assert got[("queuarr_items", (("state", "completed"),))] == 0
     assert got[("queuarr_events_total", (("type", "grabbed"),))] == 2
     assert got[("queuarr_events_total", (("type", "paused"),))] == 1
-    assert got[("queuarr_notifier_events", (("notifier", "metrics"),
-                                             ("outcome", "delivered")))] == 3
-    assert got[("queuarr_events_published", ())] == 3
+    assert got[("queuarr_notifier_events_total", (("notifier", "metrics"),
+                                                   ("outcome", "delivered")))] == 3
+    assert got[("queuarr_events_published_total", ())] == 3
 
 
 async def test_failures_are_counted_by_class(api: Api) -> None:

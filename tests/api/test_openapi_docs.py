@@ -66,6 +66,8 @@ EXPECTED = {
     "GET /api/v3/movie", "POST /api/v3/movie", "GET /api/v3/movie/{id}",
     "PUT /api/v3/movie/{id}", "DELETE /api/v3/movie/{id}",
     "POST /telegram/webhook",  # issue 14: Telegram's webhook (its own secret header)
+    "GET /api/v3/system/resources",  # issue 17: Queuarr's process and host use
+    "GET /api/v3/system/backup", "POST /api/v3/system/backup",  # issue 17: backups
 }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -378,10 +379,12 @@ async def test_status_shows_counts_speeds_free_disk_and_dispatching(bot: Bot) ->
     assert lines[2] == "Speed: ↓ 4.0 MiB/s · ↑ 1.0 KiB/s"
     root = str(bot.container.settings.roots[0])
     assert lines[3].startswith(f"Free in {root}: ") and " of " in lines[3]
-    assert lines[-1] == "Dispatching: on"
+    assert lines[-2] == "Dispatching: on"
+    assert re.fullmatch(r"Queuarr: CPU \d+\.\d% · RAM [\d.]+ [KMG]iB · load "
+                        r"\d+\.\d\d \d+\.\d\d \d+\.\d\d", lines[-1]), lines[-1]
 
     await bot.container.set_paused(True)
-    assert (await bot.send("/status")).splitlines()[-1].startswith("Dispatching: paused")
+    assert (await bot.send("/status")).splitlines()[-2].startswith("Dispatching: paused")
 
 
 # -- /pause, /resume -------------------------------------------------------------------

@@ -68,13 +68,14 @@ def signed_in(headers: Iterable[tuple[bytes, bytes]], key: str) -> bool | None:
     return any(valid(token, key) for token in tokens[:4])
 
 
-def set_cookie(token: str, secure: bool) -> str:
-    """The Set-Cookie value that signs a browser in."""
-    return f"{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={MAX_AGE}" + (
-        "; Secure" if secure else "")
+def set_cookie(token: str, secure: bool, path: str = "/") -> str:
+    """The Set-Cookie value that signs a browser in; `path` is the URL base (the cookie
+    goes only to this instance's URLs)."""
+    return (f"{COOKIE}={token}; HttpOnly; SameSite=Strict; Path={path}; "
+            f"Max-Age={MAX_AGE}") + ("; Secure" if secure else "")
 
 
-def clear_cookie(secure: bool) -> str:
-    """The Set-Cookie value that signs a browser out."""
-    return (f"{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0; "
+def clear_cookie(secure: bool, path: str = "/") -> str:
+    """The Set-Cookie value that signs a browser out (the same `path` as it was set with)."""
+    return (f"{COOKIE}=; HttpOnly; SameSite=Strict; Path={path}; Max-Age=0; "
             "Expires=Thu, 01 Jan 1970 00:00:00 GMT") + ("; Secure" if secure else "")

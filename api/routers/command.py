@@ -138,7 +138,8 @@ async def start(c: ContainerDep, request: Request) -> Response:
     run = commands_of(c).start(body.name, user_agent=_agent(request),
                                send_updates=body.send_updates_to_client)
     response = json_response(command_resource(run), status=201)
-    response.headers["Location"] = f"/api/v3/command/{run.id}"
+    # Under QUEUARR_URL_BASE (or a server root path) the Location carries the base.
+    response.headers["Location"] = f"{request.scope.get('root_path', '')}/api/v3/command/{run.id}"
     return response
 
 

@@ -83,7 +83,7 @@ async def system_status(c: ContainerDep) -> Response:
         "databaseVersion": c.database_version,
         "authentication": "none",
         "migrationVersion": int(head_revision()),
-        "urlBase": "",
+        "urlBase": c.settings.url_base,
         "runtimeVersion": platform.python_version(),
         "runtimeName": "python",
         "startTime": c.started_at,

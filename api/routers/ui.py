@@ -64,16 +64,23 @@ def _file(request: Request, path: str, cache: str) -> Response:
     return response
 
 
+def _base(request: Request) -> str:
+    """The URL base the browser sees (QUEUARR_URL_BASE, api.url_base), "" for none."""
+    root: str = request.scope.get("root_path", "")
+    return root.rstrip("/")
+
+
 @router.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
-async def root(c: ContainerDep) -> Response:
+async def root(request: Request, c: ContainerDep) -> Response:
     _ui_on(c)
-    return RedirectResponse("/ui/", status_code=302)
+    return RedirectResponse(f"{_base(request)}/ui/", status_code=302)
 
 
 @router.api_route("/ui", methods=["GET", "HEAD"], include_in_schema=False)
-async def to_page(c: ContainerDep) -> Response:
+async def to_page(request: Request, c: ContainerDep) -> Response:
     _ui_on(c)
-    return RedirectResponse("/ui/", status_code=302)  # the page's URLs are relative
+    # The page's URLs are relative to /ui/.
+    return RedirectResponse(f"{_base(request)}/ui/", status_code=302)
 
 
 # RadarrEdge leaves this slash alone.
@@ -147,8 +154,8 @@ async def sign_in(request: Request, c: ContainerDep) -> Response:
                         "until the window passes", client, failures.limit, failures.window)
         return json_response({"message": "Wrong API key"}, 401)
     response = Response(status_code=204)
-    response.headers["Set-Cookie"] = session.set_cookie(session.issue(c.api_key),
-                                                        _secure(request))
+    response.headers["Set-Cookie"] = session.set_cookie(
+        session.issue(c.api_key), _secure(request), _base(request) or "/")
     return _no_store(response)
 
 
@@ -159,7 +166,8 @@ async def sign_in(request: Request, c: ContainerDep) -> Response:
 async def sign_out(request: Request, c: ContainerDep) -> Response:
     _ui_on(c)
     response = Response(status_code=204)
-    response.headers["Set-Cookie"] = session.clear_cookie(_secure(request))
+    response.headers["Set-Cookie"] = session.clear_cookie(_secure(request),
+                                                          _base(request) or "/")
     return _no_store(response)
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from infrastructure.settings import url_base
+
 # The qBittorrent daemon fixture, for the demo tests here too.
 from tests.clients.conftest import qbittorrent  # noqa: F401
 
@@ -55,7 +57,9 @@ def start_server(
             env=environment, stdout=handle, stderr=subprocess.STDOUT,
             cwd=Path(__file__).resolve().parents[2],
         )
-    server = LiveServer(f"http://127.0.0.1:{port}", API_KEY, data_dir, log)
+    # Under QUEUARR_URL_BASE, everything (/ping included) is under the base: so is `url`.
+    base = url_base(environment.get("QUEUARR_URL_BASE", ""))
+    server = LiveServer(f"http://127.0.0.1:{port}{base}", API_KEY, data_dir, log)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:

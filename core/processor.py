@@ -36,6 +36,8 @@ from core.processor_base import (
 from core.slots import all_leased, held_slots, is_held
 from core.syncing import SyncPass
 
+SENDING = frozenset({S.SENDING})  # leased for a send: what rescue looks for
+
 
 class Processor(SyncPass):
     """Dispatch, rescue and sync (core.syncing.SyncPass), over the ports."""
@@ -47,7 +49,9 @@ class Processor(SyncPass):
         state counters, so an idle server's dispatch pass costs one query). Slots are
         held as core.slots says, counted afresh from the store every pass."""
         counts = await self.items.counts()
-        if not counts.total(states=CLAIMABLE):
+        self.claimable = counts.total(states=CLAIMABLE)
+        self.sending = counts.total(states=SENDING)
+        if not self.claimable:
             return 0
         limit = self.config.per_client
         active, self._active = await held_slots(self.items, self.clients, counts, limit,

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import asyncpg
 from sqlalchemy.engine import make_url
+
+if TYPE_CHECKING:  # Postgres only: asyncpg loads with the first check
+    import asyncpg
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,7 @@ def plain_dsn(url: str) -> str:
 
 class AlwaysLeader:
     on_wake: Callable[[], None] | None = None  # one process: grabs wake it directly
+    on_lost: Callable[[], None] | None = None  # never called: nothing to lose
 
     async def check(self) -> bool:
         return True
@@ -42,9 +45,14 @@ class PostgresLeader:
         self._conn: asyncpg.Connection | None = None
         self.leading = False
         self.on_wake: Callable[[], None] | None = None  # called on NOTIFY queuarr_wake
+        # Called when the lock's connection closes (Postgres restarted, the network
+        # dropped it): the runner checks at once rather than at its next check.
+        self.on_lost: Callable[[], None] | None = None
 
     async def check(self) -> bool:
         """Whether this process leads now: verify a held lock, or try to take it."""
+        import asyncpg
+
         try:
             if self._conn is not None and not self._conn.is_closed():
                 await self._conn.fetchval("SELECT 1", timeout=5)
@@ -57,12 +65,17 @@ class PostgresLeader:
                 return self._set(False)
             # The leader hears grabs made by API-only replicas at once.
             await self._conn.add_listener(WAKE_CHANNEL, self._heard)
+            self._conn.add_termination_listener(self._closed)
             return self._set(True)
         except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
             await self._drop()
             if self.leading:
                 log.warning("Lost the processor lock: %s", exc)
             return self._set(False)
+
+    def _closed(self, *_: Any) -> None:
+        if self.on_lost is not None:
+            self.on_lost()
 
     def _heard(self, *_: Any) -> None:
         if self.on_wake is not None:

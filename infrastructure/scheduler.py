@@ -1,10 +1,17 @@
 """The processor on APScheduler: thin jobs that call core.processor's passes.
 
-- dispatch every QUEUARR_DISPATCH_INTERVAL seconds (5), and at once when a grab wakes it
-- sync every QUEUARR_SYNC_INTERVAL seconds while anything is tracked, every minute
-  when nothing is;
-- rescue (expired leases back to the queue) every 10 s; housekeeping (client registry
-  reload, shared switches, retention) every 30 s.
+- dispatch every QUEUARR_DISPATCH_INTERVAL seconds (5) while items wait to be sent, and at
+  once when a grab, a resume or a retry wakes it;
+- sync every QUEUARR_SYNC_INTERVAL seconds while anything is tracked;
+- rescue (expired leases back to the queue) every 10 s while any item is leased for a
+  send; housekeeping (client registry reload, shared switches, retention) every 30 s;
+- leadership: a standby tries for the lock every 5 s; the leader checks it holds it.
+
+An idle processor sleeps: when nothing is tracked, nothing waits to be sent and nothing is
+leased, each pass puts its next run IDLE_SECONDS away (a safety net, not the way work
+arrives): grabs, resumes and retries wake the dispatcher (Container.wake, NOTIFY from
+other processes), a dispatch that sent something wakes the sync and the housekeeping, and
+the leader's lost connection wakes the leadership check.
 
 Every job has max_instances=1 and coalesce=True, so a slow pass never piles up behind
 itself, and a generous misfire grace time, so a busy loop delays passes rather than
@@ -18,7 +25,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -29,10 +36,11 @@ from infrastructure.leader import AlwaysLeader
 
 log = logging.getLogger(__name__)
 
-IDLE_SYNC_SECONDS = 60.0
+IDLE_SECONDS = 300.0  # an idle processor's passes, when nothing wakes them sooner
 HOUSEKEEPING_SECONDS = 30.0
 RESCUE_SECONDS = 10.0  # expired leases back to the queue within lease + this
 LEADERSHIP_SECONDS = 5.0  # a standby takes over within this (plus a pass) of a death
+LEADING_CHECK_SECONDS = 60.0  # the idle leader's check that it still holds the lock
 # What each job does, as APScheduler names it in its log (else the wrapper's __qualname__).
 JOB_NAMES = {
     "leadership": "check which process leads",
@@ -45,6 +53,7 @@ JOB_NAMES = {
 
 class Leader(Protocol):
     on_wake: Callable[[], None] | None
+    on_lost: Callable[[], None] | None
 
     async def check(self) -> bool: ...
 
@@ -64,12 +73,12 @@ class ProcessorRunner:
         self.observe = observe  # (job name, seconds) after each pass: metrics
         self.housekeeping = housekeeping
         self.leader: Leader = leader or AlwaysLeader()
+        self.leader.on_lost = self._lost
         self.leading = False
         self.sync_interval = sync_interval
         self.dispatch_interval = dispatch_interval
         self.scheduler = AsyncIOScheduler(job_defaults={
             "max_instances": 1, "coalesce": True, "misfire_grace_time": 60})
-        self._last_sync = 0.0
         self._tracked = True  # assume work until a sync says otherwise
         self._woken = False  # woken: re-read the shared switches before dispatching
 
@@ -100,7 +109,7 @@ class ProcessorRunner:
         add("dispatch", self._dispatch, self.dispatch_interval)
         add("sync", self._sync, self.sync_interval)
         add("housekeeping", self._housekeeping, HOUSEKEEPING_SECONDS)
-        add("rescue", self.processor.rescue, RESCUE_SECONDS)
+        add("rescue", self._rescue, RESCUE_SECONDS)
         self.scheduler.start()
         log.info("Processor %s started", self.processor.owner)
 
@@ -124,10 +133,17 @@ class ProcessorRunner:
             await self.leader.close()
 
     def wake(self) -> None:
-        """Run a dispatch pass now (a grab arrived, or dispatching was resumed)."""
+        """Run a dispatch pass now (a grab arrived, or dispatching was resumed); the other
+        passes return to their working intervals if an idle spell put them far away."""
         self._woken = True
         if self.scheduler.running:
             self.scheduler.modify_job("dispatch", next_run_time=datetime.now())
+            self._busy()
+
+    def _busy(self) -> None:
+        self._sooner("rescue", RESCUE_SECONDS)
+        self._sooner("housekeeping", HOUSEKEEPING_SECONDS)
+        self._sooner("leadership", LEADERSHIP_SECONDS)
 
     def _guarded(self, name: str, job: Callable[[], Awaitable[object]], always: bool = False
                  ) -> Callable[[], Awaitable[None]]:
@@ -152,30 +168,76 @@ class ProcessorRunner:
         run.__name__ = run.__qualname__ = name
         return run
 
+    def idle(self) -> bool:
+        """Nothing tracked, nothing waiting to be sent, nothing leased for a send, and no
+        free-space check pending (as the last passes saw it): the passes may sleep."""
+        p = self.processor
+        return (not self._tracked and p.claimable == 0 and p.sending == 0
+                and p.disk_message is None) or (
+            not self._tracked and p.paused and p.sending == 0)
+
+    def _later(self, job: str, seconds: float) -> None:
+        """The job's next run `seconds` from now (a wake can still bring it forward)."""
+        if self.scheduler.running and not self._stopping:
+            self.scheduler.modify_job(job, next_run_time=datetime.now() + timedelta(
+                seconds=seconds))
+
+    def _sooner(self, job: str, seconds: float) -> None:
+        """The job's next run within `seconds` (an idle pass may have put it far away)."""
+        if not self.scheduler.running or self._stopping:
+            return
+        scheduled = self.scheduler.get_job(job)
+        due = scheduled.next_run_time if scheduled is not None else None
+        if due is not None and due > datetime.now(due.tzinfo) + timedelta(seconds=seconds):
+            self._later(job, seconds)
+
+    def _now(self, *jobs: str) -> None:
+        if self.scheduler.running and not self._stopping:
+            for job in jobs:
+                self.scheduler.modify_job(job, next_run_time=datetime.now())
+
     async def _leadership(self) -> None:
         was = self.leading
         self.leading = await self.leader.check()
         if self.leading and not was:
-            for job in ("housekeeping", "rescue", "dispatch", "sync"):
-                self.scheduler.modify_job(job, next_run_time=datetime.now())
+            self.processor.claimable = self.processor.sending = None  # read them afresh
+            self._tracked = True
+            self._now("housekeeping", "rescue", "dispatch", "sync")
+        elif self.leading and self.idle():
+            self._later("leadership", LEADING_CHECK_SECONDS)
+
+    def _lost(self) -> None:
+        """The leader's connection closed: check the lock now, not at the next check."""
+        self._now("leadership")
 
     async def _dispatch(self) -> None:
         if self._woken:
             self._woken = False
-            await self.processor.refresh_switches()
+            if not self.sole:  # one process (SQLite): its own pause is already known
+                await self.processor.refresh_switches()
         sent = await self.processor.dispatch()
         if sent:
             self._tracked = True
-            self.scheduler.modify_job("sync", next_run_time=datetime.now())
+            self._now("sync")
+            self._busy()
+        elif self.idle():
+            self._later("dispatch", IDLE_SECONDS)
+
+    async def _rescue(self) -> None:
+        if self.processor.sending == 0:  # nothing leased when dispatch last looked
+            if self.idle():
+                self._later("rescue", IDLE_SECONDS)
+            return
+        await self.processor.rescue()
 
     async def _sync(self) -> None:
-        now = time.monotonic()
-        if not self._tracked and now - self._last_sync < IDLE_SYNC_SECONDS:
-            return
-        self._last_sync = now
         await self.processor.sync()
         self._tracked = self.processor.tracked_count > 0
+        if self.idle():
+            self._later("sync", IDLE_SECONDS)
 
     async def _housekeeping(self) -> None:
         if self.housekeeping is not None:
             await self.housekeeping()
+        if self.idle():
+            self._later("housekeeping", IDLE_SECONDS)

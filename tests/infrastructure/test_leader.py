@@ -61,6 +61,28 @@ async def test_a_leader_whose_session_dies_loses_and_a_standby_takes_over(
         await b.close()
 
 
+async def test_a_leader_hears_at_once_that_its_session_ended(postgres_url: str) -> None:
+    """Issue 18: an idle leader checks its lock rarely; the connection's end calls
+    on_lost (the runner checks the lock at once) instead of waiting for that check."""
+    k = key()
+    leader = PostgresLeader(postgres_url, k)
+    lost = asyncio.Event()
+    leader.on_lost = lost.set
+    admin = await asyncpg.connect(plain_dsn(postgres_url))
+    try:
+        assert await leader.check() is True
+        assert not lost.is_set()
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_locks "
+            "WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid() "
+            "AND (classid::bigint << 32 | objid::bigint) = $1", k)
+        await asyncio.wait_for(lost.wait(), 10)
+        assert await leader.check() is True  # the lock was free again: taken back
+    finally:
+        await admin.close()
+        await leader.close()
+
+
 async def test_only_the_leading_runner_dispatches_and_a_standby_takes_over(
         postgres_url: str) -> None:
     clock = SystemClock()
@@ -78,6 +100,7 @@ async def test_only_the_leading_runner_dispatches_and_a_standby_takes_over(
         await asyncio.sleep(0.5)
         assert runners[0].leading and not runners[1].leading
         first = await items.add(_item(1), HistoryEvent("grabbed"))
+        runners[0].wake()  # as a grab does (Container.wake); an idle dispatcher sleeps
         await _until_sent(items, first.id)
         assert clients[0].added == [first.info_hash] and clients[1].added == []
         await runners[0].stop()  # the leader stops: its lock goes with its session

@@ -6,15 +6,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from core.domain import DownloadProtocol, HistoryEvent, ItemState, NewItem, SourceKind
-from core.processor import Processor
+from core.processor import Processor, ProcessorConfig
 from infrastructure.clock import SystemClock
 from infrastructure.memory import MemoryQueueRepository
-from infrastructure.scheduler import ProcessorRunner
+from infrastructure.scheduler import (
+    HOUSEKEEPING_SECONDS,
+    IDLE_SECONDS,
+    LEADERSHIP_SECONDS,
+    RESCUE_SECONDS,
+    ProcessorRunner,
+)
 from tests.fakes import FakeClients, FakeDownloadClient
 
 
@@ -70,6 +76,7 @@ async def test_a_failing_pass_is_logged_and_the_next_one_runs() -> None:
     try:
         await asyncio.sleep(0.2)
         item = await items.add(new_item(2), HistoryEvent("grabbed"))
+        runner.wake()  # as QueueService does after every grab: an idle dispatcher sleeps
         await wait_state(items, item.id, ItemState.DOWNLOADING, timeout=5)
         assert calls  # it ran, raised, and dispatching went on
     finally:
@@ -113,3 +120,90 @@ async def test_a_sole_processor_gives_back_an_earlier_runs_leases_before_its_fir
     await ProcessorRunner(processor, sole=True).recover()
     back = await items.get(item.id)
     assert back is not None and back.state is ItemState.QUEUED and back.lease_owner is None
+
+
+class CountingItems(MemoryQueueRepository):
+    """Counts the reads an idle processor's passes make."""
+
+    def __init__(self, clock: SystemClock) -> None:
+        super().__init__(clock)
+        self.reads = 0
+
+    async def counts(self):  # type: ignore[no-untyped-def]
+        self.reads += 1
+        return await super().counts()
+
+    async def tracked(self):  # type: ignore[no-untyped-def]
+        self.reads += 1
+        return await super().tracked()
+
+    async def expired_leases(self, now):  # type: ignore[no-untyped-def]
+        self.reads += 1
+        return await super().expired_leases(now)
+
+
+def _due_in(runner: ProcessorRunner, job: str) -> float:
+    scheduled = runner.scheduler.get_job(job)
+    assert scheduled is not None and scheduled.next_run_time is not None
+    now = datetime.now(scheduled.next_run_time.tzinfo)
+    return (scheduled.next_run_time - now).total_seconds()
+
+
+async def test_an_idle_processor_sleeps_and_a_grab_wakes_every_pass_it_needs() -> None:
+    """Issue 18: with nothing to do, the passes put themselves IDLE_SECONDS away instead
+    of polling every interval; a grab's wake sends at once, and the send brings the sync
+    back (and the rescue and housekeeping within their intervals)."""
+    clock = SystemClock()
+    items = CountingItems(clock)
+    client = FakeDownloadClient("aria2")
+    processor = Processor(items, FakeClients(client), clock, "t")
+    runner = ProcessorRunner(processor, sync_interval=0.05, dispatch_interval=0.05)
+    runner.start()
+    try:
+        await asyncio.sleep(0.5)  # the first passes ran and found nothing
+        assert runner.idle()
+        for job in ("dispatch", "sync", "rescue", "housekeeping", "leadership"):
+            assert _due_in(runner, job) > IDLE_SECONDS / 2 or (
+                job == "leadership" and _due_in(runner, job) > LEADERSHIP_SECONDS / 2), job
+        reads = items.reads
+        await asyncio.sleep(1.0)  # 20 dispatch and sync intervals
+        assert items.reads == reads, "an idle processor read the store"
+
+        item = await items.add(new_item(5), HistoryEvent("grabbed"))
+        runner.wake()
+        await wait_state(items, item.id, ItemState.DOWNLOADING, timeout=5)
+        assert not runner.idle()
+        await asyncio.sleep(0.3)
+        assert _due_in(runner, "sync") < 1  # following the download at its interval
+        assert _due_in(runner, "rescue") <= RESCUE_SECONDS
+        assert _due_in(runner, "housekeeping") <= HOUSEKEEPING_SECONDS
+
+        client.advance(item.info_hash, 10)  # done: nothing tracked, nothing waiting
+        await wait_state(items, item.id, ItemState.COMPLETED, timeout=5)
+        await asyncio.sleep(0.5)
+        assert runner.idle()
+        assert _due_in(runner, "dispatch") > IDLE_SECONDS / 2
+    finally:
+        runner.shutdown()
+
+
+async def test_a_waiting_item_keeps_the_dispatcher_at_its_interval() -> None:
+    """Not idle while something waits to be sent (here: for a slot), so a freed slot is
+    used within the interval without a wake."""
+    clock = SystemClock()
+    items = MemoryQueueRepository(clock)
+    client = FakeDownloadClient("aria2")
+    processor = Processor(items, FakeClients(client), clock, "t",
+                          ProcessorConfig(max_active=1))
+    runner = ProcessorRunner(processor, sync_interval=0.05, dispatch_interval=0.05)
+    first = await items.add(new_item(6), HistoryEvent("grabbed"))
+    second = await items.add(new_item(7), HistoryEvent("grabbed"))
+    runner.start()
+    try:
+        await wait_state(items, first.id, ItemState.DOWNLOADING, timeout=5)
+        await asyncio.sleep(0.3)
+        assert not runner.idle() and _due_in(runner, "dispatch") < 1
+        client.advance(first.info_hash, 10)
+        await wait_state(items, second.id, ItemState.DOWNLOADING, timeout=5)
+    finally:
+        runner.shutdown()

@@ -119,6 +119,11 @@ class QueueRepository(Protocol):
         """Active items a download client holds (download_id set), for the sync."""
         ...
 
+    async def tracked_versions(self) -> dict[int, int]:
+        """The version of each item tracked() would return, by id: a narrow read, so that
+        the sync reads again only the items written since it last read them."""
+        ...
+
     async def expired_leases(self, now: datetime) -> list[QueueItem]:
         """Items in `sending` whose lease expired before `now`."""
         ...

@@ -29,6 +29,7 @@ from core.ports import (
     BlocklistRepository,
     Clock,
     DownloadClients,
+    DownloadStatus,
     Prepared,
     QueueRepository,
     SourcePreparer,
@@ -109,8 +110,22 @@ class ProcessorBase:
         self._orphans = False  # a pass broke off after claiming: release before the next
         self.backoffs: dict[str, ClientBackoff] = defaultdict(ClientBackoff)
         self._missing: dict[int, int] = defaultdict(int)
+        # The sync's reads (core.syncing): tracked items as last read, by id; and the
+        # status each last had with nothing to do, with the item it was for and when it
+        # would stall.
+        self._read: dict[int, QueueItem] = {}
+        self._read_versions: dict[int, int] | None = None  # of _groups, when reusable
+        self._groups: dict[str, tuple[list[QueueItem], list[str]]] = {}
+        self._quiet: dict[int, tuple[QueueItem, DownloadStatus, datetime | None]] = {}
+        self._deferred: list[tuple[QueueItem, QueueItem]] = []  # progress saves to write
+        self._flushed = 0  # deferred saves written, all passes
         self._failed_this_pass: set[str] = set()  # one refusal per client per pass
         self.tracked_count = 0  # items the last sync followed
+        # From the state counters as the last dispatch pass read them (None: not read
+        # yet): items waiting to be sent, and items leased for a send. The scheduler
+        # lets an idle processor sleep on them (infrastructure/scheduler.py).
+        self.claimable: int | None = None
+        self.sending: int | None = None
         self.on_failed = on_failed  # after an item failed for good: the next-best re-grab
         self.events = events  # client down / back (item events come from the repository)
         self.sources = sources  # what the client gets: fetched, checked, trackers removed
@@ -125,7 +140,42 @@ class ProcessorBase:
     async def _save(self, old: QueueItem, new: QueueItem, event: HistoryEvent
                     ) -> QueueItem | None:
         """Write one change fenced on old.version; None when someone else changed the
-        item meanwhile (the API, or a newer claim): theirs stands."""
+        item meanwhile (the API, or a newer claim): theirs stands. Deferred progress
+        saves are written first, so writes (and their events) keep their order."""
+        if self._deferred:
+            await self._flush()
+        return await self._save_one(old, new, event)
+
+    def _defer(self, old: QueueItem, new: QueueItem) -> None:
+        """A progress save (no history row, same state) written with the others of the
+        pass in one transaction: by the next other write, or by _flush."""
+        self._deferred.append((old, new))
+
+    async def _flush(self) -> int:
+        """Write the deferred progress saves in one update; should another writer have
+        changed one of them meanwhile, one at a time instead (theirs stands). The number
+        written. What was written is what the next pass would read in full: it is kept
+        as read (core.syncing), unless written again meanwhile (the version says)."""
+        deferred, self._deferred = self._deferred, []
+        if not deferred:
+            return 0
+        event = HistoryEvent("progress", recorded=False)
+        try:
+            saved = await self.items.update(deferred, event)
+        except ConcurrentModification:
+            saved = []
+            for old, new in deferred:
+                one = await self._save_one(old, new, event)
+                if one is not None:
+                    saved.append(one)
+        for item in saved:
+            if item.id in self._read:
+                self._read[item.id] = item
+        self._flushed += len(saved)
+        return len(saved)
+
+    async def _save_one(self, old: QueueItem, new: QueueItem, event: HistoryEvent
+                        ) -> QueueItem | None:
         try:
             (saved,) = await self.items.update([(old, new)], event)
         except ConcurrentModification:

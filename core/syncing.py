@@ -3,7 +3,6 @@ completion, failures, stalls, pauses that hold, and downloads the client lost.""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 from core.clients import CLIENT_FAULT_STATES, ClientState, DownloadItemStatus
 from core.domain import HistoryEvent, QueueItem, SourceKind, StatusMessage
 from core.errors import ClientRejected, DownloadClientError
+from core.leases import is_tracked
 from core.policy import FailureClass, classify
 from core.ports import DownloadClient, DownloadStatus
 from core.processor_base import ENDING, FINISHING, ProcessorBase, S, log
@@ -37,18 +37,59 @@ class SyncPass(ProcessorBase):
 
     async def _sync(self) -> int:
         changed = 0
-        groups: dict[str, list[QueueItem]] = defaultdict(list)
-        for item in await self.items.tracked():
-            groups[item.download_client or ""].append(item)
-        for name, group in groups.items():
-            changed += await self._sync_client(name, group)
-        tracked_ids = {i.id for g in groups.values() for i in g}
-        self.tracked_count = len(tracked_ids)
-        for item_id in set(self._missing) - tracked_ids:
-            del self._missing[item_id]
+        groups = await self._tracked()
+        for name, (group, download_ids) in groups.items():
+            changed += await self._sync_client(name, group, download_ids)
+        self.tracked_count = sum(len(group) for group, _ in groups.values())
+        if self._missing:
+            tracked_ids = {i.id for group, _ in groups.values() for i in group}
+            for item_id in set(self._missing) - tracked_ids:
+                del self._missing[item_id]
         return changed
 
-    async def _sync_client(self, name: str, group: list[QueueItem]) -> int:
+    async def _tracked(self) -> dict[str, tuple[list[QueueItem], list[str]]]:
+        """What items.tracked() returns, by client name (with their download ids), read
+        narrowly: the tracked versions, then in full only the items written since the
+        last pass read them (every write bumps the version), so a pass over a thousand
+        quiet downloads reads two columns of each. The same versions as last pass: the
+        same items, grouped as they were."""
+        versions = await self.items.tracked_versions()
+        if versions == self._read_versions:
+            return self._groups
+        read = self._read
+        stale = [i for i, v in versions.items() if i not in read or read[i].version != v]
+        found = await self.items.get_many(stale) if stale else []
+        for item in found:
+            read[item.id] = item
+        for item_id in set(read) - versions.keys():
+            del read[item_id]
+            self._quiet.pop(item_id, None)
+        # Written again between the two reads: no longer tracked, or newer (then as
+        # tracked() would have read it a moment later).
+        groups: dict[str, tuple[list[QueueItem], list[str]]] = {}
+        for i in sorted(versions):
+            kept = read.get(i)
+            if kept is not None and is_tracked(kept):
+                group, download_ids = groups.setdefault(kept.download_client or "", ([], []))
+                group.append(kept)
+                download_ids.append(kept.download_id or "")
+        # Reused while the versions stay these (a stale item that vanished between the
+        # reads is not in the next versions either, so they differ).
+        self._read_versions = versions if len(found) == len(stale) else None
+        self._groups = groups
+        return groups
+
+    def _quiet_until(self, item: QueueItem, status: DownloadStatus) -> None:
+        """Remember that this very item (same version) got this status with nothing to
+        write and nothing to do (_follow down to _progress, no change); until it would
+        stall (None: never in this state), _follow would find nothing again."""
+        limit = self.config.stall.limit(status.state)
+        stalls = None if limit is None or item.progress_at is None else \
+            item.progress_at + limit
+        self._quiet[item.id] = (item, status, stalls)
+
+    async def _sync_client(self, name: str, group: list[QueueItem],
+                           download_ids: list[str]) -> int:
         client = self.clients.get(name)
         if client is None:
             log.warning("Items %s belong to download client %r, which no longer exists",
@@ -59,7 +100,7 @@ class SyncPass(ProcessorBase):
         if not backoff.ready(now):
             return 0
         try:
-            statuses = await client.statuses([i.download_id or "" for i in group])
+            statuses = await client.statuses(download_ids)
         except DownloadClientError as exc:
             if classify(exc) is not FailureClass.UNAVAILABLE:
                 log.warning("Status of %r failed: %s", name, exc.message)
@@ -72,10 +113,25 @@ class SyncPass(ProcessorBase):
             return changed
         self._client_up(name, backoff)
         changed = 0
-        for item in group:
-            status = statuses.get(item.download_id or "")
+        self._deferred = []  # none left over from a pass that broke off
+        flushed = self._flushed
+        quiet, missing = self._quiet, self._missing
+        now = self.clock.now()  # read again after each await: quiet items cost no await
+        for item, download_id in zip(group, download_ids, strict=True):
+            status = statuses.get(download_id)
+            if status is not None:
+                # Still quiet (see _quiet_until): the same item, the same status, and
+                # not stalled yet.
+                q = quiet.get(item.id)
+                if q is not None and q[0] is item and q[1] == status and (
+                        q[2] is None or now < q[2]):
+                    if missing:
+                        missing.pop(item.id, None)
+                    continue
             changed += await self._follow(client, item, status) is not None
-        return changed
+            now = self.clock.now()
+        await self._flush()
+        return changed + self._flushed - flushed
 
     async def _follow(self, client: DownloadClient, item: QueueItem,
                       status: DownloadStatus | None) -> QueueItem | None:
@@ -231,11 +287,13 @@ class SyncPass(ProcessorBase):
             values["error_message"] = None
             values["status_messages"] = ()
         changes = {k: v for k, v in values.items() if getattr(item, k) != v}
-        if target is item.state:
+        if target is item.state:  # event is "progress"
             if not changes:
-                return None
-            return await self._save(item, item.evolve(updated_at=now, **changes),
-                                    HistoryEvent(event, recorded=False))
+                if stalled is None:
+                    self._quiet_until(item, status)
+            else:
+                self._defer(item, item.evolve(updated_at=now, **changes))
+            return None  # a deferred save counts once written (_sync_client)
         return await self._move(item, target, event, message, **changes)
 
     async def _fail_stalled(self, item: QueueItem, reason: str, values: dict[str, Any]

@@ -198,6 +198,9 @@ class MemoryQueueRepository:
     async def tracked(self) -> list[QueueItem]:
         return sorted((i for i in self._items.values() if is_tracked(i)), key=lambda i: i.id)
 
+    async def tracked_versions(self) -> dict[int, int]:
+        return {i.id: i.version for i in await self.tracked()}
+
     async def expired_leases(self, now: datetime) -> list[QueueItem]:
         return sorted((i for i in self._items.values() if i.state is ItemState.SENDING
                        and i.lease_expires_at is not None and i.lease_expires_at < now),

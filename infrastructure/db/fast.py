@@ -56,18 +56,25 @@ def prepare(stmt: Executable, dialect: Dialect) -> Prepared:
     return prepared
 
 
-async def fetch_all(conn: AsyncConnection, stmt: Executable,
-                    params: Mapping[str, Any] | None = None) -> Sequence[Sequence[Any]]:
-    """All rows a statement returns, as tuples in its column order. Outside a
-    transaction each statement commits on its own, so a single INSERT ... RETURNING
-    (with its CTEs) is atomic too."""
-    prepared = prepare(stmt, conn.dialect)
+def arguments(prepared: Prepared, params: Mapping[str, Any] | None) -> list[Any]:
+    """The statement's positional arguments: each named value (or its default) through
+    its column type's bind processor."""
     args = []
     for name in prepared.names:
         value = params[name] if params is not None and name in params \
             else prepared.defaults[name]
         processor = prepared.processors.get(name)
         args.append(processor(value) if processor is not None else value)
+    return args
+
+
+async def fetch_all(conn: AsyncConnection, stmt: Executable,
+                    params: Mapping[str, Any] | None = None) -> Sequence[Sequence[Any]]:
+    """All rows a statement returns, as tuples in its column order. Outside a
+    transaction each statement commits on its own, so a single INSERT ... RETURNING
+    (with its CTEs) is atomic too."""
+    prepared = prepare(stmt, conn.dialect)
+    args = arguments(prepared, params)
     raw = await conn.get_raw_connection()
     driver = raw.driver_connection
     try:

@@ -138,11 +138,28 @@ def _encoded(name: str, value: Any) -> dict[str, Any]:
     return {name: value}
 
 
+def _stored_as_is(name: str) -> bool:
+    """Whether _encoded stores the field unchanged in the column of its name (tried with
+    a marker value that every encoding would refuse or change)."""
+    marker = object()
+    try:
+        return _encoded(name, marker) == {name: marker}
+    except Exception:
+        return False
+
+
+# Fields _encoded maps one to one, read once: a grab's insert encodes every field.
+_AS_IS = frozenset(name for name in QueueItem.__dataclass_fields__ if _stored_as_is(name))
+
+
 def _column_values(item: QueueItem) -> dict[str, Any]:
     """Every field's column values (the key and ect_sort aside)."""
     values: dict[str, Any] = {}
     for name in QueueItem.__dataclass_fields__:
-        values.update(_encoded(name, getattr(item, name)))
+        if name in _AS_IS:
+            values[name] = getattr(item, name)
+        else:
+            values.update(_encoded(name, getattr(item, name)))
     return values
 
 

@@ -5,6 +5,7 @@ statement on Postgres, a BEGIN IMMEDIATE transaction on SQLite)."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,7 +21,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.domain import (
@@ -35,12 +35,13 @@ from core.domain import (
     materialise,
 )
 from core.errors import AlreadyCompleted, ConcurrentModification, Duplicate
-from core.leases import CLAIMED, TRACKED, WAITING
+from core.leases import CLAIMED, WAITING
 from core.listing import STATUS_RANK, PageRequest, QueueFilter
 from core.movies import KnownMovie
 from core.ports import Clock
+from infrastructure.db import batch_update, one_hop
 from infrastructure.db.engine import Database
-from infrastructure.db.fast import fetch_all
+from infrastructure.db.fast import arguments, fetch_all, prepare
 from infrastructure.db.mapping import insert_values, row_to_item, update_values
 from infrastructure.db.queue_statements import (
     CHUNK,
@@ -53,6 +54,8 @@ from infrastructure.db.queue_statements import (
     INSERT_ITEM,
     INSERT_TORRENT,
     ITEM_SELECT,
+    TRACKED_VERSIONS,
+    TRACKED_WHERE,
     C,
     get_many_statement,
     ids_select,
@@ -159,16 +162,23 @@ class SqlQueueRepository:
 
     async def _insert_in_a_transaction(self, item: NewItem, params: dict[str, Any]
                                        ) -> int | None:
-        """SQLite: the rows in one BEGIN IMMEDIATE transaction."""
-        async with self.db.writing() as conn:
-            rows = await fetch_all(conn, INSERT_ITEM, params)
+        """SQLite: the rows in one BEGIN IMMEDIATE transaction, in one hop."""
+        dialect = self.db.engine.dialect
+        insert_item = prepare(INSERT_ITEM, dialect)
+        rest = [prepare(s, dialect) for s in (
+            (INSERT_TORRENT, INSERT_HISTORY) if item.torrent is not None else (INSERT_HISTORY,))]
+        item_args = arguments(insert_item, params)
+
+        def work(conn: sqlite3.Connection) -> int | None:
+            rows = conn.execute(insert_item.sql, item_args).fetchall()
             if not rows:
                 return None
             params["item_id"] = rows[0][0]
-            if item.torrent is not None:
-                await fetch_all(conn, INSERT_TORRENT, params)
-            await fetch_all(conn, INSERT_HISTORY, params)
-        return int(params["item_id"])
+            for statement in rest:
+                conn.execute(statement.sql, arguments(statement, params))
+            return int(rows[0][0])
+
+        return await one_hop.write(self.db, work)
 
     async def _insert_in_one_statement(self, item: NewItem, params: dict[str, Any]
                                        ) -> int | None:
@@ -192,30 +202,29 @@ class SqlQueueRepository:
     async def update(
         self, changes: Sequence[tuple[QueueItem, QueueItem]], event: HistoryEvent
     ) -> list[QueueItem]:
+        rows: list[batch_update.Row] = []
         saved: list[QueueItem] = []
         history: list[dict[str, Any]] = []
+        for old, new in changes:
+            values = update_values(old, new)
+            values.pop("version", None)  # the fence sets it: old.version + 1
+            rows.append((old.id, old.version, values))
+            saved.append(new.evolve(version=old.version + 1))
+            if event.recorded:
+                history.append(history_row(new, new.updated_at, event.event,
+                                           old.state.value, new.state.value, event.message))
         try:
-            async with self.db.writing() as conn:
-                for old, new in changes:
-                    values = update_values(old, new)
-                    values["version"] = old.version + 1
-                    result = await conn.execute(
-                        update(queue_item)
-                        .where(C.id == old.id, C.version == old.version)
-                        .values(values)
-                    )
-                    if result.rowcount != 1:
-                        raise ConcurrentModification(
-                            f"Item {old.id} changed while it was being updated; try again"
-                        )
-                    saved.append(new.evolve(version=old.version + 1))
-                    if event.recorded:
-                        history.append(history_row(new, new.updated_at, event.event,
-                                                   old.state.value, new.state.value,
-                                                   event.message))
-                if history:
-                    await conn.execute(insert(queue_history), history)
-        except IntegrityError:
+            # One statement per set of changed columns, fenced on each row's version.
+            async with batch_update.transaction(self.db) as conn:
+                written = await batch_update.write(conn, rows, history)
+                if not written:
+                    raise batch_update.Fenced
+        except batch_update.Fenced:
+            raise ConcurrentModification(f"Item {await self._moved(changes)} changed while "
+                                         "it was being updated; try again") from None
+        except Exception as exc:
+            if not is_unique_violation(exc):
+                raise
             for _, new in changes:
                 other = await self.find_active(new.info_hash, new.url_hash)
                 if other is not None and other.id != new.id:
@@ -232,6 +241,12 @@ class SqlQueueRepository:
             raise
         await self._wrote()
         return saved
+
+    async def _moved(self, changes: Sequence[tuple[QueueItem, QueueItem]]) -> int:
+        """The first item of a refused batch that another writer changed (or deleted)."""
+        now = {i.id: i.version for i in await self.get_many([old.id for old, _ in changes])}
+        return next((old.id for old, _ in changes if now.get(old.id) != old.version),
+                    changes[0][0].id)
 
     async def claim(self, owner: str, limit: int, now: datetime,
                     lease: timedelta) -> list[QueueItem]:
@@ -288,8 +303,11 @@ class SqlQueueRepository:
         return await self._select(C.group_id == group_id)
 
     async def tracked(self) -> list[QueueItem]:
-        return await self._select(and_(C.state.in_([s.value for s in TRACKED]),
-                                       C.download_id.is_not(None)))
+        return await self._select(TRACKED_WHERE)
+
+    async def tracked_versions(self) -> dict[int, int]:
+        async with self.db.reading() as conn:
+            return dict(await fetch_all(conn, TRACKED_VERSIONS))  # type: ignore[arg-type]
 
     async def expired_leases(self, now: datetime) -> list[QueueItem]:
         return await self._select(and_(C.state == S.SENDING.value, C.lease_expires_at < now))

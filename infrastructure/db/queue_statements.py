@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
+    and_,
     bindparam,
     exists,
     func,
@@ -22,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.dml import Insert
 
 from core.domain import FINISHED_STATES, ItemState
+from core.leases import TRACKED
 from core.listing import (
     RADARR_STATUS_RANK,
     SORT_COLUMNS,
@@ -85,6 +87,8 @@ FIND = {
     ).order_by(C.id).limit(1)
     for key in ("info_hash", "url_hash") for active in (True, False)
 }
+TRACKED_WHERE = and_(C.state.in_(sorted(s.value for s in TRACKED)), C.download_id.is_not(None))
+TRACKED_VERSIONS = select(C.id, C.version).where(TRACKED_WHERE)
 COUNTS = (select(queue_counter.c.state, queue_counter.c.has_movie,
                   func.sum(queue_counter.c.n), func.count())
            .group_by(queue_counter.c.state, queue_counter.c.has_movie))

@@ -65,6 +65,7 @@ async def test_waiting_items_are_due_only_once_their_time_has_come(store: Store)
     later = NOW + timedelta(minutes=2)
     assert [i.id for i in await store.items.claim("w", 10, later, LEASE)] == [retrying.id]
     assert {i.id for i in await store.items.tracked()} == {tracked.id}
+    assert await store.items.tracked_versions() == {tracked.id: tracked.version}
     assert (await store.items.get(paused.id)).state is S.PAUSED  # type: ignore[union-attr]
 
 

@@ -13,6 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.middleware.cors import CORSMiddleware
 
 from api import errors
+from api.compression import Compression
 from api.docs import docs_app
 from api.edge import ApiKeyAuth, RadarrEdge
 from api.resources import event_json
@@ -40,6 +41,7 @@ from api.routers import (
     telegram,
     ui,
 )
+from api.url_base import RootPath, UrlBase
 from api.version import QUEUARR_VERSION, RADARR_API_VERSION
 from core.ratelimit import FailureLimiter
 from infrastructure.bootstrap import Container, build
@@ -67,12 +69,15 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             c.webhook.render = lambda event: event_json(event, c.clock.now())
         app.state.container = c
         # Everything built so far lives as long as the process: keep it out of the
-        # cyclic collector, whose full passes over it were 50 ms pauses under load. (Not
-        # for a container handed in, as tests do: a full collection per test app costs
-        # more the longer the test process has run.)
+        # cyclic collector, whose full passes over it were 50 ms pauses under load. No
+        # collection first: it cost 70-150 ms on the way to the first answer, for the
+        # ~1,500 unreachable objects start-up leaves (they stay). `queuarr serve` keeps
+        # the collector off while it loads (api/cli.py); it runs again from here. (Not
+        # for a container handed in, as tests do: the test process's heap is not the
+        # app's.)
         if own:
-            gc.collect()
             gc.freeze()
+            gc.enable()
         where = c.database.url.render_as_string(hide_password=True) if c.database else "memory"
         log.info("Queuarr %s ready on %s", QUEUARR_VERSION, where)
         try:
@@ -123,6 +128,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         return frozenset(names)
 
     app.state.auth_failures = FailureLimiter()  # wrong API keys, per client address
+    app.add_middleware(RootPath)  # innermost: the routes see ASGI's full path (url_base)
     app.add_middleware(ApiKeyAuth, key=lambda: app.state.container.api_key,
                        version=RADARR_API_VERSION,
                        failures=lambda: app.state.auth_failures,
@@ -130,6 +136,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.add_middleware(RadarrEdge, names=query_names)
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"],
                        allow_headers=["*"])
+    app.add_middleware(UrlBase, base=lambda: app.state.container.settings.url_base)
+    app.add_middleware(Compression)  # outermost: it sees the final bodies
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

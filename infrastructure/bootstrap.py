@@ -87,8 +87,7 @@ from infrastructure.net.sources import SourcePreparer
 from infrastructure.notifiers import PluginContext, load_notifiers
 from infrastructure.notifiers.webhook import WebhookNotifier
 from infrastructure.private_files import private_dir
-from infrastructure.release.parser import PttParser
-from infrastructure.release.patterns import RegexPatterns
+from infrastructure.release.lazy import LazyParser, LazyPatterns
 from infrastructure.scheduler import ProcessorRunner
 from infrastructure.settings import Settings
 from infrastructure.tasks import Background
@@ -362,8 +361,8 @@ def wire_releases(queue: QueueService, blocklist: BlocklistRepository,
                   definitions: QualityDefinitions | None = None) -> ReleaseService:
     """The release service, hooked into the queue: plain grabs get their quality and
     custom formats from their title; a removal with blocklist=true grabs the next best."""
-    releases = ReleaseService(queue, Catalogue(formats, profiles, RegexPatterns()),
-                              candidates, blocklist, PttParser(), clock,
+    releases = ReleaseService(queue, Catalogue(formats, profiles, LazyPatterns()),
+                              candidates, blocklist, LazyParser(), clock,
                               Limits(min_seeders=settings.min_seeders,
                                      max_size=settings.max_size,
                                      original_language=language_id(

@@ -25,15 +25,17 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import asyncpg
 import orjson
 
 from core.domain import QueueItem
 from core.events import EventBus, EventType, QueueEvent
 from infrastructure.db.mapping import ITEM_COLUMNS, item_from_wire, item_to_wire
 from infrastructure.leader import plain_dsn
+
+if TYPE_CHECKING:  # Postgres only: asyncpg loads when the relay starts
+    import asyncpg
 
 log = logging.getLogger(__name__)
 
@@ -194,6 +196,8 @@ class PostgresEventRelay:
         await self._listening.wait()
 
     async def _run(self) -> None:
+        import asyncpg
+
         backoff = 1.0
         first = True
         while True:

@@ -1,18 +1,23 @@
 """Running the Alembic history programmatically (for `queuarr migrate`, `serve` and tests),
-and refusing a database that a newer Queuarr migrated past what this code knows."""
+and refusing a database that a newer Queuarr migrated past what this code knows.
+
+Every start checks the schema, and it is nearly always current: that check reads the
+history's revisions from the scripts' text (`history()`) and the database's from its
+`alembic_version` table with SQLAlchemy, so Alembic (and its environment, Mako
+included) is imported only when there is something to apply."""
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import functools
+import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -20,10 +25,18 @@ from sqlalchemy.pool import NullPool
 from infrastructure.db.engine import async_url, is_unavailable
 from infrastructure.private_files import private_sqlite_file
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+VERSION_TABLE = "alembic_version"  # Alembic's default; migrations/env.py keeps it
+# `revision: str = "0002"` and `down_revision: str | None = "0001"` in a script's header.
+_HEADER = re.compile(r"^(revision|down_revision)\s*(?::[^=\n]*)?=\s*(.+?)\s*$", re.MULTILINE)
 
 
 def alembic_config(database_url: str | None = None, connection: Any = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     if database_url is not None:
@@ -55,15 +68,51 @@ class SchemaTooNew(Exception):
             "restore a backup made by this version (queuarr restore PATH).")
 
 
+@functools.cache
+def history() -> dict[str, tuple[str, ...]]:
+    """This code's revisions, each with the revisions it follows, read from the
+    `revision` and `down_revision` lines of migrations/versions/*.py as Alembic reads
+    them (tests/infrastructure/test_schema_version.py holds the two to agreeing)."""
+    found: dict[str, tuple[str, ...]] = {}
+    for script in sorted((MIGRATIONS / "versions").glob("*.py")):
+        fields = dict(_HEADER.findall(script.read_text(encoding="utf-8")))
+        if "revision" not in fields:
+            continue
+        down = ast.literal_eval(fields.get("down_revision", "None"))
+        found[ast.literal_eval(fields["revision"])] = (
+            () if down is None else (down,) if isinstance(down, str) else tuple(down))
+    return found
+
+
+def head_revision() -> str:
+    """The newest revision: the one no other revision follows."""
+    followed = {down for downs in history().values() for down in downs}
+    heads = [revision for revision in history() if revision not in followed]
+    if len(heads) != 1:
+        raise RuntimeError(f"The migration history has {len(heads)} heads: {heads}")
+    return heads[0]
+
+
 def known_revision(revision: str) -> bool:
     """Whether `revision` is in this code's migration history."""
-    return revision in {script.revision for script in _scripts().walk_revisions()}
+    return revision in history()
 
 
 def refuse_unknown(revision: str | None) -> None:
     """Raise SchemaTooNew when `revision` (a database's) is not in this code's history."""
     if revision is not None and not known_revision(revision):
         raise SchemaTooNew(revision, head_revision())
+
+
+def stored_revision(connection: Connection) -> str | None:
+    """The database's revision as Alembic's MigrationContext reads it: None without the
+    version table or a row in it."""
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return None
+    rows = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
+    if len(rows) > 1:
+        raise RuntimeError(f"The {VERSION_TABLE} table holds more than one revision: {rows}")
+    return str(rows[0]) if rows else None
 
 
 def database_revision(database_url: str) -> str | None:
@@ -98,12 +147,20 @@ def check_schema(database_url: str, *, if_reachable: bool = False) -> None:
 
 def upgrade(database_url: str, revision: str = "head") -> None:
     """Apply migrations up to `revision` (blocking); SchemaTooNew for a database that a
-    newer Queuarr migrated (Alembic would only say it cannot locate the revision)."""
-    check_schema(database_url)
+    newer Queuarr migrated (Alembic would only say it cannot locate the revision). A
+    database already there is left alone without importing Alembic."""
+    found = database_revision(database_url)
+    refuse_unknown(found)
+    if found is not None and found == (head_revision() if revision == "head" else revision):
+        return
+    from alembic import command
+
     _outside_loop(lambda: command.upgrade(alembic_config(database_url), revision))
 
 
 def downgrade(database_url: str, revision: str = "base") -> None:
+    from alembic import command
+
     _outside_loop(lambda: command.downgrade(alembic_config(database_url), revision))
 
 
@@ -119,22 +176,12 @@ async def downgrade_engine(engine: AsyncEngine, revision: str = "base") -> None:
 
 
 def _run(connection: Connection, action: str, revision: str) -> None:
-    refuse_unknown(MigrationContext.configure(connection).get_current_revision())
+    from alembic import command
+
+    refuse_unknown(stored_revision(connection))
     getattr(command, action)(alembic_config(connection=connection), revision)
-
-
-def _scripts() -> ScriptDirectory:
-    return ScriptDirectory.from_config(alembic_config())
-
-
-def head_revision() -> str:
-    head = _scripts().get_current_head()
-    assert head is not None
-    return head
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
     async with engine.connect() as conn:
-        return await conn.run_sync(
-            lambda sync: MigrationContext.configure(sync).get_current_revision()
-        )
+        return await conn.run_sync(stored_revision)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import io
 
-import torf
-
 from core.errors import InvalidRelease
 from core.grab import MAX_TORRENT_BYTES
 from core.ports import TorrentMeta
@@ -24,6 +22,8 @@ class TorfParser:
             raise InvalidRelease(f"torrentFile is larger than {MAX_TORRENT_BYTES} bytes")
         if not data.startswith(b"d"):
             raise InvalidRelease("torrentFile is not a bencoded .torrent file")
+        import torf  # here, not at start: only a .torrent needs it
+
         shape = scan(data)
         if shape.info is None:
             raise InvalidRelease("torrentFile has no info dictionary")

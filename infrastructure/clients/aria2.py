@@ -16,17 +16,16 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import aria2p
-import requests
 from pydantic import SecretStr
 
 from core.clients import ClientState, DownloadItemStatus
@@ -49,6 +48,9 @@ from infrastructure.clients.aria2_files import (
 from infrastructure.clients.blocking import BlockingRunner
 from infrastructure.clients.paths import disk_usage, subdirectory
 from infrastructure.net.addresses import is_loopback_host
+
+if TYPE_CHECKING:  # aria2p (and requests under it) loads with the first call
+    import aria2p
 
 log = logging.getLogger(__name__)
 
@@ -211,14 +213,26 @@ class Aria2Client:
     def __init__(self, name: str, config: Aria2Config) -> None:
         self.name = name
         self.config = config
-        host, port = rpc_endpoint(config.url)
-        self._rpc = aria2p.Client(host=host, port=port,
-                                  secret=config.secret.get_secret_value(),
-                                  timeout=config.timeout)
+        self._endpoint = host, port = rpc_endpoint(config.url)
+        self._server = f"{host}:{port}/jsonrpc"  # as aria2p's Client.server says it
         self._run = BlockingRunner(name, self._translate, deadline=config.timeout + 5)
         self._version: str | None = None  # set once what answers is known to be aria2
 
+    @functools.cached_property
+    def _rpc(self) -> aria2p.Client:
+        """Built at the first call, on its worker thread: a server whose aria2 is idle
+        need not import aria2p and requests at start."""
+        import aria2p
+
+        host, port = self._endpoint
+        return aria2p.Client(host=host, port=port,
+                             secret=self.config.secret.get_secret_value(),
+                             timeout=self.config.timeout)
+
     def _translate(self, exc: BaseException) -> DownloadClientError:
+        import aria2p
+        import requests
+
         # What answered is never repeated: it may be another service on that port, and
         # these messages end up in items' errors and in /health.
         if isinstance(exc, aria2p.ClientException):
@@ -226,20 +240,20 @@ class Aria2Client:
                 return ClientUnavailable(f"{self.name}: aria2 refused the RPC secret")
             code = exc.code if isinstance(exc.code, int) else "?"
             return TransientClientError(
-                f"{self.name}: {self._rpc.server} answered JSON-RPC error {code}")
+                f"{self.name}: {self._server} answered JSON-RPC error {code}")
         if isinstance(exc, ValueError):  # not JSON: something else answers on that port
-            return ClientUnavailable(f"{self.name}: {self._rpc.server} is not aria2's RPC")
+            return ClientUnavailable(f"{self.name}: {self._server} is not aria2's RPC")
         if isinstance(exc, requests.ConnectionError | requests.Timeout | OSError):
-            return ClientUnavailable(f"{self.name}: cannot reach aria2 at {self._rpc.server}")
+            return ClientUnavailable(f"{self.name}: cannot reach aria2 at {self._server}")
         return TransientClientError(
-            f"{self.name}: {type(exc).__name__} from aria2 at {self._rpc.server}")
+            f"{self.name}: {type(exc).__name__} from aria2 at {self._server}")
 
     async def _identify(self) -> str:
         """aria2's version; ClientUnavailable when what answers is not aria2's RPC. Asked
         before the first call, so that only aria2's own fault messages are ever shown."""
-        not_aria2 = f"{self.name}: {self._rpc.server} is not aria2's RPC"
+        not_aria2 = f"{self.name}: {self._server} is not aria2's RPC"
         try:
-            answer = await self._run(self._rpc.get_version)
+            answer = await self._run(lambda: self._rpc.get_version())
         except TransientClientError as exc:
             raise ClientUnavailable(f"{exc.message}: not aria2's RPC") from exc
         version = answer.get("version") if isinstance(answer, dict) else None
@@ -255,7 +269,7 @@ class Aria2Client:
             await self._identify()
         result = await self._run(self._rpc.multicall2, calls)
         if not isinstance(result, list) or len(result) != len(calls):
-            raise ClientUnavailable(f"{self.name}: {self._rpc.server} is not aria2's RPC")
+            raise ClientUnavailable(f"{self.name}: {self._server} is not aria2's RPC")
         for element in result:
             fault = _fault(element)
             if fault is not None and "unauthorized" in str(fault.get("message", "")).lower():

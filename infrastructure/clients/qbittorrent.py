@@ -23,7 +23,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-import qbittorrentapi
 from pydantic import SecretStr
 
 from core.clients import ClientState, DownloadItemStatus
@@ -197,6 +196,13 @@ class MainData:
         self.rid = int(data.get("rid") or 0)
 
 
+def _conflict(exc: BaseException) -> bool:
+    """qBittorrent answered 409 (qbittorrent-api's error is the cause of ours)."""
+    import qbittorrentapi
+
+    return isinstance(exc.__cause__, qbittorrentapi.Conflict409Error)
+
+
 class QbittorrentClient:
     """The DownloadClient port for qBittorrent."""
 
@@ -209,6 +215,8 @@ class QbittorrentClient:
         self.name = name
         self.config = config
         self._monotonic = monotonic
+        import qbittorrentapi  # here, not at start: most installations use no qBittorrent
+
         self._api = qbittorrentapi.Client(
             host=config.url,
             username=config.username or "",
@@ -232,6 +240,8 @@ class QbittorrentClient:
     # -- session -----------------------------------------------------------------------
 
     def _translate(self, exc: BaseException) -> DownloadClientError:
+        import qbittorrentapi
+
         if isinstance(exc, qbittorrentapi.LoginFailed | qbittorrentapi.Forbidden403Error):
             self._logged_in = False
             self._login_blocked_until = self._monotonic() + self.config.login_cooldown
@@ -255,6 +265,8 @@ class QbittorrentClient:
     def _identify(self) -> str:
         """In a worker thread: log in (with a username), then read the Web API version;
         ClientUnavailable when what answers at the URL is not qBittorrent's Web API."""
+        import qbittorrentapi
+
         try:
             if self.config.username:
                 self.login_attempts += 1
@@ -351,7 +363,7 @@ class QbittorrentClient:
             answer = await self._do(self._api.torrents_add, **options)
             failed = _add_failed(answer)
         except TransientClientError as exc:
-            if not isinstance(exc.__cause__, qbittorrentapi.Conflict409Error):
+            if not _conflict(exc):
                 raise
             failed = True
         if failed:
@@ -450,7 +462,7 @@ class QbittorrentClient:
             await self._do(move, torrent_hashes=download_id)
         except TransientClientError as exc:
             # 409: torrent queueing is off, so there is no queue to move in.
-            if not isinstance(exc.__cause__, qbittorrentapi.Conflict409Error):
+            if not _conflict(exc):
                 raise
 
     async def free_space(self) -> int | None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-import torf
 
 from core.domain import QueueItem, SourceKind
 from core.errors import InvalidRelease, SourceRefused, SourceUnavailable
@@ -109,7 +108,7 @@ class SourcePreparer:
         if not self.guard.allow_private:
             try:
                 data, drop = await filter_torrent(self.guard, data)
-            except (InvalidRelease, torf.TorfError, ValueError, TypeError, KeyError) as exc:
+            except (InvalidRelease, ValueError, TypeError, KeyError) as exc:  # torf's too
                 raise SourceRefused(f"Cannot remove the private trackers of {item.title!r}:"
                                     f" {exc}") from None
             notes += _note(drop)

@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
-
-import torf
 
 from infrastructure.net.guard import PrivateAddress, Unresolvable, UrlGuard
 from infrastructure.torrent_shape import scan
+
+if TYPE_CHECKING:  # torf loads with the first .torrent
+    import torf
 
 MAGNET_URL_KEYS = frozenset({"tr", "ws", "as", "xs"})
 DEFAULT_PORTS = {"http": 80, "https": 443, "udp": 80, "ws": 80, "wss": 443}
@@ -56,7 +58,12 @@ async def filter_magnet(guard: UrlGuard, magnet: str) -> tuple[str, set[str]]:
 
 
 def _read(data: bytes) -> torf.Torrent:
-    return torf.Torrent.read_stream(io.BytesIO(data), validate=False)
+    import torf
+
+    try:
+        return torf.Torrent.read_stream(io.BytesIO(data), validate=False)
+    except torf.TorfError as exc:  # a ValueError for the caller, who need not import torf
+        raise ValueError(str(exc)) from exc
 
 
 async def filter_torrent(guard: UrlGuard, data: bytes) -> tuple[bytes, set[str]]:
@@ -71,12 +78,18 @@ async def filter_torrent(guard: UrlGuard, data: bytes) -> tuple[bytes, set[str]]
         return data, drop
 
     def rewrite() -> bytes:
-        torrent.trackers = [[str(u) for u in tier if str(u) not in drop]
-                            for tier in (torrent.trackers or ())]
-        torrent.webseeds = [str(u) for u in (torrent.webseeds or ()) if str(u) not in drop]
-        torrent.httpseeds = [str(u) for u in (torrent.httpseeds or ())
-                             if str(u) not in drop]
-        dumped: bytes = torrent.dump(validate=False)
+        import torf
+
+        try:
+            torrent.trackers = [[str(u) for u in tier if str(u) not in drop]
+                                for tier in (torrent.trackers or ())]
+            torrent.webseeds = [str(u) for u in (torrent.webseeds or ())
+                                if str(u) not in drop]
+            torrent.httpseeds = [str(u) for u in (torrent.httpseeds or ())
+                                 if str(u) not in drop]
+            dumped: bytes = torrent.dump(validate=False)
+        except torf.TorfError as exc:
+            raise ValueError(str(exc)) from exc
         # torf re-encodes the info dictionary with sorted keys: put the original bytes
         # back, so that the info hash is the one the release was grabbed with.
         original, rewritten = scan(data).info, scan(dumped).info

@@ -1,0 +1,54 @@
+"""The start-up schema check without Alembic (issue 18): the history it reads from the
+scripts' text is Alembic's, and a database behind it is still migrated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic.script import ScriptDirectory
+
+from infrastructure.migrate import (
+    alembic_config,
+    database_revision,
+    downgrade,
+    head_revision,
+    history,
+    known_revision,
+    upgrade,
+)
+from tests.conftest import sqlite_copy
+
+
+def _downs(down: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
+    return () if down is None else (down,) if isinstance(down, str) else tuple(down)
+
+
+def test_the_history_read_from_the_scripts_is_alembics() -> None:
+    scripts = ScriptDirectory.from_config(alembic_config())
+
+    assert history() == {s.revision: _downs(s.down_revision)
+                         for s in scripts.walk_revisions()}
+    assert head_revision() == scripts.get_current_head()
+    assert all(known_revision(s.revision) for s in scripts.walk_revisions())
+    assert not known_revision("9999")
+
+
+def test_a_database_behind_the_head_is_migrated_and_one_at_it_left_alone(
+        tmp_path: Path, sqlite_template: Path) -> None:
+    url = sqlite_copy(sqlite_template, tmp_path)
+    previous = history()[head_revision()][0]
+    downgrade(url, previous)
+    assert database_revision(url) == previous
+
+    upgrade(url)
+    assert database_revision(url) == head_revision()
+    upgrade(url)  # nothing to apply
+    assert database_revision(url) == head_revision()
+
+
+def test_an_empty_database_is_migrated_to_the_head(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'new.db'}"
+    assert database_revision(url) is None
+
+    upgrade(url)
+    assert database_revision(url) == head_revision()

@@ -9,7 +9,9 @@ notification overhead on dispatch (bench/events.py); `--only relay [--quick]` on
 Postgres event relay between processes (bench/relay.py); `--only stalls` only the
 event-loop stalls from one heavy request (bench/stalls.py); `--only telegram [--quick]`
 only the Telegram bot's figures (bench/telegram.py); `--only videos [--quick]` only the
-yt-dlp client, probe and video grab figures (bench/videos.py); `--only queue` only the queue
+yt-dlp client, probe and video grab figures (bench/videos.py); `--only peers [--quick]`
+Queuarr side by side with pyLoad (bench/peers.py); `--only startup` start-up and idle
+RSS beside a bare FastAPI app (bench/startup.py); `--only queue` only the queue
 benchmark. A plain run does all three, the client and processor sections appended to
 results/latest.md."""
 
@@ -51,6 +53,14 @@ if only == "stalls":
     from bench.stalls import main as stalls_main
 
     sys.exit(stalls_main(args[2:]))
+if only == "peers":
+    from bench.peers import main as peers_main
+
+    sys.exit(peers_main(args[2:]))
+if only == "startup":
+    from bench.startup import main as startup_main
+
+    sys.exit(startup_main(args[2:]))
 code = main(args[2:] if only == "queue" else None)
 if only != "queue":
     from bench.clients import main as clients_main

@@ -11,6 +11,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -27,6 +28,7 @@ done = function(summary, latency, requests)
     summary.requests, summary.duration, summary.bytes, e.status, e.connect, e.read,
     e.write, e.timeout, latency:percentile(50), latency:percentile(90),
     latency:percentile(99), latency.max, latency.mean))
+  if report_statuses then report_statuses() end
 end
 """
 
@@ -79,6 +81,7 @@ class Result:
     pg_sessions: int | None = None
     noise_top: list[tuple[str, float]] = field(default_factory=list)
     runs: list[dict[str, float]] = field(default_factory=list)
+    statuses: dict[str, int] = field(default_factory=dict)  # from a script's BENCHSTATUS
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -120,17 +123,27 @@ class LoadGenerator:
     def close(self) -> None:
         shutil.rmtree(self._dir, ignore_errors=True)
 
+    def script(self, name: str, lua: str) -> Path:
+        """A wrk script of the caller's (`lua`, with the BENCHJSON `done` appended) for
+        `run(script=...)`; it may print a `BENCHSTATUS {"<status>": n}` line too."""
+        path = self._dir / f"{name}.lua"
+        path.write_text(lua + _DONE)
+        return path
+
     def run(self, url: str, connections: int, seconds: float, *,
-            headers: dict[str, str] | None = None, grab: bool = False) -> Result:
+            headers: dict[str, str] | None = None, grab: bool = False,
+            script: Path | None = None, args: Sequence[str] = ()) -> Result:
         headers = headers or {}
         prefix = secrets.token_hex(12)
+        if script is not None and not self.wrk:
+            raise RuntimeError("a custom load script needs wrk (apt-get install -y wrk)")
         if self.wrk:
+            lua = script or self._dir / ("grab.lua" if grab else "get.lua")
             argv = [self.wrk, "-t1", f"-c{connections}", f"-d{max(round(seconds), 1)}s",
-                    "--latency", "--timeout", "10s",
-                    "-s", str(self._dir / ("grab.lua" if grab else "get.lua"))]
+                    "--latency", "--timeout", "10s", "-s", str(lua)]
             for k, v in headers.items():
                 argv += ["-H", f"{k}: {v}"]
-            argv += [url, "--", prefix] if grab else [url]
+            argv += [url, "--", prefix, *args] if grab or script else [url]
         else:
             argv = [sys.executable, "-m", "bench.pyload", "--url", url,
                     "-c", str(connections), "-d", str(seconds)]
@@ -147,6 +160,9 @@ class LoadGenerator:
             raise RuntimeError(f"load generator failed ({done.returncode}): "
                                f"{done.stdout[-800:]} {done.stderr[-800:]}")
         d = json.loads(line.removeprefix("BENCHJSON "))
+        counted = next((ln for ln in done.stdout.splitlines()
+                        if ln.startswith("BENCHSTATUS ")), None)
+        statuses = json.loads(counted.removeprefix("BENCHSTATUS ")) if counted else {}
         secs = d["duration_us"] / 1e6
         errors = (d["status_errors"] + d["connect_errors"] + d["read_errors"]
                   + d["write_errors"] + d["timeouts"])
@@ -156,6 +172,7 @@ class LoadGenerator:
             p50_ms=d["p50_us"] / 1000, p90_ms=d["p90_us"] / 1000, p99_ms=d["p99_us"] / 1000,
             max_ms=d["max_us"] / 1000, requests=d["requests"], errors=errors, seconds=secs,
             bytes=d["bytes"], noise_pct=noise.percent, noise_top=noise.top,
+            statuses=statuses,
         )
 
     def measure(self, url: str, connections: int, seconds: float, repeats: int, *,

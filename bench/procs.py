@@ -60,7 +60,7 @@ class Server:
         return self.proc.pid
 
     def start(self, ready_path: str, headers: dict[str, str] | None = None,
-              timeout: float = 60) -> Server:
+              timeout: float = 60, interval: float = 0.1) -> Server:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(self.argv, env=self.env, cwd=self.cwd, stdout=out,
@@ -76,7 +76,7 @@ class Server:
                         return self
                 except httpx.HTTPError:
                     pass
-                time.sleep(0.1)
+                time.sleep(interval)
         self.stop()
         raise RuntimeError(f"{self.name} was not ready within {timeout} s; see {self.log}")
 

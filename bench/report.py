@@ -267,6 +267,18 @@ def render(results: dict[str, Any]) -> str:
               _num(m["peak_rss_mib"], 0),
               f"HTTP {m['big_get_status']}, {m['big_get_bytes'] / 2**20:.0f} MiB in "
               f"{m['big_get_seconds']:.1f} s"] for m in results["memory"]]))
+    if results.get("compression"):
+        out += ["", "## The whole queue in one GET, per Accept-Encoding (api.compression)", ""]
+        plain = {(c["backend"], c["size"]): c for c in results["compression"]
+                 if c["coding"] == "identity"}
+        out.append(_table(
+            ["backend", "items", "coding", "bytes", "÷ identity bytes", "server CPU ms",
+             "÷ identity CPU", "seconds"],
+            [[c["backend"], f"{c['size']:,}", c["coding"], f"{c['bytes']:,}",
+              _num(ratio(c["bytes"], plain[c["backend"], c["size"]]["bytes"]), 3),
+              _num(c["server_cpu_ms"], 0),
+              _num(ratio(c["server_cpu_ms"], plain[c["backend"], c["size"]]["server_cpu_ms"])),
+              _num(c["seconds"])] for c in results["compression"]]))
     if results.get("grab_accounting"):
         out += ["", "## Grab accounting", ""]
         out.append(_table(

@@ -11,6 +11,7 @@ import math
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,6 +36,7 @@ PAGE_INC = f"{QUEUE}?page=1&pageSize=50&includeUnknownMovieItems=true"
 PAGE_DEFAULT = f"{QUEUE}?page=1&pageSize=50"
 GRAB = f"{QUEUE}/grab"
 BIG_PAGE = 100_000
+CODINGS = ("identity", "gzip", "br", "zstd")  # the whole queue is read in each
 
 
 @dataclass
@@ -114,6 +116,7 @@ class Bench:
         self.retry_left = cfg.retry_budget
         self.points: list[dict[str, Any]] = []
         self.memory: list[dict[str, Any]] = []
+        self.compression: list[dict[str, Any]] = []
         self.seeding: list[dict[str, Any]] = []
         self.checks: list[dict[str, Any]] = []
         self.profiles: list[dict[str, Any]] = []
@@ -253,8 +256,12 @@ class Bench:
         exe = Path(sys.executable).parent / "queuarr"
         argv = [str(exe)] if exe.exists() else [sys.executable, "-m", "api.cli"]
         argv += ["serve", "--no-migrate", "--host", "127.0.0.1", "--port", str(port)]
+        # Retention off: the seeded rows (cached, bench/results/cache) carry the dates
+        # they were made with, and a start-up retention pass would delete the finished
+        # ones once they are 30 days old, under the harness's row-count check.
         env = self.server_env({"QUEUARR_DATABASE_URL": url, "QUEUARR_API_KEY": API_KEY,
-                               "QUEUARR_DATA_DIR": str(data), "QUEUARR_LOG_LEVEL": "WARNING"})
+                               "QUEUARR_DATA_DIR": str(data), "QUEUARR_LOG_LEVEL": "WARNING",
+                               "QUEUARR_RETENTION_DAYS": "0"})
         return Server(f"queuarr-{backend}-{size}", argv, port, env=env, cwd=data,
                       log=self.logs / f"queuarr-{backend}-{size}.log",
                       cpu=0 if self.pin else None)
@@ -321,6 +328,8 @@ class Bench:
         if profile:
             self.profile(server, backend, size, "grab", base + GRAB, gc, grab=True)
         self.memory.append(self.big_get(server, backend, size, rss_start))
+        for coding in CODINGS:
+            self.compression.append(self.whole_queue(server, backend, size, coding))
 
     def counter_rows(self, backend: str, db: str | None, server: Server) -> int | None:
         """Rows in queue_counter (Postgres keeps appending deltas until something folds)."""
@@ -347,7 +356,8 @@ class Bench:
         t0 = time.perf_counter()
         received = 0
         url = f"{server.base}{QUEUE}?page=1&pageSize={BIG_PAGE}&includeUnknownMovieItems=true"
-        with httpx.stream("GET", url, headers=HEADERS, timeout=300) as r:
+        with httpx.stream("GET", url, headers={**HEADERS, "Accept-Encoding": "identity"},
+                          timeout=300) as r:
             status = r.status_code
             for chunk in r.iter_raw():
                 received += len(chunk)
@@ -364,6 +374,30 @@ class Bench:
                  f"{BIG_PAGE} GET ({received / 2**20:.0f} MiB in {seconds:.1f} s, "
                  f"HTTP {status}) {entry['rss_after_big_get_mib']:.0f} MiB, peak "
                  f"{entry['peak_rss_mib']:.0f} MiB")
+        return entry
+
+    def whole_queue(self, server: Server, backend: str, size: int, coding: str
+                    ) -> dict[str, Any]:
+        """The whole queue in one GET asking for `coding`: the bytes sent and the server's
+        CPU for it (medians of `repeats` reads; the client reads the raw bytes only)."""
+        url = f"{server.base}{QUEUE}?page=1&pageSize={BIG_PAGE}&includeUnknownMovieItems=true"
+        headers = {**HEADERS, "Accept-Encoding": coding}
+        runs = []
+        for _ in range(self.cfg.repeats):
+            cpu0, t0, received = server.cpu_seconds(), time.perf_counter(), 0
+            with httpx.stream("GET", url, headers=headers, timeout=300) as r:
+                r.raise_for_status()
+                sent = r.headers.get("content-encoding", "identity")
+                for chunk in r.iter_raw():
+                    received += len(chunk)
+            runs.append((server.cpu_seconds() - cpu0, time.perf_counter() - t0, received))
+        if sent != coding:
+            raise RuntimeError(f"{server.name}: asked for {coding}, got {sent}")
+        cpu, seconds, received = (statistics.median(r[i] for r in runs) for i in range(3))
+        entry = {"backend": backend, "size": size, "coding": coding, "bytes": int(received),
+                 "server_cpu_ms": cpu * 1000, "seconds": seconds}
+        self.say(f"  whole    {backend:9} {size:>7} {coding:8} {int(received):>11,} bytes, "
+                 f"server CPU {cpu * 1000:.0f} ms, {seconds:.2f} s")
         return entry
 
     def profile(self, server: Server, backend: str, size: int, what: str, url: str,
@@ -485,7 +519,8 @@ class Bench:
             self.notes.append(f"{(cfg.retry_budget - self.retry_left) / cfg.duration:.0f} "
                               "noisy runs were discarded and run again.")
         return {"environment": env, "seeding": self.seeding, "points": self.points,
-                "memory": self.memory, "grab_accounting": self.grab_accounting,
+                "memory": self.memory, "compression": self.compression,
+                "grab_accounting": self.grab_accounting,
                 "profiles": self.profiles, "notes": self.notes,
                 "elapsed_s": round(time.monotonic() - self.t0, 1)}
 

@@ -14,6 +14,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 MIN_API_KEY_LENGTH = 20
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*((?:[kmgt]i?)?b?)\s*$", re.IGNORECASE | re.ASCII)
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram accepts
+# A URL base's segments: RFC 3986's unreserved characters, nothing that needs escaping.
+_URL_BASE_SEGMENT = re.compile(r"[A-Za-z0-9._~-]+")
 _UNITS = {"": 1, "b": 1, "k": 1000, "m": 1000**2, "g": 1000**3, "t": 1000**4,
           "ki": 1024, "mi": 1024**2, "gi": 1024**3, "ti": 1024**4}
 
@@ -29,6 +31,21 @@ def parse_size(value: object) -> int | None:
         raise ValueError(f"not a size: {value!r} (use bytes, or a number with K/M/G/T[i]B)")
     unit = (match.group(2) or "").lower().rstrip("b")
     return int(float(match.group(1)) * _UNITS[unit])
+
+
+def url_base(value: str) -> str:
+    """QUEUARR_URL_BASE as it is used: "/queuarr" from "queuarr", "/queuarr/" or
+    "/queuarr"; "" for none. A path of plain segments only, so it is the same on the
+    wire and in the scope, and no proxy or browser reads it differently."""
+    segments = value.strip().strip("/")
+    if not segments:
+        return ""
+    for segment in segments.split("/"):
+        if not _URL_BASE_SEGMENT.fullmatch(segment) or segment in (".", ".."):
+            raise ValueError("QUEUARR_URL_BASE must be a path such as /queuarr: segments "
+                             "of A-Z, a-z, 0-9, '.', '_', '~' and '-', separated by single "
+                             "slashes")
+    return f"/{segments}"
 
 
 class Settings(BaseSettings):
@@ -55,6 +72,9 @@ class Settings(BaseSettings):
     port: int = Field(default=7878, ge=1, le=65535)
     ui: bool = Field(default=True, description="Serve the web UI at / and /ui/ (sign-in "
                      "with the API key); false answers 404 there.")
+    url_base: str = Field(default="", description="Serve everything under this path "
+                          "(/queuarr), for a reverse proxy at a sub-path: Radarr's URL "
+                          "Base; empty: at /.")
     max_size: int | None = Field(default=None, description="Largest release accepted, bytes.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["text", "json"] = Field(default="text", description="`text` "
@@ -209,6 +229,11 @@ class Settings(BaseSettings):
     def _log_size(cls, value: object) -> int:
         size = parse_size(value)
         return 10 * 1000**2 if size is None else size  # empty: the default
+
+    @field_validator("url_base")
+    @classmethod
+    def _url_base(cls, value: str) -> str:
+        return url_base(value)
 
     @field_validator("log_format", mode="before")
     @classmethod

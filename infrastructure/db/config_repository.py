@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from core.errors import BadRequest, NotFound
@@ -14,6 +13,7 @@ from core.sizes import QualityDefinition
 from core.tags import Tag
 from infrastructure.db.engine import Database
 from infrastructure.db.tables import quality_definition, tag
+from infrastructure.db.upsert import upsert
 
 T = tag.c
 Q = quality_definition.c
@@ -69,8 +69,7 @@ class SqlQualityDefinitionRepository:
     async def save(self, definitions: Sequence[QualityDefinition]) -> None:
         if not definitions:
             return
-        dialect = postgresql if self.db.dialect == "postgresql" else sqlite
-        statement = dialect.insert(quality_definition)
+        statement = upsert(self.db.dialect, quality_definition)
         statement = statement.on_conflict_do_update(index_elements=[Q.id], set_={
             "title": statement.excluded.title, "min_size": statement.excluded.min_size,
             "max_size": statement.excluded.max_size,

@@ -1,5 +1,5 @@
 """The queue repository, one implementation for SQLite and Postgres. Dialect-specific
-parts: the counter table (see tables.QueueCounterRow) and how an item is inserted (one
+parts: the counter table (see tables.queue_counter) and how an item is inserted (one
 statement on Postgres, a BEGIN IMMEDIATE transaction on SQLite)."""
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Table, delete, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from core.errors import BadRequest, NotFound
@@ -35,6 +34,7 @@ from infrastructure.db.tables import (
     quality_profile,
     release_candidate,
 )
+from infrastructure.db.upsert import upsert
 
 T = TypeVar("T", bound=Named)
 
@@ -129,8 +129,7 @@ class SqlCandidateRepository:
             return []
         # Concurrent adds of one release: the unique (movie_key, release_key) index
         # keeps one; the others' inserts do nothing and they read the one kept.
-        dialect = postgresql if self.db.dialect == "postgresql" else sqlite
-        statement = dialect.insert(release_candidate).on_conflict_do_nothing(
+        statement = upsert(self.db.dialect, release_candidate).on_conflict_do_nothing(
             index_elements=[C.movie_key, C.release_key])
         async with self.db.writing() as conn:
             await conn.execute(statement, [

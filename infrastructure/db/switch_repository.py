@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from infrastructure.db.engine import Database
 from infrastructure.db.tables import processor_switch
+from infrastructure.db.upsert import upsert
 
 C = processor_switch.c
 
@@ -22,8 +22,8 @@ class SqlSwitchRepository:
             return (await conn.execute(select(C.value).where(C.name == name))).scalar()
 
     async def set(self, name: str, value: str, at: datetime) -> None:
-        insert = postgresql.insert if self.db.dialect == "postgresql" else sqlite.insert
-        statement = insert(processor_switch).values(name=name, value=value, updated_at=at)
+        statement = upsert(self.db.dialect, processor_switch).values(
+            name=name, value=value, updated_at=at)
         statement = statement.on_conflict_do_update(
             index_elements=[C.name], set_={"value": value, "updated_at": at})
         async with self.db.writing() as conn:

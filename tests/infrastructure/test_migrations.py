@@ -1,5 +1,5 @@
 """One Alembic history for SQLite and Postgres: it goes up and down on both, and the
-schema it builds is exactly what the SQLModel tables declare."""
+schema it builds is exactly what the tables (infrastructure/db/tables.py) declare."""
 
 from __future__ import annotations
 

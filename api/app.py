@@ -120,12 +120,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.include_router(ui.router)  # issue 16: the web UI, and its session cookie
 
     def query_names() -> frozenset[str]:
-        names = {"apikey"}
-        for item in app.openapi()["paths"].values():
-            for operation in item.values():
-                names.update(p["name"] for p in operation.get("parameters", ())
-                             if p["in"] == "query")
-        return frozenset(names)
+        from api.query_names import query_names as declared  # not app.openapi(): issue 18
+
+        return frozenset({"apikey", *declared(app)})
 
     app.state.auth_failures = FailureLimiter()  # wrong API keys, per client address
     app.add_middleware(RootPath)  # innermost: the routes see ASGI's full path (url_base)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import httpx
 from fastapi import APIRouter, Request
 from pydantic import Field
 from starlette.responses import Response
@@ -152,6 +151,8 @@ async def test_notification(c: ContainerDep, request: Request) -> Response:
     _, webhook = _parts(c)
     payload = dumps({"eventType": "test", "message": "A test from Queuarr",
                      "date": c.clock.now()})
+    import httpx  # here, not at start: a server with no webhook never needs it
+
     try:
         status = await webhook.post(config, "test", 0, payload)
     except httpx.HTTPError as exc:

@@ -7,13 +7,14 @@ SourcePreparer), through the guarded HTTP client:
   (skipped when QUEUARR_ALLOW_PRIVATE_URLS is true: there is nothing to refuse);
 - trackers and web seeds in private address space are removed (infrastructure.net.trackers).
 
-A private target fails the item for good; a network error or a 5xx is transient."""
+A private target fails the item for good; a network error or a 5xx is transient. httpx
+and the client load at the first fetch: a server that is never handed a .torrent URL or
+a direct link never needs them (issue 18)."""
 
 from __future__ import annotations
 
 import asyncio
-
-import httpx
+from typing import TYPE_CHECKING
 
 from core.domain import QueueItem, SourceKind
 from core.errors import InvalidRelease, SourceRefused, SourceUnavailable
@@ -21,8 +22,12 @@ from core.grab import MAX_TORRENT_BYTES
 from core.links import parse_magnet
 from core.ports import Prepared, TorrentParser
 from infrastructure.net.guard import PrivateAddress, UrlGuard
-from infrastructure.net.http import Answer, NotFetchable, follow, guarded_client
 from infrastructure.net.trackers import filter_magnet, filter_torrent
+
+if TYPE_CHECKING:
+    import httpx
+
+    from infrastructure.net.http import Answer
 
 USER_AGENT = "Queuarr"
 TRANSIENT_STATUS = frozenset({408, 425, 429})
@@ -40,10 +45,20 @@ class SourcePreparer:
                  http: httpx.AsyncClient | None = None, timeout: float = 30.0) -> None:
         self.guard = guard
         self.parser = parser
-        self.http = http or guarded_client(guard, timeout, {"User-Agent": USER_AGENT})
+        self.http = http  # the guarded client, built at the first fetch
+        self.timeout = timeout
+
+    def client(self) -> httpx.AsyncClient:
+        """The one guarded client of these fetches, built at the first fetch."""
+        if self.http is None:
+            from infrastructure.net.http import guarded_client
+
+            self.http = guarded_client(self.guard, self.timeout, {"User-Agent": USER_AGENT})
+        return self.http
 
     async def aclose(self) -> None:
-        await self.http.aclose()
+        if self.http is not None:
+            await self.http.aclose()
 
     async def prepare(self, item: QueueItem, torrent: bytes | None) -> Prepared:
         url = item.download_url or ""
@@ -76,8 +91,12 @@ class SourcePreparer:
         return Prepared(item, torrent)
 
     async def _get(self, url: str, max_bytes: int | None) -> Answer:
+        import httpx
+
+        from infrastructure.net.http import NotFetchable, follow
+
         try:
-            answer = await follow(self.http, url, max_bytes)
+            answer = await follow(self.client(), url, max_bytes)
         except PrivateAddress as exc:
             raise SourceRefused(f"Not fetched: {exc}") from None
         except NotFetchable as exc:

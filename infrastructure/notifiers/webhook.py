@@ -2,7 +2,9 @@
 HMAC-SHA256 when the target has a secret, retried with backoff on 5xx, 429 and network
 errors. Targets are read from the store (cached a few seconds). Deliveries go through the
 guarded HTTP client: private address space is refused unless QUEUARR_ALLOW_PRIVATE_WEBHOOKS
-is true, checked at each connection, which goes to the address that was checked."""
+is true, checked at each connection, which goes to the address that was checked. The
+notifier is always on, but httpx and the client load at the first delivery: most servers
+have no webhook target (issue 18)."""
 
 from __future__ import annotations
 
@@ -12,9 +14,8 @@ import hmac
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import orjson
 
 from core.errors import BadRequest
@@ -22,8 +23,10 @@ from core.events import QueueEvent
 from core.notifications import NotificationConfig
 from core.ports import NotificationRepository
 from infrastructure.net.guard import PrivateAddress, UrlGuard
-from infrastructure.net.http import guarded_client
 from infrastructure.tasks import Background
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("queuarr.webhook")
 USER_AGENT = "Queuarr-Webhook"
@@ -59,7 +62,8 @@ class WebhookNotifier:
         self.delays = tuple(delays)
         self.cache_seconds = cache_seconds
         self.render: Callable[[QueueEvent], dict[str, Any]] = plain_payload
-        self._http = http or guarded_client(guard, timeout, {"User-Agent": USER_AGENT})
+        self.timeout = timeout
+        self._http = http  # the guarded client, built at the first delivery
         self._cached: tuple[float, list[NotificationConfig]] | None = None
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks = Background()
@@ -93,6 +97,8 @@ class WebhookNotifier:
 
     async def _deliver(self, target: NotificationConfig, kind: str, event_id: int,
                        body: bytes) -> None:
+        import httpx
+
         async with self._slots:
             for attempt, delay in enumerate((0.0, *self.delays)):
                 if delay:
@@ -125,10 +131,18 @@ class WebhookNotifier:
         if target.secret:
             headers["X-Queuarr-Signature"] = sign(target.secret, body)
         try:
-            response = await self._http.post(target.url, content=body, headers=headers)
+            response = await self.client().post(target.url, content=body, headers=headers)
         except PrivateAddress as exc:
             raise BadRequest(str(exc)) from None
         return response.status_code
+
+    def client(self) -> httpx.AsyncClient:
+        """The one guarded client of the deliveries, built at the first delivery."""
+        if self._http is None:
+            from infrastructure.net.http import guarded_client
+
+            self._http = guarded_client(self.guard, self.timeout, {"User-Agent": USER_AGENT})
+        return self._http
 
     async def drained(self) -> None:
         """Wait for the deliveries in flight (tests, a graceful stop)."""
@@ -136,7 +150,8 @@ class WebhookNotifier:
 
     async def aclose(self) -> None:
         await self._tasks.cancel()
-        await self._http.aclose()
+        if self._http is not None:
+            await self._http.aclose()
 
 
 def plugin(context: Any) -> WebhookNotifier:

@@ -9,7 +9,6 @@ memory, SQLite and Postgres."""
 from __future__ import annotations
 
 import asyncio
-import copy
 import hashlib
 import itertools
 from collections.abc import AsyncIterator, Callable
@@ -208,18 +207,6 @@ class Api:
         )
 
 
-def prebuild_openapi(app: FastAPI) -> None:
-    """Every app has the same routes, so the OpenAPI document (which RadarrEdge reads its
-    query-parameter names from) is built once per session and handed to each app."""
-    global _openapi_cache
-    if _openapi_cache is None:
-        _openapi_cache = app.openapi()
-    app.openapi_schema = copy.deepcopy(_openapi_cache)
-
-
-_openapi_cache: dict[str, Any] | None = None
-
-
 ApiFactory = Callable[..., AbstractAsyncContextManager[Api]]
 
 
@@ -252,7 +239,6 @@ def make_api(store: Store, clock: FakeClock, tmp_path: Path) -> ApiFactory:
             database=store.db, database_type=_DATABASE_TYPE.get(store.kind, "memory"),
             guard_urls=guard_urls)
         app = create_app(container=container)
-        prebuild_openapi(app)
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         try:
             async with (

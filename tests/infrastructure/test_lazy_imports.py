@@ -27,23 +27,31 @@ NOT_LOADED = {
     "qbittorrentapi": "only a configured qBittorrent needs it [5.6]",
     "torf": "only a .torrent needs it",
     "asyncpg": "Postgres only (the leader lock and the event relay)",
+    "sqlalchemy.dialects.postgresql": "Postgres only: partial indexes are declared without "
+                                      "`postgresql_where=` (infrastructure/db/tables.py) "
+                                      "and upserts import their dialect (db/upsert.py) [2.2]",
+    "sqlmodel": "the tables are plain SQLAlchemy Core: no pydantic models, no mappers [4.8]",
     "telegram": "only with QUEUARR_TELEGRAM_TOKEN",
     "yt_dlp": "only when a video link is grabbed or probed",
+    "httpx": "the guarded client is built at the first fetch: a .torrent URL, a direct "
+             "link's redirects, a webhook delivery (infrastructure/net/http.py) [6.8]",
+    "httpcore": "httpx's transport",
 }
 
 # Imports the app, checks the schema (current: no migration), starts the app's lifespan
-# (a container built from the settings, the processor running), answers /ping, then
-# parses a title: the parser must load then, which shows the check can see a load.
+# (a container built from the settings, the processor running), answers /ping and a
+# queue page (through ASGI itself: an httpx client would load httpx), then parses a title
+# and builds the webhook's client: the parser and httpx must load then, which shows the
+# check can see a load.
 SCRIPT = """
-import asyncio, json, sys
+import asyncio, json, os, sys
 
 def loaded():
-    return sorted({name.split(".")[0] for name in sys.modules})
+    return sorted(sys.modules)  # full names: NOT_LOADED holds a few modules, not packages
 
 import api.app
 stages = {"import api.app": loaded()}
 
-import httpx
 from infrastructure.migrate import upgrade
 from infrastructure.settings import Settings
 
@@ -51,18 +59,35 @@ settings = Settings()
 upgrade(settings.database)
 stages["schema checked"] = loaded()
 
+async def get(app, path, query=""):
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    await app({"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+               "method": "GET", "scheme": "http", "path": path, "raw_path": path.encode(),
+               "query_string": query.encode(), "root_path": "",
+               "headers": [(b"host", b"q"), (b"x-api-key", os.environ["QUEUARR_API_KEY"].encode())],
+               "client": ("127.0.0.1", 50000), "server": ("q", 80)}, receive, send)
+    return sent[0]["status"]
+
 async def run():
     app = api.app.create_app(settings)
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://q") as http:
-            assert (await http.get("/ping")).status_code == 200
+        assert await get(app, "/ping") == 200
+        assert await get(app, "/api/v3/queue", "page=1") == 200
         await asyncio.sleep(0.5)  # the processor's first passes
         stages["started"] = loaded()
         container = app.state.container
         await asyncio.to_thread(container.releases.parser.parse,
                                 "Some.Movie.2020.1080p.BluRay.x264-GROUP")
         stages["a title parsed"] = loaded()
+        container.webhook.client()
+        stages["a webhook client built"] = loaded()
 
 asyncio.run(run())
 print(json.dumps(stages))
@@ -91,3 +116,5 @@ def test_a_default_sqlite_server_imports_none_of_the_optional_packages_until_use
         found = {name: why for name, why in NOT_LOADED.items() if name in stages[stage]}
         assert found == {}, f"loaded by the time of '{stage}'"
     assert {"PTT", "regex"} <= stages["a title parsed"]  # loaded once needed
+    assert "httpx" not in stages["a title parsed"]
+    assert {"httpx", "httpcore"} <= stages["a webhook client built"]

@@ -3,14 +3,20 @@
 On SIGTERM uvicorn stops listening, waits for the open responses to finish, and only
 then runs the lifespan's shutdown (leases given back, the managed aria2c stopped). A live
 event stream never finishes by itself, so the stop begins by ending the streams; any
-other response gets STOP_GRACE seconds before it is cancelled."""
+other response gets STOP_GRACE seconds before it is cancelled.
+
+An idle server does not wake (issue 18): uvicorn's main loop looks at `should_exit` ten
+times a second and refreshes its Date header once a second; here the loop waits for the
+stop itself, and the Date header is stamped on each response (DateHeader)."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import socket
+import time
 from collections.abc import Callable
+from email.utils import formatdate
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -18,15 +24,42 @@ from fastapi import FastAPI
 from api.app import end_streams
 
 STOP_GRACE = 3  # seconds; Docker kills 10 s after SIGTERM
-TICK = 1.0  # seconds between the idle server's wake-ups
 STARTUP_FAILURE = 3  # uvicorn.run's exit code when the app did not start
 
 
+class DateHeader:
+    """The HTTP Date header on every response (RFC 9110 wants one from a server with a
+    clock), formatted at most once a second, in place of uvicorn's, which its main loop
+    refreshes every second whether or not anyone asks."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self._second = -1
+        self._value = b""
+
+    def _now(self) -> bytes:
+        second = int(time.time())
+        if second != self._second:
+            self._second, self._value = second, formatdate(second, usegmt=True).encode()
+        return self._value
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def dated(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                message = dict(message, headers=[*message.get("headers", ()),
+                                                 (b"date", self._now())])
+            await send(message)
+
+        await self.app(scope, receive, dated)
+
+
 class StoppingServer(uvicorn.Server):
-    """A uvicorn server that calls `stopping` as its shutdown begins, and that does not
-    wake ten times a second while idle (issue 18): uvicorn's main loop sleeps 0.1 s
-    between looks at `should_exit`; this one waits for the stop itself and wakes once a
-    second for the rest of uvicorn's tick (the Date header's once-a-second refresh)."""
+    """A uvicorn server that calls `stopping` as its shutdown begins, and whose main loop
+    sleeps until the stop instead of waking ten times a second to look for it."""
 
     def __init__(self, config: uvicorn.Config, stopping: Callable[[], None]) -> None:
         self._exit = asyncio.Event()  # before uvicorn's __init__ sets should_exit
@@ -45,22 +78,27 @@ class StoppingServer(uvicorn.Server):
             self._exit.clear()
 
     async def main_loop(self) -> None:
-        counter = 0  # uvicorn's on_tick does its once-a-second work when counter % 10 == 0
-        while not await self.on_tick(counter):
-            counter = (counter + 10) % 864000
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._exit.wait(), TICK)
+        # One tick sets uvicorn's default headers (Server; no Date: DateHeader adds it);
+        # the rest of its tick is for options Queuarr does not use (limit_max_requests,
+        # callback_notify).
+        if await self.on_tick(0):
+            return
+        await self._exit.wait()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         self.stopping()
         await super().shutdown(sockets)
 
 
+def server_for(app: FastAPI, host: str, port: int, access_log: bool) -> StoppingServer:
+    config = uvicorn.Config(DateHeader(app), host=host, port=port, log_config=None,
+                            access_log=access_log, proxy_headers=False, date_header=False,
+                            timeout_graceful_shutdown=STOP_GRACE)
+    return StoppingServer(config, lambda: end_streams(app))
+
+
 def serve(app: FastAPI, host: str, port: int, access_log: bool) -> int:
     """Serve `app` until SIGTERM or SIGINT; the exit code."""
-    config = uvicorn.Config(app, host=host, port=port, log_config=None,
-                            access_log=access_log, proxy_headers=False,
-                            timeout_graceful_shutdown=STOP_GRACE)
-    server = StoppingServer(config, lambda: end_streams(app))
+    server = server_for(app, host, port, access_log)
     server.run()
     return 0 if server.started else STARTUP_FAILURE

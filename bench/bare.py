@@ -7,6 +7,9 @@
   measured against;
 - `sqlite_app`: the same page through aiosqlite (context for the SQLite backend).
 
+The grab's references (a bare insert) are in bench/bare_grab.py, kept apart so that the
+hello app, whose start-up bench/startup.py times, imports no more than it did.
+
 `BENCH_BARE_DSN` (libpq DSN) and `BENCH_BARE_SQLITE` (file path) say where the rows are.
 """
 

@@ -21,6 +21,12 @@ MAX_GRAB_P99_MS = 50.0  # P2
 # there is this fraction of the same-run FastAPI hello: the machine-independent target.
 REFERENCE_FASTAPI_HELLO = 10_769.0
 MIN_GRABS_VS_HELLO = MIN_GRABS / REFERENCE_FASTAPI_HELLO
+# Issue 18: grabs/s >= 0.8x a bare FastAPI + asyncpg insert (bench/bare_grab.py), same
+# load generator; server CPU per grab <= 2 ms.
+MIN_GRABS_VS_INSERT = 0.8
+MAX_GRAB_CPU_MS = 2.0
+INSERT_REFS = {"postgres": ("bare-pg-insert", "FastAPI+asyncpg"),
+               "sqlite": ("bare-sqlite-insert", "FastAPI+sqlite3")}
 MAX_RSS_MIB = 150.0  # P5, with 100k items
 ABS_MIN_RPS = 1000.0  # P1 absolute, reference box (informative: machines differ)
 ABS_MAX_P99_MS = 25.0  # P1 absolute, reference box (informative)
@@ -120,6 +126,13 @@ def checks(results: dict[str, Any], sizes: list[int], backends: list[str]
                 MIN_GRABS, "/s", True)
             add(b, f"P2 grab p99, c={gc}, {size:,}", g and g["p99_ms"], "<=",
                 MAX_GRAB_P99_MS, "ms")
+            ref, what = INSERT_REFS[b]
+            ins = _find(points, "ref", ref, size, "POST grab", gc)
+            add(b, f"P2b grabs/s ÷ bare {what} insert (same run), c={gc}, {size:,}",
+                ratio(g and g["rps"], ins and ins["rps"]), ">=", MIN_GRABS_VS_INSERT, "x",
+                b == "sqlite")
+            add(b, f"P2b server CPU per grab, c={gc}, {size:,}",
+                g and g.get("cpu_ms_per_grab"), "<=", MAX_GRAB_CPU_MS, "ms", True)
         mem = next((m for m in results["memory"] if m["backend"] == b and m["size"] == large),
                    None)
         rss = max(mem["rss_after_runs_mib"], mem["rss_after_big_get_mib"]) if mem else None
@@ -233,7 +246,8 @@ def render(results: dict[str, Any]) -> str:
           _cpu_ms(p),
           "-" if p.get("pg_sessions") is None else str(p["pg_sessions"]),
           _pct(p["noise_pct"])] for p in refs]))
-    out += ["", "## Queuarr (ratios against the bare FastAPI + asyncpg page, same items and "
+    out += ["", "## Queuarr (ratios against the bare FastAPI + asyncpg page, or insert for "
+            "grabs, same items and "
             "connections)", ""]
     rows = []
     for p in (p for p in points if p["group"] == "queuarr"):
@@ -241,6 +255,10 @@ def render(results: dict[str, Any]) -> str:
         if p["endpoint"].startswith(("page 1", "last page")):
             bare = _find(points, "ref", "bare-pg", p["size"], "GET page 1", p["conns"])
             lite = _find(points, "ref", "bare-sqlite", p["size"], "GET page 1", p["conns"])
+        elif p["endpoint"] == "POST grab":
+            bare = _find(points, "ref", "bare-pg-insert", p["size"], "POST grab", p["conns"])
+            lite = _find(points, "ref", "bare-sqlite-insert", p["size"], "POST grab",
+                         p["conns"])
         rps_ratio = _num(ratio(p["rps"], bare and bare["rps"]))
         cpu_ratio = "-"
         if bare and _cpu_ms(bare) != "-" and _cpu_ms(p) != "-":
@@ -279,6 +297,7 @@ def render(results: dict[str, Any]) -> str:
               _num(c["server_cpu_ms"], 0),
               _num(ratio(c["server_cpu_ms"], plain[c["backend"], c["size"]]["server_cpu_ms"])),
               _num(c["seconds"])] for c in results["compression"]]))
+    out += grab_table(points)
     if results.get("grab_accounting"):
         out += ["", "## Grab accounting", ""]
         out.append(_table(
@@ -311,6 +330,31 @@ def render(results: dict[str, Any]) -> str:
     if results["notes"]:
         out += ["", "## Notes", "", *(f"- {n}" for n in results["notes"])]
     return "\n".join(out)
+
+
+def grab_table(points: list[dict[str, Any]]) -> list[str]:
+    """Queuarr's grab run beside the bare insert of the same backend (same run, wrk
+    script, connections and pinning); CPU per grab is psutil's server CPU over the runs
+    ÷ the 2xx answers."""
+    rows = []
+    for g in (p for p in points if p["group"] == "queuarr" and p["endpoint"] == "POST grab"):
+        ref = INSERT_REFS.get(g["backend"], ("", ""))[0]
+        b = _find(points, "ref", ref, g["size"], "POST grab", g["conns"])
+        if b is None:
+            continue
+        qc, bc = g.get("cpu_ms_per_grab"), b.get("cpu_ms_per_grab")
+        rows.append([g["backend"], f"{g['size']:,}", str(g["conns"]), ref, _num(g["rps"]),
+                     _num(b["rps"]), _num(ratio(g["rps"], b["rps"])),
+                     f"{_num(g['p50_ms'])} / {_num(b['p50_ms'])}",
+                     f"{_num(g['p99_ms'])} / {_num(b['p99_ms'])}",
+                     _num(ratio(g["p99_ms"], b["p99_ms"])), _num(qc), _num(bc),
+                     _num(ratio(qc, bc))])
+    if not rows:
+        return []
+    return ["", "## Grabs against a bare insert (Queuarr ÷ bare, same run)", "", _table(
+        ["backend", "items", "conns", "bare", "grabs/s", "bare grabs/s", "÷ bare",
+         "p50 ms (Q / bare)", "p99 ms (Q / bare)", "÷ bare p99", "CPU ms/grab",
+         "bare CPU ms/grab", "÷ bare CPU"], rows)]
 
 
 def _result_files(results: dict[str, Any], text: str, out: Path, prefix: str

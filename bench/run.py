@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from bench import report, seed
+from bench import bare_grab, report, seed
 from bench.load import LoadGenerator, Result, median
 from bench.procs import Server, can_pin, cpu_model, free_port, machine_idle_percent, package_version
 from bench.profile import Profiler, py_spy, summarise
@@ -247,6 +247,54 @@ class Bench:
             finally:
                 server.stop()
 
+    def bare_grab_refs(self, size: int, pg: dict[str, Any] | None,
+                       lite: dict[str, Any] | None) -> None:
+        """The grab's references (bench/bare_grab.py): the same wrk script, connections
+        and pinning as Queuarr's grab run, on tables of their own in the same database."""
+        for label, dialect, env, where in (
+            ("bare-pg-insert", "postgresql", "BENCH_BARE_DSN", pg and pg["dsn"]),
+            ("bare-sqlite-insert", "sqlite", "BENCH_BARE_SQLITE", lite and lite["path"]),
+        ):
+            if where is None:
+                continue
+            app = "bench.bare_grab:" + ("pg_grab_app" if dialect == "postgresql"
+                                        else "sqlite_grab_app")
+            bare_grab.create_tables(dialect, where)
+            server = self.uvicorn(f"{label}-{size}", app, {env: where}).start("/ready")
+            try:
+                self.warm(server.base + "/grab", grab=True)
+                before, ok_before = bare_grab.rows(dialect, where), self.load.completed_ok
+                self.grab_point("ref", label, size, server, server.base + "/grab",
+                                pg_db=f"queuarr_bench_{size}" if dialect == "postgresql"
+                                else None)
+                answered = self.load.completed_ok - ok_before
+                added = bare_grab.rows(dialect, where) - before
+                slack = self.cfg.grab_conns * self.cfg.repeats * 3
+                self.grab_accounting.append({
+                    "backend": label, "size": size, "rows_added": added,
+                    "answered_201": answered, "slack": slack,
+                    "ok": answered <= added <= answered + slack})
+            finally:
+                server.stop()
+                if not self.cfg.keep:
+                    bare_grab.drop_tables(dialect, where)
+
+    def grab_point(self, group: str, backend: str, size: int, server: Server, url: str, *,
+                   headers: dict[str, str] | None = None, pg_db: str | None = None) -> Result:
+        """`measure` and `record` a grab run at the grab connections, plus the server's
+        CPU per successful grab: psutil CPU seconds before/after ÷ the 2xx answers over
+        the same runs (discarded noisy runs included on both sides)."""
+        cpu0, ok0 = server.cpu_seconds(), self.load.completed_ok
+        r = self.measure(url, self.cfg.grab_conns, headers=headers, grab=True, server=server,
+                         pg_db=pg_db)
+        ok = self.load.completed_ok - ok0
+        self.record(group, backend, size, "POST grab", self.cfg.grab_conns, r)
+        cpu_ms = 1000.0 * (server.cpu_seconds() - cpu0) / ok if ok else None
+        self.points[-1]["cpu_ms_per_grab"] = cpu_ms
+        if cpu_ms is not None:
+            self.say(f"           server CPU per grab {cpu_ms:.2f} ms")
+        return r
+
     # -- Queuarr -----------------------------------------------------------------------
 
     def queuarr(self, backend: str, size: int, url: str) -> Server:
@@ -309,9 +357,8 @@ class Bench:
         # Grabs: each run adds rows, so they come after the page measurements.
         self.warm(base + GRAB, headers=HEADERS, grab=True)
         before, ok_before = self.total(server), self.load.completed_ok
-        self.record("queuarr", backend, size, "POST grab", gc,
-                    self.measure(base + GRAB, gc, headers=HEADERS, grab=True, server=server,
-                                 pg_db=db))
+        self.grab_point("queuarr", backend, size, server, base + GRAB, headers=HEADERS,
+                        pg_db=db)
         added, answered = self.total(server) - before, self.load.completed_ok - ok_before
         # Requests cut off when a run ends may commit without their answer being counted.
         slack = gc * self.cfg.repeats * 3
@@ -503,6 +550,7 @@ class Bench:
                              f"(file {lite['file_bytes'] / 2**20:.0f} MiB)")
                 del rows
                 self.bare_refs(size, pg, lite)
+                self.bare_grab_refs(size, pg, lite)
                 for backend in cfg.backends:
                     info = pg if backend == "postgres" else lite
                     assert info is not None

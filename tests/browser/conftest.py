@@ -17,7 +17,16 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Locator,
+    Page,
+    Playwright,
+    Route,
+    sync_playwright,
+)
+from playwright.sync_api import Request as PlaywrightRequest
 
 from tests.conftest import require_binary
 from tests.e2e.conftest import LiveServer
@@ -128,3 +137,23 @@ def page(context: BrowserContext, request: pytest.FixtureRequest) -> Iterator[Pa
         name = re.sub(r"[^\w.-]+", "_", request.node.name)
         opened.screenshot(path=str(FAILURES / f"{name}.png"), full_page=True)
     opened.close()
+
+
+def try_system_status_in_swagger(page: Page, live_server: LiveServer
+                                 ) -> tuple[Locator, PlaywrightRequest]:
+    """In Swagger UI at /docs: Authorize with the API key, then Try it out and Execute
+    GET /api/v3/system/status; the operation's block and the request the page sent."""
+    page.goto(f"{live_server.url}/docs")
+    page.get_by_role("button", name="Authorize").first.click()
+    dialog = page.locator(".auth-container").filter(has_text="X-Api-Key")
+    dialog.locator("input").fill(live_server.api_key)
+    dialog.get_by_role("button", name="Apply credentials").click()
+    page.get_by_role("button", name="Close").first.click()
+
+    operation = page.locator(".opblock").filter(has_text="/api/v3/system/status")
+    operation.locator(".opblock-summary").first.click()
+    operation.get_by_role("button", name="Try it out").click()
+    with page.expect_request(lambda r: urlsplit(r.url).path.endswith("/api/v3/system/status")
+                             ) as sent:
+        operation.get_by_role("button", name="Execute").click()
+    return operation, sent.value

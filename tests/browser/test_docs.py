@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import LOOPBACK, Traffic
+from tests.browser.conftest import LOOPBACK, Traffic, try_system_status_in_swagger
 from tests.e2e.conftest import LiveServer
 
 
@@ -39,20 +39,9 @@ def test_the_redoc_page_renders_with_no_network_and_no_logo_from_its_cdn(
 
 def test_swagger_ui_authorize_sends_the_api_key_header(
         page: Page, live_server: LiveServer, traffic: Traffic) -> None:
-    page.goto(f"{live_server.url}/docs")
-    page.get_by_role("button", name="Authorize").first.click()
-    dialog = page.locator(".auth-container").filter(has_text="X-Api-Key")
-    dialog.locator("input").fill(live_server.api_key)
-    dialog.get_by_role("button", name="Apply credentials").click()
-    page.get_by_role("button", name="Close").first.click()
-
-    operation = page.locator(".opblock").filter(has_text="/api/v3/system/status")
-    operation.locator(".opblock-summary").first.click()
-    operation.get_by_role("button", name="Try it out").click()
-    with page.expect_request(lambda r: urlsplit(r.url).path == "/api/v3/system/status"
-                             ) as sent:
-        operation.get_by_role("button", name="Execute").click()
-    assert sent.value.headers.get("x-api-key") == live_server.api_key
+    operation, sent = try_system_status_in_swagger(page, live_server)
+    assert urlsplit(sent.url).path == "/api/v3/system/status"
+    assert sent.headers.get("x-api-key") == live_server.api_key
     expect(operation.locator(".live-responses-table tbody .response-col_status").first
            ).to_have_text("200")
     _stayed_on_loopback(traffic)

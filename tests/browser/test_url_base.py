@@ -4,13 +4,12 @@ try a call; the browser asks for nothing outside /base/."""
 
 from __future__ import annotations
 
-import re
 from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Traffic
+from tests.browser.conftest import Traffic, try_system_status_in_swagger
 from tests.browser.test_ui import row, sign_in
 from tests.e2e.conftest import LiveServer
 from tests.e2e.tools import api
@@ -51,19 +50,8 @@ def test_the_page_under_the_base_signs_in_and_lists_the_queue(
 
 def test_swagger_ui_under_the_base_loads_the_spec_and_calls_the_api_under_it(
         page: Page, live_server: LiveServer, traffic: Traffic) -> None:
-    page.goto(f"{live_server.url}/docs")
-    page.get_by_role("button", name="Authorize").first.click()
-    dialog = page.locator(".auth-container").filter(has_text="X-Api-Key")
-    dialog.locator("input").fill(live_server.api_key)
-    dialog.get_by_role("button", name="Apply credentials").click()
-    page.get_by_role("button", name="Close").first.click()
-
-    operation = page.locator(".opblock").filter(has_text="/api/v3/system/status")
-    operation.locator(".opblock-summary").first.click()
-    operation.get_by_role("button", name="Try it out").click()
-    with page.expect_request(re.compile(r".*/api/v3/system/status$")) as sent:
-        operation.get_by_role("button", name="Execute").click()
-    assert urlsplit(sent.value.url).path == f"{URL_BASE}/api/v3/system/status"
+    operation, sent = try_system_status_in_swagger(page, live_server)
+    assert urlsplit(sent.url).path == f"{URL_BASE}/api/v3/system/status"
     expect(operation.locator(".live-responses-table tbody .response-col_status").first
            ).to_have_text("200")
     _all_under_the_base(traffic, live_server)

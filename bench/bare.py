@@ -53,7 +53,8 @@ async def hello() -> dict[str, str]:
 
 
 @asynccontextmanager
-async def _pg_lifespan(app: FastAPI) -> AsyncIterator[None]:
+async def pg_pool_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """An asyncpg pool of 10 on BENCH_BARE_DSN as app.state.pool (bench/bare_grab.py too)."""
     import asyncpg
 
     app.state.pool = await asyncpg.create_pool(os.environ["BENCH_BARE_DSN"], min_size=10,
@@ -64,7 +65,7 @@ async def _pg_lifespan(app: FastAPI) -> AsyncIterator[None]:
         await app.state.pool.close()
 
 
-pg_app = FastAPI(lifespan=_pg_lifespan)
+pg_app = FastAPI(lifespan=pg_pool_lifespan)
 
 
 @pg_app.get("/page")

@@ -31,6 +31,8 @@ import orjson
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 
+from bench.bare import pg_pool_lifespan
+
 ACTIVE_WHERE = "state NOT IN ('completed', 'failed')"  # as infrastructure/db/tables.py
 
 _ITEM = """CREATE TABLE bare_grab (
@@ -119,19 +121,7 @@ def _created(item_id: int) -> Response:
 # -- Postgres ------------------------------------------------------------------------------
 
 
-@asynccontextmanager
-async def _pg_lifespan(app: FastAPI) -> AsyncIterator[None]:
-    import asyncpg
-
-    app.state.pool = await asyncpg.create_pool(os.environ["BENCH_BARE_DSN"], min_size=10,
-                                               max_size=10)
-    try:
-        yield
-    finally:
-        await app.state.pool.close()
-
-
-pg_grab_app = FastAPI(lifespan=_pg_lifespan)
+pg_grab_app = FastAPI(lifespan=pg_pool_lifespan)
 
 
 @pg_grab_app.get("/ready")

@@ -172,9 +172,9 @@ class ProcessorRunner:
         """Nothing tracked, nothing waiting to be sent, nothing leased for a send, and no
         free-space check pending (as the last passes saw it): the passes may sleep."""
         p = self.processor
-        return (not self._tracked and p.claimable == 0 and p.sending == 0
-                and p.disk_message is None) or (
-            not self._tracked and p.paused and p.sending == 0)
+        if self._tracked or p.sending != 0:
+            return False
+        return p.paused or (p.claimable == 0 and p.disk_message is None)
 
     def _later(self, job: str, seconds: float) -> None:
         """The job's next run `seconds` from now (a wake can still bring it forward)."""

@@ -255,32 +255,26 @@ processor_switch = Table(
     Column("updated_at", UTCDateTime(), nullable=False),
 )
 
+
+def _named_body(name: str) -> Table:
+    """A table of named things kept as one JSON body each (formats, profiles, targets)."""
+    return Table(
+        name, metadata,
+        _id(),
+        Column("name", String(200), nullable=False, unique=True),
+        Column("body", Text, nullable=False),
+        sqlite_autoincrement=True,
+    )
+
+
 # A custom format; its specifications as JSON (infrastructure/db/release_mapping.py).
-custom_format = Table(
-    "custom_format", metadata,
-    _id(),
-    Column("name", String(200), nullable=False, unique=True),
-    Column("body", Text, nullable=False),
-    sqlite_autoincrement=True,
-)
+custom_format = _named_body("custom_format")
 
 # A quality profile; its qualities and scores as JSON.
-quality_profile = Table(
-    "quality_profile", metadata,
-    _id(),
-    Column("name", String(200), nullable=False, unique=True),
-    Column("body", Text, nullable=False),
-    sqlite_autoincrement=True,
-)
+quality_profile = _named_body("quality_profile")
 
 # A notification target (webhook); its URL, secret and events as JSON.
-notification = Table(
-    "notification", metadata,
-    _id(),
-    Column("name", String(200), nullable=False, unique=True),
-    Column("body", Text, nullable=False),
-    sqlite_autoincrement=True,
-)
+notification = _named_body("notification")
 
 # A release kept for a movie: grabbed (item_id) or the next best in waiting.
 release_candidate = Table(

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from infrastructure.db.aio import AsyncEngine, create_async_engine
 from infrastructure.db.engine import async_url, is_unavailable
 from infrastructure.private_files import private_sqlite_file
 

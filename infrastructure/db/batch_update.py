@@ -17,8 +17,8 @@ from typing import Any
 
 from sqlalchemy import Column, Table
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from infrastructure.db.aio import AsyncConnection
 from infrastructure.db.engine import Database, is_driver_unavailable
 from infrastructure.db.tables import queue_history, queue_item
 

@@ -13,9 +13,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from core.errors import StorageUnavailable
+from infrastructure.db.aio import AsyncConnection, AsyncEngine, create_async_engine
 from infrastructure.private_files import private_sqlite_file
 
 
@@ -172,7 +172,8 @@ class Database:
         if self.dialect == "sqlite":
             return datetime.now(UTC)
         async with self.reading() as conn:
-            value = (await conn.exec_driver_sql("SELECT clock_timestamp()")).scalar_one()
+            value: datetime = (
+                await conn.exec_driver_sql("SELECT clock_timestamp()")).scalar_one()
         return value if value.tzinfo else value.replace(tzinfo=UTC)
 
     async def server_version(self) -> str:

@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.base import Executable
 
+from infrastructure.db.aio import AsyncConnection
 from infrastructure.db.engine import is_driver_unavailable
 from infrastructure.db.types import UTCDateTime
 

@@ -21,7 +21,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.domain import (
     HistoryEntry,
@@ -40,6 +39,7 @@ from core.listing import STATUS_RANK, PageRequest, QueueFilter
 from core.movies import KnownMovie
 from core.ports import Clock
 from infrastructure.db import batch_update, one_hop
+from infrastructure.db.aio import AsyncConnection
 from infrastructure.db.engine import Database
 from infrastructure.db.fast import arguments, fetch_all, prepare
 from infrastructure.db.mapping import insert_values, row_to_item, update_values

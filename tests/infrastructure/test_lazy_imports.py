@@ -36,6 +36,9 @@ NOT_LOADED = {
     "httpx": "the guarded client is built at the first fetch: a .torrent URL, a direct "
              "link's redirects, a webhook delivery (infrastructure/net/http.py) [6.8]",
     "httpcore": "httpx's transport",
+    "sqlalchemy.ext.asyncio": "the async engine is infrastructure/db/aio.py, a thin face over "
+                              "a Core engine; SQLAlchemy's own imports its ORM [8]",
+    "sqlalchemy.orm": "no mapped classes, no sessions: Core only",
 }
 
 # Imports the app, checks the schema (current: no migration), starts the app's lifespan

@@ -32,7 +32,15 @@ from bench import seed
 from bench.load import LoadGenerator, Result
 from bench.peer_pyload import ADDRESSES, LIMIT_PER_MINUTE, PyLoad, ensure_venv, version, wait_quiet
 from bench.processor import claim_rows
-from bench.procs import Noise, Server, can_pin, cpu_model, free_port, package_version
+from bench.procs import (
+    Noise,
+    Server,
+    can_pin,
+    compiled,
+    cpu_model,
+    free_port,
+    package_version,
+)
 from bench.report import _num, _table, narrator, publish, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -233,6 +241,7 @@ class Peers:
         self.say(f"Queuarr: seeding {self.cfg.items:,} queued items into SQLite "
                  "(bench/seed.py rows, all queued)")
         info = seed.seed_sqlite(data / "queuarr.db", claim_rows(self.cfg.items))
+        compiled(ROOT)  # pyLoad's venv has its bytecode from pip
         exe = Path(sys.executable).parent / "queuarr"
         argv = [str(exe)] if exe.exists() else [sys.executable, "-m", "api.cli"]
         argv += ["serve", "--host", "127.0.0.1"]

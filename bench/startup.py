@@ -1,7 +1,8 @@
 """`python -m bench --only startup [--repeats N] [--items N ...] [--idle-wait S] [--tree DIR]`:
 Queuarr's start-up and idle memory beside a bare FastAPI app's, in one run (issue 18).
 
-- start-up: spawn to the first 200, polled every 5 ms, the servers taken in turn and the
+- start-up: spawn to the first 200, polled every 5 ms, Queuarr's bytecode written first
+  (bench.procs.compiled: as an installed package has it), the servers taken in turn and the
   median of N kept: `uvicorn bench.bare:hello_app` (GET /) and `queuarr serve` on a
   migrated, empty SQLite database (GET /ping), without and (aria2c on the PATH) with the
   managed aria2c a default installation starts;
@@ -31,7 +32,7 @@ import psutil
 from bench import seed
 from bench.peer_pyload import wait_quiet
 from bench.processor import claim_rows
-from bench.procs import Noise, Server, can_pin, free_port
+from bench.procs import Noise, Server, can_pin, compiled, free_port
 from bench.report import Checks, narrator, ratio
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
                         "alongside (its `api.cli` run from there)")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="queuarr_startup_"))
+    for tree in (ROOT, args.tree):
+        if tree is not None:
+            compiled(tree)
     bench = Startup(work, ROOT / "bench" / "results" / "logs")
     servers = {"bare FastAPI hello": (bench.bare(), "/"),
                "Queuarr, empty SQLite": (bench.queuarr("empty", 0, False), "/ping")}

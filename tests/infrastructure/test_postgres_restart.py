@@ -160,6 +160,12 @@ def test_postgres_restart_under_load(tmp_path: Path) -> None:
             with httpx.Client(base_url=server.url, headers={"X-Api-Key": server.api_key},
                               trust_env=False, timeout=10) as http:
                 grabber.start()
+                # The first grab loads the release parser (compiling its ~900 patterns
+                # takes most of a second on a slow machine; lazily, by design): the
+                # BEFORE seconds of steady grabs start once it has answered.
+                first_deadline = time.time() + 30
+                while not grabber.answers and time.time() < first_deadline:
+                    time.sleep(0.05)
                 time.sleep(BEFORE)
 
                 stop_began = time.time()

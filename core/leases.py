@@ -21,6 +21,14 @@ def is_due(item: QueueItem, now: datetime) -> bool:
         item.next_attempt_at is None or item.next_attempt_at <= now)
 
 
+def due_later(item: QueueItem, now: datetime) -> datetime | None:
+    """When a waiting item that is not due yet (is_due) becomes due; None for any other."""
+    at = item.next_attempt_at
+    if item.state in WAITING and item.download_id is None and at is not None and at > now:
+        return at
+    return None
+
+
 def is_tracked(item: QueueItem) -> bool:
     return item.state in TRACKED and item.download_id is not None
 

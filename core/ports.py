@@ -128,6 +128,12 @@ class QueueRepository(Protocol):
         """Items in `sending` whose lease expired before `now`."""
         ...
 
+    async def next_attempt_after(self, now: datetime) -> datetime | None:
+        """The earliest next_attempt_at after `now` of a waiting item that is not due yet
+        (core.leases.due_later): when the dispatcher could next claim one without a
+        wake. One indexed read."""
+        ...
+
     async def delete_finished(self, before: datetime) -> int:
         """Delete completed and failed items last updated before `before`."""
         ...

@@ -15,6 +15,7 @@ the item's attempts untouched.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from core.clients import route
 from core.domain import QueueItem, StatusMessage
@@ -125,6 +126,7 @@ class Processor(SyncPass):
         if self.paused or await self.disk_low():
             return []
         slots = await self.free_slots()
+        self.slots_full = not slots and bool(self.claimable)
         if not slots:
             return []
         now = self.clock.now()
@@ -138,6 +140,22 @@ class Processor(SyncPass):
                 await self.send(item)
         self._orphans = False
         return [item.id for item in claimed]
+
+    async def next_chance(self) -> datetime | None:
+        """After a dispatch pass that sent nothing although items wait: the earliest moment
+        one could be sent with nothing else changing (a retry due, a client's backoff
+        over, the next free-space check). None when only a change wakes it: every slot
+        held (a freed slot wakes it), dispatching paused (resuming wakes it)."""
+        if self.paused:
+            return None
+        now = self.clock.now()
+        if self.disk_message is not None:
+            return (self._disk_checked_at or now) + DISK_CHECK_EVERY
+        if self.slots_full:
+            return None
+        ready = [b.until for b in self.backoffs.values() if b.until is not None and b.until > now]
+        due = await self.items.next_attempt_after(now)
+        return min([*ready, *([due] if due is not None else [])], default=None)
 
     async def _resume_held(self, item: QueueItem) -> QueueItem | None:
         """A claimed item whose paused download its client kept (QueueService.resume):

@@ -35,6 +35,7 @@ from core.ports import (
     SourcePreparer,
     SwitchRepository,
 )
+from core.slots import holds_slot
 from core.states import transition
 
 log = logging.getLogger(__name__)
@@ -126,6 +127,10 @@ class ProcessorBase:
         # lets an idle processor sleep on them (infrastructure/scheduler.py).
         self.claimable: int | None = None
         self.sending: int | None = None
+        self.slots_full = False  # the last dispatch pass found every slot held
+        # Moves that freed a slot or queued an item again (a download ended or paused, a
+        # lease given back), all passes: the scheduler wakes the dispatcher on them.
+        self.slots_freed = 0
         self.on_failed = on_failed  # after an item failed for good: the next-best re-grab
         self.events = events  # client down / back (item events come from the repository)
         self.sources = sources  # what the client gets: fetched, checked, trackers removed
@@ -194,6 +199,8 @@ class ProcessorBase:
         saved = await self._save(item, new, HistoryEvent(event, message))
         if saved is not None:
             _log_move(saved, event, message)
+            if holds_slot(item) and not holds_slot(saved):
+                self.slots_freed += 1
         if saved is not None and target is S.FAILED:
             await self._failed(item, message or "failed",
                                blocklist or self.config.blocklist_failed)

@@ -52,6 +52,7 @@ from core.ports import (
     TorrentParser,
     UrlGuard,
 )
+from core.slots import holds_slot
 from core.states import PAUSABLE, RETRYABLE, is_pending, transition
 from core.video_grabs import Routed, Skipped, Taken, VideoRouter, nothing_taken
 from core.videos import VideoListing
@@ -343,6 +344,8 @@ class QueueService:
             if replaced:
                 note = f"{note}; next best: {', '.join(replaced)}"
         await self.items.delete(items, HistoryEvent("removed", note))
+        if any(holds_slot(item) for item in items):
+            self.wake()  # a slot is free: an item waiting for one can go
 
     async def note(self, item: QueueItem, event: HistoryEvent) -> None:
         """Write a history row for an item without changing it (gone: nothing)."""
@@ -407,6 +410,8 @@ class QueueService:
             item, ItemState.PAUSED, self.clock.now(), download_speed=0, eta_seconds=None
         )
         (saved,) = await self.items.update([(item, new)], HistoryEvent("paused"))
+        if holds_slot(item):
+            self.wake()  # its slot is free: an item waiting for one can go
         return saved
 
     async def resume(self, item_id: int) -> QueueItem:

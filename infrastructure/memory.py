@@ -26,7 +26,7 @@ from core.domain import (
     materialise,
 )
 from core.errors import AlreadyCompleted, BadRequest, ConcurrentModification, Duplicate, NotFound
-from core.leases import CLAIMED, is_due, is_tracked, leased
+from core.leases import CLAIMED, due_later, is_due, is_tracked, leased
 from core.listing import SORT_COLUMNS, PageRequest, QueueFilter, sort_values
 from core.movies import KnownMovie
 from core.ports import Clock
@@ -200,6 +200,10 @@ class MemoryQueueRepository:
 
     async def tracked_versions(self) -> dict[int, int]:
         return {i.id: i.version for i in await self.tracked()}
+
+    async def next_attempt_after(self, now: datetime) -> datetime | None:
+        return min((at for i in self._items.values()
+                    if (at := due_later(i, now)) is not None), default=None)
 
     async def expired_leases(self, now: datetime) -> list[QueueItem]:
         return sorted((i for i in self._items.values() if i.state is ItemState.SENDING

@@ -1,7 +1,10 @@
 """The processor on APScheduler: thin jobs that call core.processor's passes.
 
-- dispatch every QUEUARR_DISPATCH_INTERVAL seconds (5) while items wait to be sent, and at
-  once when a grab, a resume or a retry wakes it;
+- dispatch every QUEUARR_DISPATCH_INTERVAL seconds (5) while it sends or follows
+  downloads, and at once when woken. A pass that sends nothing although items wait runs
+  next when one could go (Processor.next_chance: the earliest retry due, a client's
+  backoff over, the next free-space check; at most IDLE_SECONDS away); with every slot
+  held or dispatching paused, only when woken;
 - sync every QUEUARR_SYNC_INTERVAL seconds while anything is tracked;
 - rescue (expired leases back to the queue) every 10 s while any item is leased for a
   send; housekeeping (client registry reload, shared switches, retention) every 30 s;
@@ -9,9 +12,13 @@
 
 An idle processor sleeps: when nothing is tracked, nothing waits to be sent and nothing is
 leased, each pass puts its next run IDLE_SECONDS away (a safety net, not the way work
-arrives): grabs, resumes and retries wake the dispatcher (Container.wake, NOTIFY from
-other processes), a dispatch that sent something wakes the sync and the housekeeping, and
-the leader's lost connection wakes the leadership check.
+arrives). The dispatcher is woken by whatever may let an item go: grabs, resumes,
+retries, un-pausing, an added or enabled client, a paused or removed download
+(Container.wake, NOTIFY from other processes); a sync pass that moved a download out of
+its slot and a rescue that gave leases back (Processor.slots_freed); a housekeeping
+reload that changed the clients or found dispatching resumed. A wake during a dispatch
+pass runs it again at its end. A dispatch that sent something wakes the sync and the
+housekeeping, and the leader's lost connection wakes the leadership check.
 
 Every job has max_instances=1 and coalesce=True, so a slow pass never piles up behind
 itself, and a generous misfire grace time, so a busy loop delays passes rather than
@@ -81,6 +88,8 @@ class ProcessorRunner:
             "max_instances": 1, "coalesce": True, "misfire_grace_time": 60})
         self._tracked = True  # assume work until a sync says otherwise
         self._woken = False  # woken: re-read the shared switches before dispatching
+        self._wakes = 0  # wakes so far: one during a dispatch pass runs it again
+        self._in_dispatch = False
 
     async def recover(self) -> None:
         """Before the first pass, when this processor is the database's only one: give
@@ -136,6 +145,7 @@ class ProcessorRunner:
         """Run a dispatch pass now (a grab arrived, or dispatching was resumed); the other
         passes return to their working intervals if an idle spell put them far away."""
         self._woken = True
+        self._wakes += 1
         if self.scheduler.running:
             self.scheduler.modify_job("dispatch", next_run_time=datetime.now())
             self._busy()
@@ -210,34 +220,68 @@ class ProcessorRunner:
         """The leader's connection closed: check the lock now, not at the next check."""
         self._now("leadership")
 
+    def _may_send(self) -> None:
+        """A pass freed a slot or queued an item again: dispatch now if items wait."""
+        self._wakes += 1
+        if not self._in_dispatch:  # else the pass runs again when it ends
+            self._now("dispatch")
+
     async def _dispatch(self) -> None:
+        wakes = self._wakes
+        self._in_dispatch = True
+        try:
+            later = await self._dispatch_pass()
+        finally:
+            self._in_dispatch = False
+        if self._wakes != wakes:  # woken during the pass: what it read may be stale
+            self._now("dispatch")
+        elif later is not None:
+            self._later("dispatch", later)
+
+    async def _dispatch_pass(self) -> float | None:
+        """One dispatch pass; the seconds to its next (None: at the interval)."""
+        p = self.processor
         if self._woken:
             self._woken = False
             if not self.sole:  # one process (SQLite): its own pause is already known
-                await self.processor.refresh_switches()
-        sent = await self.processor.dispatch()
-        if sent:
+                await p.refresh_switches()
+        if await p.dispatch():
             self._tracked = True
             self._now("sync")
             self._busy()
-        elif self.idle():
-            self._later("dispatch", IDLE_SECONDS)
+            return None
+        if self.idle():
+            return IDLE_SECONDS
+        if not (p.paused or p.claimable or p.disk_message is not None):
+            return None  # nothing waits; downloads are followed
+        chance = await p.next_chance()  # items wait, and none can be sent now
+        if chance is None:
+            return IDLE_SECONDS  # until a wake
+        return min(max((chance - p.clock.now()).total_seconds(), 0.0), IDLE_SECONDS)
 
     async def _rescue(self) -> None:
         if self.processor.sending == 0:  # nothing leased when dispatch last looked
             if self.idle():
                 self._later("rescue", IDLE_SECONDS)
             return
-        await self.processor.rescue()
+        if await self.processor.rescue():
+            self._may_send()
 
     async def _sync(self) -> None:
+        freed = self.processor.slots_freed
         await self.processor.sync()
         self._tracked = self.processor.tracked_count > 0
+        if self.processor.slots_freed != freed and self.processor.claimable != 0:
+            self._may_send()
         if self.idle():
             self._later("sync", IDLE_SECONDS)
 
     async def _housekeeping(self) -> None:
+        p = self.processor
+        clients, paused = list(p.clients.descriptors()), p.paused
         if self.housekeeping is not None:
             await self.housekeeping()
+        if (paused and not p.paused) or list(p.clients.descriptors()) != clients:
+            self._may_send()  # resumed by another process, or the clients changed
         if self.idle():
             self._later("housekeeping", IDLE_SECONDS)

@@ -101,6 +101,8 @@ async def create_client(c: ContainerDep, request: Request,
     registry = _registry(c)
     body = await _body(c, request)
     stored = await registry.create(_prepare(registry, body), force=force_save)
+    if stored.enable:
+        c.wake()  # items waiting for a client may go now
     return json_response(download_client_resource(stored), status=201)
 
 
@@ -116,6 +118,8 @@ async def update_client(c: ContainerDep, id: ItemId, request: Request,
     previous = registry.config(valid_id(id))
     body = await _body(c, request)
     stored = await registry.update(_prepare(registry, body, previous), force=force_save)
+    if stored.enable:
+        c.wake()  # items waiting for a client may go now
     return json_response(download_client_resource(stored), status=202)
 
 

@@ -54,6 +54,7 @@ from infrastructure.db.queue_statements import (
     INSERT_ITEM,
     INSERT_TORRENT,
     ITEM_SELECT,
+    NEXT_ATTEMPT,
     TRACKED_VERSIONS,
     TRACKED_WHERE,
     C,
@@ -308,6 +309,11 @@ class SqlQueueRepository:
     async def tracked_versions(self) -> dict[int, int]:
         async with self.db.reading() as conn:
             return dict(await fetch_all(conn, TRACKED_VERSIONS))  # type: ignore[arg-type]
+
+    async def next_attempt_after(self, now: datetime) -> datetime | None:
+        async with self.db.reading() as conn:
+            rows = await fetch_all(conn, NEXT_ATTEMPT, {"now": now})
+        return rows[0][0] if rows else None
 
     async def expired_leases(self, now: datetime) -> list[QueueItem]:
         return await self._select(and_(C.state == S.SENDING.value, C.lease_expires_at < now))

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.dml import Insert
 
 from core.domain import FINISHED_STATES, ItemState
-from core.leases import TRACKED
+from core.leases import TRACKED, WAITING
 from core.listing import (
     RADARR_STATUS_RANK,
     SORT_COLUMNS,
@@ -89,6 +89,10 @@ FIND = {
 }
 TRACKED_WHERE = and_(C.state.in_(sorted(s.value for s in TRACKED)), C.download_id.is_not(None))
 TRACKED_VERSIONS = select(C.id, C.version).where(TRACKED_WHERE)
+# core.leases.due_later: through ix_queue_item_state (few items wait to retry).
+NEXT_ATTEMPT = select(func.min(C.next_attempt_at)).where(
+    C.state.in_(sorted(s.value for s in WAITING)), C.download_id.is_(None),
+    C.next_attempt_at > bindparam("now", None, type_=C.next_attempt_at.type))
 COUNTS = (select(queue_counter.c.state, queue_counter.c.has_movie,
                   func.sum(queue_counter.c.n), func.count())
            .group_by(queue_counter.c.state, queue_counter.c.has_movie))

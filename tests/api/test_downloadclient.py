@@ -896,3 +896,15 @@ async def test_a_grab_naming_a_deleted_client_is_refused(routed_api: Api) -> Non
         "title": "Movie.2020", "downloadUrl": magnet("Movie.2020"), "movieId": 1,
         "downloadClient": "aria-real"}))
     assert "Unknown download client 'aria-real'" in message
+
+
+async def test_adding_or_enabling_a_client_wakes_the_dispatcher(api: Api) -> None:
+    """Issue 18: items waiting for a client are sent at once, not at an idle pass."""
+    woken: list[bool] = []
+    api.container.wake = lambda: woken.append(True)  # type: ignore[method-assign]
+    disabled = await create(api, {**qbit("one"), "enable": False})
+    assert woken == []
+    await update(api, disabled["id"], {**disabled, "enable": True})
+    assert woken == [True]
+    await create(api, aria2("two"))
+    assert woken == [True, True]

@@ -107,3 +107,23 @@ async def test_expired_leases_are_found(store: Store) -> None:
     assert await store.items.expired_leases(NOW + LEASE) == []
     expired = await store.items.expired_leases(NOW + LEASE + timedelta(seconds=1))
     assert [i.id for i in expired] == [i.id for i in claimed]
+
+
+async def test_the_next_attempt_is_the_earliest_waiting_item_not_due_yet(store: Store) -> None:
+    """What the dispatcher sleeps until when items wait but none is due (issue 18)."""
+    assert await store.items.next_attempt_after(NOW) is None
+    await advance(store, await store.items.add(new_item(1), GRABBED), S.SENDING, S.RETRYING,
+                  next_attempt_at=NOW + timedelta(minutes=3))
+    await advance(store, await store.items.add(new_item(2), GRABBED), S.SENDING,
+                  S.CLIENT_UNAVAILABLE, next_attempt_at=NOW + timedelta(minutes=2))
+    await advance(store, await store.items.add(new_item(3), GRABBED), S.SENDING, S.RETRYING,
+                  next_attempt_at=NOW - timedelta(seconds=1))  # due already
+    held = await advance(store, await store.items.add(new_item(4), GRABBED), S.SENDING,
+                         S.DOWNLOADING, download_id="abc", download_client="qbit")
+    await advance(store, held, S.CLIENT_UNAVAILABLE,  # its client has it: never claimed
+                  next_attempt_at=NOW + timedelta(minutes=1))
+    await store.items.add(new_item(5), GRABBED)  # queued: due now
+    assert await store.items.next_attempt_after(NOW) == NOW + timedelta(minutes=2)
+    assert await store.items.next_attempt_after(NOW + timedelta(minutes=2)) == \
+        NOW + timedelta(minutes=3)
+    assert await store.items.next_attempt_after(NOW + timedelta(minutes=3)) is None

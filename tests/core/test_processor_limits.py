@@ -177,3 +177,37 @@ async def test_claims_of_a_pass_broken_off_go_back_at_the_next_pass() -> None:
     assert events[-3:] == ["released", "claimed", "sent"]
     assert await world.state(item) is S.DOWNLOADING
     assert world.clients[0].added == [item.info_hash]  # the re-send found the first add
+
+
+async def test_the_next_chance_to_send_is_the_earliest_retry_or_client_readiness() -> None:
+    """Issue 18: after a pass that sent nothing although items wait, when the next
+    could send something with nothing else changing."""
+    client = FakeDownloadClient("aria2", fail_with=TransientClientError("tracker timeout"))
+    world = World(client, retry=RetryPolicy(delays=(600,)))
+    await world.grab(1)
+    await world.processor.dispatch()  # retrying in 10 minutes
+    assert await world.processor.dispatch() == []
+    now = world.clock.now()
+    assert await world.processor.next_chance() == now + timedelta(minutes=10)
+    world.processor.backoffs["other"].failed(now - timedelta(seconds=1), "down")  # over
+    world.processor.backoffs["aria2"].failures = 1
+    world.processor.backoffs["aria2"].until = now + timedelta(minutes=1)
+    assert await world.processor.next_chance() == now + timedelta(minutes=1)
+
+
+async def test_full_slots_or_a_pause_leave_only_a_wake_and_low_disk_the_next_check() -> None:
+    client = FakeDownloadClient("aria2", free_bytes=500)
+    world = World(client, max_active=1, min_free_space=1000)
+    await world.grab(1)
+    assert await world.processor.dispatch() == []  # too little space
+    checked = world.clock.now()
+    world.clock.advance(seconds=10)
+    assert await world.processor.next_chance() == checked + timedelta(seconds=30)
+    client.free_bytes = 5000
+    world.clock.advance(seconds=20)
+    assert len(await world.processor.dispatch()) == 1  # the only slot is taken
+    await world.grab(2)
+    assert await world.processor.dispatch() == []
+    assert world.processor.slots_full and await world.processor.next_chance() is None
+    await world.processor.set_paused(True)
+    assert await world.processor.next_chance() is None

@@ -1060,3 +1060,21 @@ async def test_pause_all_pauses_what_can_be_paused_and_leaves_the_rest_as_it_is(
                       done.id: S.COMPLETED, away.id: S.DOWNLOADING}
     assert sorted(await service.resume_all()) == [waiting.id, running.id]
     assert {(await service.get(i.id)).state for i in (waiting, running)} == {S.QUEUED}
+
+
+async def test_pausing_or_removing_a_download_wakes_the_dispatcher_for_its_slot(
+    service: QueueService, items: MemoryQueueRepository, clock: FakeClock,
+) -> None:
+    """Issue 18: an item waiting for a slot is sent as soon as one is freed."""
+    woken: list[bool] = []
+    service.wake = lambda: woken.append(True)
+    first = await sent(items, clock, await grab(service, 1))
+    second = await sent(items, clock, await grab(service, 2))
+    queued = await grab(service, 3)
+    woken.clear()  # the grabs woke it
+    await service.pause(first.id)
+    assert woken == [True]
+    await service.remove(second.id)
+    assert woken == [True, True]
+    await service.remove_many([first.id, queued.id])  # neither held a slot
+    assert woken == [True, True]

@@ -14,9 +14,9 @@ from sqlalchemy.dialects.sqlite import aiosqlite
 from core.domain import DownloadProtocol, NewItem, SourceKind
 from core.listing import SORT_KEYS, QueueFilter
 from infrastructure.db.engine import Database
-from infrastructure.db.fast import prepare
+from infrastructure.db.fast import arguments, prepare
 from infrastructure.db.mapping import insert_values
-from infrastructure.db.queue_statements import FIND, ids_select
+from infrastructure.db.queue_statements import FIND, NEXT_ATTEMPT, ids_select
 from infrastructure.db.tables import queue_item
 from tests.conftest import sqlite_copy
 from tests.fakes import EPOCH
@@ -69,3 +69,12 @@ async def test_each_sort_key_pages_in_index_order(busy_sqlite: Database, key: st
                       [{"limit": 50, "offset": 0}[name] for name in prepared.names])
     assert "USING" in text and "INDEX" in text, text
     assert "TEMP B-TREE" not in text, text
+
+
+async def test_the_next_attempt_is_read_through_the_state_index(busy_sqlite: Database) -> None:
+    """The dispatcher's read when items wait but none is due: the few waiting items by
+    state, not a scan of every item."""
+    prepared = prepare(NEXT_ATTEMPT, aiosqlite.dialect())
+    text = await plan(busy_sqlite, NEXT_ATTEMPT, arguments(prepared, {"now": EPOCH}))
+    assert "USING INDEX ix_queue_item_state (state=?)" in text, text
+    assert "SCAN" not in text, text

@@ -6,12 +6,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 import pytest
 
-from core.domain import DownloadProtocol, HistoryEvent, ItemState, NewItem, SourceKind
+from core.domain import (
+    DownloadProtocol,
+    HistoryEvent,
+    ItemState,
+    NewItem,
+    QueueItem,
+    SourceKind,
+)
 from core.processor import Processor, ProcessorConfig
+from core.states import transition
 from infrastructure.clock import SystemClock
 from infrastructure.memory import MemoryQueueRepository
 from infrastructure.scheduler import (
@@ -21,7 +30,7 @@ from infrastructure.scheduler import (
     RESCUE_SECONDS,
     ProcessorRunner,
 )
-from tests.fakes import FakeClients, FakeDownloadClient
+from tests.fakes import FakeClients, FakeClock, FakeDownloadClient
 
 
 def new_item(n: int) -> NewItem:
@@ -187,9 +196,9 @@ async def test_an_idle_processor_sleeps_and_a_grab_wakes_every_pass_it_needs() -
         runner.shutdown()
 
 
-async def test_a_waiting_item_keeps_the_dispatcher_at_its_interval() -> None:
-    """Not idle while something waits to be sent (here: for a slot), so a freed slot is
-    used within the interval without a wake."""
+async def test_items_waiting_for_a_slot_let_the_dispatcher_sleep_until_one_is_freed() -> None:
+    """Issue 18: while every slot is held, the dispatcher does not poll every interval;
+    the sync pass that completes a download wakes it, and the waiting item is sent."""
     clock = SystemClock()
     items = MemoryQueueRepository(clock)
     client = FakeDownloadClient("aria2")
@@ -202,8 +211,172 @@ async def test_a_waiting_item_keeps_the_dispatcher_at_its_interval() -> None:
     try:
         await wait_state(items, first.id, ItemState.DOWNLOADING, timeout=5)
         await asyncio.sleep(0.3)
-        assert not runner.idle() and _due_in(runner, "dispatch") < 1
+        assert not runner.idle() and _due_in(runner, "dispatch") > IDLE_SECONDS / 2
         client.advance(first.info_hash, 10)
         await wait_state(items, second.id, ItemState.DOWNLOADING, timeout=5)
+    finally:
+        runner.shutdown()
+
+
+def held_runner(processor: Processor,
+                housekeeping: Callable[[], Awaitable[None]] | None = None) -> ProcessorRunner:
+    """A runner whose scheduler keeps each job's next run time but runs none: the test
+    runs the passes itself, at the fake clock's time."""
+    runner = ProcessorRunner(processor, housekeeping, sync_interval=5, dispatch_interval=5)
+    runner.start()
+    runner.scheduler.pause()  # before the loop runs a single job
+    return runner
+
+
+async def retrying(items: MemoryQueueRepository, clock: FakeClock, n: int,
+                   due: datetime) -> QueueItem:
+    item = await items.add(new_item(n), HistoryEvent("grabbed"))
+    (claimed,) = await items.claim("t", 1, clock.now(), timedelta(minutes=5))
+    (saved,) = await items.update([(claimed, transition(
+        claimed, ItemState.RETRYING, clock.now(), next_attempt_at=due, lease_owner=None,
+        lease_expires_at=None))], HistoryEvent("retryScheduled"))
+    assert saved.id == item.id
+    return saved
+
+
+async def test_a_retry_due_later_puts_the_next_dispatch_at_its_time() -> None:
+    """Issue 18: items wait but none is due: the next pass is when the retry is due,
+    not the next interval; then it is sent."""
+    clock = FakeClock()
+    items = MemoryQueueRepository(clock)
+    client = FakeDownloadClient("aria2")
+    processor = Processor(items, FakeClients(client), clock, "t")
+    item = await retrying(items, clock, 8, clock.now() + timedelta(minutes=4))
+    runner = held_runner(processor)
+    try:
+        await runner._dispatch()
+        assert client.added == []
+        assert abs(_due_in(runner, "dispatch") - 240) < 5
+        clock.advance(minutes=4)
+        await runner._dispatch()
+        assert client.added == [item.info_hash]
+        assert (await items.get(item.id)).state is ItemState.DOWNLOADING  # type: ignore[union-attr]
+    finally:
+        runner.shutdown()
+
+
+async def test_a_client_in_backoff_puts_the_next_dispatch_at_its_readiness() -> None:
+    clock = FakeClock()
+    items = MemoryQueueRepository(clock)
+    client = FakeDownloadClient("aria2", down=True)
+    processor = Processor(items, FakeClients(client), clock, "t")
+    item = await items.add(new_item(9), HistoryEvent("grabbed"))
+    runner = held_runner(processor)
+    try:
+        await runner._dispatch()  # down: parked (the first backoff step is 0 s)
+        await runner._dispatch()  # down again: backed off a minute
+        ready = processor.backoffs["aria2"].until
+        assert ready == clock.now() + timedelta(minutes=1)
+        await runner._dispatch()  # nothing can be sent before then
+        assert abs(_due_in(runner, "dispatch") - 60) < 5
+        client.down = False
+        clock.set(ready)
+        await runner._dispatch()
+        assert client.added == [item.info_hash]
+    finally:
+        runner.shutdown()
+
+
+async def test_a_sync_that_completes_a_download_wakes_a_dispatcher_waiting_for_a_slot(
+) -> None:
+    clock = FakeClock()
+    items = MemoryQueueRepository(clock)
+    client = FakeDownloadClient("aria2")
+    processor = Processor(items, FakeClients(client), clock, "t",
+                          ProcessorConfig(max_active=1))
+    first = await items.add(new_item(10), HistoryEvent("grabbed"))
+    second = await items.add(new_item(11), HistoryEvent("grabbed"))
+    runner = held_runner(processor)
+    try:
+        await runner._dispatch()
+        await runner._dispatch()  # every slot held: only a wake helps
+        assert _due_in(runner, "dispatch") > IDLE_SECONDS - 5
+        await runner._sync()  # nothing changed: still asleep
+        assert _due_in(runner, "dispatch") > IDLE_SECONDS - 5
+        client.advance(first.info_hash, 10)
+        await runner._sync()
+        assert _due_in(runner, "dispatch") <= 0  # woken
+        await runner._dispatch()
+        assert client.added == [first.info_hash, second.info_hash]
+    finally:
+        runner.shutdown()
+
+
+class CountedItems(MemoryQueueRepository):
+    def __init__(self, clock: SystemClock) -> None:
+        super().__init__(clock)
+        self.counted = 0
+
+    async def counts(self):  # type: ignore[no-untyped-def]
+        self.counted += 1
+        return await super().counts()
+
+
+async def test_the_counts_are_not_read_again_while_nothing_can_change() -> None:
+    """A download holds the only slot, an item waits, nothing moves: the dispatcher
+    does not read the state counters every interval."""
+    clock = SystemClock()
+    items = CountedItems(clock)
+    client = FakeDownloadClient("aria2")
+    processor = Processor(items, FakeClients(client), clock, "t",
+                          ProcessorConfig(max_active=1))
+    first = await items.add(new_item(12), HistoryEvent("grabbed"))
+    await items.add(new_item(13), HistoryEvent("grabbed"))
+    runner = ProcessorRunner(processor, sync_interval=0.05, dispatch_interval=0.05)
+    runner.start()
+    try:
+        await wait_state(items, first.id, ItemState.DOWNLOADING, timeout=5)
+        await asyncio.sleep(0.3)  # the passes after the send ran
+        counted = items.counted
+        await asyncio.sleep(1.0)  # 20 dispatch and sync intervals
+        assert items.counted == counted
+    finally:
+        runner.shutdown()
+
+
+async def test_a_rescue_that_requeues_an_item_wakes_the_dispatcher() -> None:
+    clock = FakeClock()
+    items = MemoryQueueRepository(clock)
+    processor = Processor(items, FakeClients(FakeDownloadClient("aria2")), clock, "t")
+    item = await items.add(new_item(14), HistoryEvent("grabbed"))
+    await items.claim("killed:1", 1, clock.now(), timedelta(minutes=5))
+    runner = held_runner(processor)
+    try:
+        await runner._dispatch()  # reads that one item is leased
+        runner._later("dispatch", IDLE_SECONDS)
+        await runner._rescue()  # not expired yet
+        assert _due_in(runner, "dispatch") > IDLE_SECONDS - 5
+        clock.advance(minutes=6)
+        await runner._rescue()
+        assert (await items.get(item.id)).state is ItemState.QUEUED  # type: ignore[union-attr]
+        assert _due_in(runner, "dispatch") <= 0
+    finally:
+        runner.shutdown()
+
+
+async def test_a_reload_that_changes_the_download_clients_wakes_the_dispatcher() -> None:
+    clock = FakeClock()
+    items = MemoryQueueRepository(clock)
+    clients = FakeClients(FakeDownloadClient("aria2"))
+    processor = Processor(items, clients, clock, "t")
+    added: list[FakeDownloadClient] = []
+
+    async def reload() -> None:
+        for client in added:
+            clients.by_name[client.name] = client
+
+    runner = held_runner(processor, reload)
+    try:
+        runner._later("dispatch", IDLE_SECONDS)
+        await runner._housekeeping()  # the same clients
+        assert _due_in(runner, "dispatch") > IDLE_SECONDS - 5
+        added.append(FakeDownloadClient("two"))
+        await runner._housekeeping()
+        assert _due_in(runner, "dispatch") <= 0
     finally:
         runner.shutdown()

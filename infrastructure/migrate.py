@@ -12,8 +12,10 @@ import ast
 import asyncio
 import functools
 import re
-from collections.abc import Callable
+import sqlite3
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -109,17 +111,37 @@ def stored_revision(connection: Connection) -> str | None:
     version table or a row in it."""
     if not inspect(connection).has_table(VERSION_TABLE):
         return None
-    rows = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
+    return _one_revision(
+        connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all())
+
+
+def _one_revision(rows: Sequence[object]) -> str | None:
     if len(rows) > 1:
         raise RuntimeError(f"The {VERSION_TABLE} table holds more than one revision: {rows}")
     return str(rows[0]) if rows else None
 
 
+def _sqlite_revision(path: str) -> str | None:
+    """A SQLite file's revision read with the standard library's sqlite3, as
+    stored_revision reads it: every start asks, and this needs no event loop, no
+    driver thread and no engine."""
+    private_sqlite_file(path)  # connecting creates it: owner-only, as env.py
+    with closing(sqlite3.connect(path, timeout=30)) as conn:
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                        (VERSION_TABLE,)).fetchone() is None:
+            return None
+        return _one_revision([row[0] for row in conn.execute(
+            f"SELECT version_num FROM {VERSION_TABLE}")])
+
+
 def database_revision(database_url: str) -> str | None:
     """The database's Alembic revision, None when it has none (blocking)."""
+    url = async_url(database_url)
+    path = url.database if url.get_backend_name() == "sqlite" and not url.query else None
+    if path and path != ":memory:" and not path.startswith("file:"):
+        return _sqlite_revision(path)
 
     async def read() -> str | None:
-        url = async_url(database_url)
         if url.get_backend_name() == "sqlite":
             private_sqlite_file(url.database)  # connecting creates it: owner-only, as env.py
         engine = create_async_engine(url, poolclass=NullPool, hide_parameters=True)

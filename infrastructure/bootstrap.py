@@ -466,7 +466,8 @@ def build(settings: Settings, clock: Clock | None = None, processor: bool = True
     database = Database(settings.database, sqlite_synchronous=settings.sqlite_synchronous,
                         pool_size=settings.database_pool_size)
     stores = Stores(
-        SqlQueueRepository(database, clock), SqlBlocklistRepository(database),
+        SqlQueueRepository(database, clock),
+        SqlBlocklistRepository(database, sole=database.dialect == "sqlite"),
         SqlClientConfigRepository(database, clock), SqlSwitchRepository(database),
         SqlCustomFormatRepository(database), SqlQualityProfileRepository(database),
         SqlCandidateRepository(database), SqlNotificationRepository(database),

@@ -202,7 +202,9 @@ async def open_store(kind: str, request: pytest.FixtureRequest, tmp_path: Path,
     else:
         db = Database(request.getfixturevalue("postgres_url"))
         await truncate_postgres(db)
-    return Store(kind, SqlQueueRepository(db, clock), SqlBlocklistRepository(db), db,
+    # On SQLite the blocklist keeps its keys in memory, as a server's does (one process).
+    return Store(kind, SqlQueueRepository(db, clock),
+                 SqlBlocklistRepository(db, sole=kind == "sqlite"), db,
                  SqlClientConfigRepository(db, clock), SqlSwitchRepository(db),
                  SqlCustomFormatRepository(db), SqlQualityProfileRepository(db),
                  SqlCandidateRepository(db), SqlNotificationRepository(db),

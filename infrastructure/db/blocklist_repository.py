@@ -32,19 +32,40 @@ SORT_COLUMNS = {
 }
 
 
+_KEYS = select(B.info_hash, B.url_hash, B.title_key)
+
+
 class SqlBlocklistRepository:
-    def __init__(self, db: Database) -> None:
+    """With `sole` (SQLite, where one process uses the database and every blocklist
+    write comes through this object), the keys of every entry are kept in memory: a
+    grab of a release that is not blocklisted, nearly every grab, asks the database
+    nothing. The keys are read at the first lookup, added to on add and read again
+    after a delete."""
+
+    def __init__(self, db: Database, *, sole: bool = False) -> None:
         self.db = db
+        self.sole = sole
+        self._keys: frozenset[str] | None = None
+
+    async def _known(self) -> frozenset[str]:
+        if self._keys is None:
+            async with self.db.reading() as conn:
+                rows = await fetch_all(conn, _KEYS)
+            self._keys = frozenset(k for row in rows for k in _row_keys(*row))
+        return self._keys
 
     async def find(
         self, info_hash: str | None, url_hash: str | None, title: str | None
     ) -> BlocklistEntry | None:
         if info_hash is None and url_hash is None and not title:
             return None
+        title_key = title.casefold() if title else None
+        if self.sole and (await self._known()).isdisjoint(
+                _row_keys(info_hash, url_hash, title_key)):
+            return None
         async with self.db.reading() as conn:
             rows = await fetch_all(conn, _FIND, {
-                "info_hash": info_hash, "url_hash": url_hash,
-                "title_key": title.casefold() if title else None,
+                "info_hash": info_hash, "url_hash": url_hash, "title_key": title_key,
             })
         return row_to_blocklist(rows[0]) if rows else None
 
@@ -52,11 +73,13 @@ class SqlBlocklistRepository:
         existing = await self.find(*same_release(entry))
         if existing is not None:
             return existing
+        values = blocklist_values(entry)
         async with self.db.writing() as conn:
-            result = await conn.execute(
-                insert(blocklist).values(blocklist_values(entry)).returning(B.id)
-            )
+            result = await conn.execute(insert(blocklist).values(values).returning(B.id))
             entry_id = result.scalar_one()
+        if self._keys is not None:
+            self._keys = self._keys | _row_keys(
+                values["info_hash"], values["url_hash"], values["title_key"])
         values = {name: getattr(entry, name) for name in NewBlocklistEntry.__dataclass_fields__}
         return BlocklistEntry(id=entry_id, **values)
 
@@ -98,3 +121,11 @@ class SqlBlocklistRepository:
     async def delete(self, ids: Sequence[int]) -> None:
         async with self.db.writing() as conn:
             await conn.execute(delete(blocklist).where(B.id.in_(list(ids))))
+        self._keys = None  # read again: another entry may share a removed one's key
+
+
+def _row_keys(info_hash: str | None, url_hash: str | None,
+              title_key: str | None) -> frozenset[str]:
+    """An entry's (or a lookup's) keys, each tagged with its column."""
+    return frozenset(f"{tag}:{value}" for tag, value in
+                     (("i", info_hash), ("u", url_hash), ("t", title_key)) if value)

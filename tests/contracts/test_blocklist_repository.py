@@ -80,3 +80,15 @@ async def test_delete_removes_only_the_given_entries(store: Store) -> None:
     b = await store.blocklist.add(entry(2))
     await store.blocklist.delete([a.id])
     assert await store.blocklist.get_many([a.id, b.id]) == [b]
+
+
+async def test_a_removed_entry_is_not_found_and_one_sharing_its_title_still_is(
+        store: Store) -> None:
+    first = await store.blocklist.add(entry(1))
+    namesake = await store.blocklist.add(entry(4, source_title=first.source_title))
+    assert await store.blocklist.find(None, None, first.source_title) == first
+    await store.blocklist.delete([first.id])
+    assert await store.blocklist.find(first.info_hash, None, None) is None
+    assert await store.blocklist.find(None, None, first.source_title) == namesake
+    later = await store.blocklist.add(entry(5, url_hash="ef" * 32))
+    assert await store.blocklist.find(None, "ef" * 32, None) == later

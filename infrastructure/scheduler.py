@@ -90,6 +90,7 @@ class ProcessorRunner:
         self._woken = False  # woken: re-read the shared switches before dispatching
         self._wakes = 0  # wakes so far: one during a dispatch pass runs it again
         self._in_dispatch = False
+        self._dispatch_due = False  # a wake has put the dispatch pass at now
 
     async def recover(self) -> None:
         """Before the first pass, when this processor is the database's only one: give
@@ -146,9 +147,13 @@ class ProcessorRunner:
         passes return to their working intervals if an idle spell put them far away."""
         self._woken = True
         self._wakes += 1
-        if self.scheduler.running:
-            self.scheduler.modify_job("dispatch", next_run_time=datetime.now())
-            self._busy()
+        if not self.scheduler.running or self._dispatch_due or self._in_dispatch:
+            return  # a pass is due now, or runs and runs again when it ends: one for all
+        if self.sole and self.processor.paused:
+            return  # one process: only its own resume un-pauses it, and that wakes it
+        self._dispatch_due = True
+        self.scheduler.modify_job("dispatch", next_run_time=datetime.now())
+        self._busy()
 
     def _busy(self) -> None:
         self._sooner("rescue", RESCUE_SECONDS)
@@ -227,15 +232,20 @@ class ProcessorRunner:
             self._now("dispatch")
 
     async def _dispatch(self) -> None:
-        wakes = self._wakes
+        """Dispatch passes until one ran without a wake during it (what a woken pass read
+        may be stale). Run here, in the same job: a pass put at now from inside the job
+        would be skipped by APScheduler, its one instance still running."""
         self._in_dispatch = True
         try:
-            later = await self._dispatch_pass()
+            while True:
+                wakes = self._wakes
+                self._dispatch_due = False
+                later = await self._dispatch_pass()
+                if self._wakes == wakes:
+                    break
         finally:
             self._in_dispatch = False
-        if self._wakes != wakes:  # woken during the pass: what it read may be stale
-            self._now("dispatch")
-        elif later is not None:
+        if later is not None:
             self._later("dispatch", later)
 
     async def _dispatch_pass(self) -> float | None:

@@ -380,3 +380,76 @@ async def test_a_reload_that_changes_the_download_clients_wakes_the_dispatcher()
         assert _due_in(runner, "dispatch") <= 0
     finally:
         runner.shutdown()
+
+
+async def test_wakes_before_a_pass_runs_or_during_it_come_to_one_pass_each() -> None:
+    """A burst of grabs wakes the dispatcher once; wakes during its pass run it once more
+    at its end; a wake's items are all sent."""
+    clock = SystemClock()
+    items = MemoryQueueRepository(clock)
+    client = FakeDownloadClient("aria2")
+    processor = Processor(items, FakeClients(client), clock, "t",
+                          ProcessorConfig(max_active=10))
+    runner = ProcessorRunner(processor, sync_interval=60, dispatch_interval=30)
+    passes: list[int] = []
+    during = asyncio.Event()
+    dispatch = processor.dispatch
+
+    async def counted() -> list[int]:
+        passes.append(len(passes))
+        if len(passes) == 2:  # the pass the burst asked for: more grabs arrive meanwhile
+            during.set()
+            await asyncio.sleep(0.2)
+        return await dispatch()
+
+    processor.dispatch = counted  # type: ignore[method-assign]
+    modified = 0
+    modify = runner.scheduler.modify_job
+
+    def counting_modify(job_id: str, *args: object, **kwargs: object) -> object:
+        nonlocal modified
+        modified += job_id == "dispatch"
+        return modify(job_id, *args, **kwargs)
+
+    runner.scheduler.modify_job = counting_modify  # type: ignore[method-assign]
+    runner.start()
+    try:
+        await asyncio.sleep(0.2)  # the first pass ran; the next is 30 s away
+        assert len(passes) == 1
+        burst = [await items.add(new_item(n), HistoryEvent("grabbed")) for n in range(3)]
+        modified = 0
+        for _ in burst:
+            runner.wake()
+        assert modified == 1  # one pass put at now for the three
+        await during.wait()
+        for _ in range(2):
+            runner.wake()  # grabs while the pass runs
+        for item in burst:
+            await wait_state(items, item.id, ItemState.DOWNLOADING, timeout=5)
+        await asyncio.sleep(0.5)
+        assert len(passes) == 3  # the first, the burst's, and one more for the late wakes
+        assert modified == 1  # the late wakes' pass ran in the same job, at the end
+    finally:
+        runner.shutdown()
+
+
+async def test_a_paused_sole_processor_is_not_woken_by_grabs_until_it_resumes() -> None:
+    clock = SystemClock()
+    items = MemoryQueueRepository(clock)
+    client = FakeDownloadClient("aria2")
+    processor = Processor(items, FakeClients(client), clock, "t")
+    runner = ProcessorRunner(processor, sync_interval=60, dispatch_interval=30, sole=True)
+    runner.start()
+    try:
+        await asyncio.sleep(0.2)
+        await processor.set_paused(True)
+        job = runner.scheduler.get_job("dispatch")
+        before = job.next_run_time
+        item = await items.add(new_item(1), HistoryEvent("grabbed"))
+        runner.wake()
+        assert runner.scheduler.get_job("dispatch").next_run_time == before  # not moved
+        await processor.set_paused(False)
+        runner.wake()  # what Container.set_paused(False) does after un-pausing
+        await wait_state(items, item.id, ItemState.DOWNLOADING, timeout=5)
+    finally:
+        runner.shutdown()

@@ -326,6 +326,21 @@ def claim_rows(count: int) -> seed.Rows:
     return rows_of([insert_values(item) for item in seed.new_items(0, count)])
 
 
+def waiting_rows() -> seed.Rows:
+    """One item waiting for a retry an hour away (attempt 1 failed), as the processor
+    leaves it (core.processor_base._retry_or_fail)."""
+    from core.domain import ItemState
+    from infrastructure.db.mapping import insert_values
+
+    values = insert_values(seed.new_items(0, 1)[0])
+    if values.get("state") != ItemState.QUEUED.value:
+        raise RuntimeError(f"a new item's row is not queued: {values.get('state')!r}")
+    values.update(state=ItemState.RETRYING.value, attempts=1,
+                  error_message="bench: the client refused it",
+                  next_attempt_at=datetime.now(UTC) + timedelta(hours=1))
+    return rows_of([values])
+
+
 def claim_set(now: datetime) -> dict[str, Any]:
     """The columns a claim changes on a fresh queued item (and their values), from the
     code ours runs (core.leases.leased, infrastructure.db.mapping.update_values); the same
@@ -1494,32 +1509,42 @@ class ProcessorBench:
         from infrastructure.migrate import upgrade
 
         names = {"server": self.pg_db("queuarr_bench_idle"),
+                 "waiting": self.pg_db("queuarr_bench_idle_waiting"),
                  "empty": self.pg_db("queuarr_bench_idle_empty"),
                  "pool": self.pg_db("queuarr_bench_idle_pool"),
                  "poller": self.pg_db("queuarr_bench_idle_poller")}
         for name in names.values():
             seed.pg_recreate(a.pg_admin_dsn, name)
             upgrade(pg_url(a.pg_admin_dsn, name))
+        asyncio.run(seed._pg_copy(seed.pg_dsn(a.pg_admin_dsn, names["waiting"]),
+                                  waiting_rows()))
         bg = Background()
-        proxy = PgWireCounter()
-        port = bg.run(proxy.start())
+        proxy, proxy_waiting = PgWireCounter(), PgWireCounter()
         head, _, _ = a.pg_admin_dsn.partition("@")
-        proxied = (f"postgresql+asyncpg://{head.split('://', 1)[1]}@127.0.0.1:{port}/"
-                   f"{names['server']}")
-        server = queuarr_server("idle", self.tmp, proxied)
+
+        def proxied(counter: PgWireCounter, database: str) -> str:
+            return (f"postgresql+asyncpg://{head.split('://', 1)[1]}@127.0.0.1:"
+                    f"{bg.run(counter.start())}/{database}")
+
+        server = queuarr_server("idle", self.tmp, proxied(proxy, names["server"]))
+        waiting = queuarr_server("idle-waiting", self.tmp,
+                                 proxied(proxy_waiting, names["waiting"]))
         pool = stop = poll_task = None
         try:
-            self.say(f"idle: queuarr serve on Postgres through the counting proxy; "
-                     f"{a.proc_idle_warmup:g} s warm-up, {a.proc_idle_seconds:g} s window")
+            self.say(f"idle: queuarr serve on Postgres through the counting proxy, empty "
+                     f"and with one retry due in an hour; {a.proc_idle_warmup:g} s "
+                     f"warm-up, {a.proc_idle_seconds:g} s window")
             self.start(server)
+            self.start(waiting)
             clients = wait_for_client(server)
+            wait_for_client(waiting)
             pool = bg.run(idle_pool(seed.pg_dsn(a.pg_admin_dsn, names["pool"]), 10))
             stop = asyncio.Event()
             poll_task = bg.spawn(poller(seed.pg_dsn(a.pg_admin_dsn, names["poller"]), stop))
             time.sleep(a.proc_idle_warmup)
             with self.phase("idle"):
                 samples = []
-                cpu0 = server.cpu_seconds()
+                cpu0, waiting_cpu0 = server.cpu_seconds(), waiting.cpu_seconds()
                 t_start = time.monotonic()
                 end = t_start + a.proc_idle_seconds
                 while True:
@@ -1531,19 +1556,23 @@ class ProcessorBench:
                     time.sleep(min(5.0, max(end - time.monotonic(), 0.05)))
                 t_end = time.monotonic()
                 cpu = server.cpu_seconds() - cpu0
+                waiting_cpu = waiting.cpu_seconds() - waiting_cpu0
         finally:
             server.stop()
+            waiting.stop()
             if stop is not None:
                 bg.loop.call_soon_threadsafe(stop.set)
             polls = poll_task.result(10) if poll_task is not None else []
             if pool is not None:
                 bg.run(pool.close())
             bg.run(proxy.stop())
+            bg.run(proxy_waiting.stop())
             bg.close()
         window = t_end - t_start
         (t0, first), (t1, last) = samples[0], samples[-1]
         rates = {k: (last.get(db, 0) - first.get(db, 0)) / (t1 - t0)
                  for k, db in names.items()}
+        waited = [e for e in proxy_waiting.events if t_start <= e["t"] <= t_end]
         events = [e for e in proxy.events if t_start <= e["t"] <= t_end]
         by_statement: dict[tuple[str, str], dict[str, Any]] = {}
         for e in events:
@@ -1564,10 +1593,15 @@ class ProcessorBench:
             "statements": statements,
             "jobs_per_s": dict(sorted(by_job.items(), key=lambda kv: -kv[1])),
             "server_cpu_pct": 100 * cpu / window, "proxy_connections": proxy.connections,
+            "waiting": {"statements_per_s": len(waited) / window,
+                        "server_cpu_pct": 100 * waiting_cpu / window,
+                        "statements": sorted({short_sql(e["sql"]) for e in waited})},
             "poller_per_s": sum(t_start <= t <= t_end for t in polls) / window,
             "samples": [(round(t - t0, 2), s) for t, s in samples]}
         self.say(f"  queuarr: {len(events) / window:.2f} statements/s, "
-                 f"{rates['server']:.2f} transactions/s; empty db {rates['empty']:.2f}, "
+                 f"{rates['server']:.2f} transactions/s; with a retry waiting "
+                 f"{len(waited) / window:.2f} statements/s, {rates['waiting']:.2f} "
+                 f"transactions/s; empty db {rates['empty']:.2f}, "
                  f"idle pool {rates['pool']:.2f}, 1 Hz poller {rates['poller']:.2f} "
                  "transactions/s")
 
@@ -1669,6 +1703,9 @@ def checks(results: dict[str, Any]) -> list[dict[str, Any]]:
             idle["statements_per_s"], "<=", MAX_IDLE_PER_S, "/s")
         add("P3 idle transactions/s (pg_stat_database), empty queue, Postgres",
             idle["xact_per_s"]["server"], "<=", MAX_IDLE_PER_S, "/s")
+        if "waiting" in idle:
+            add("P3 idle queries/s, one retry due in an hour, Postgres",
+                idle["waiting"]["statements_per_s"], "<=", MAX_IDLE_PER_S, "/s")
     sync = results.get("sync")
     if sync:
         s = sync_summary(results)
@@ -1812,6 +1849,9 @@ def render(results: dict[str, Any]) -> str:
         out.append(_table(["database", "transactions/s", "statements/s", "server CPU %"], [
             ["queuarr serve (managed aria2c, empty queue)", f"{x['server']:.2f}",
              f"{idle['statements_per_s']:.2f}", f"{idle['server_cpu_pct']:.2f}"],
+            *([["queuarr serve, one retry due in an hour", f"{x['waiting']:.2f}",
+                f"{idle['waiting']['statements_per_s']:.2f}",
+                f"{idle['waiting']['server_cpu_pct']:.2f}"]] if "waiting" in idle else []),
             ["bare: nobody connected", f"{x['empty']:.2f}", "0", "-"],
             ["bare: idle asyncpg pool of 10", f"{x['pool']:.2f}", "0", "-"],
             ["bare: 1 Hz poller (one SELECT per second)", f"{x['poller']:.2f}",

@@ -39,6 +39,17 @@ def new_item(n: int) -> NewItem:
                    info_hash=f"{n:040x}", size=10)
 
 
+def fresh(config: ProcessorConfig | None = None
+          ) -> tuple[MemoryQueueRepository, FakeDownloadClient, Processor]:
+    """A processor over an in-memory queue and one fake client (aria2), on the system
+    clock."""
+    clock = SystemClock()
+    items = MemoryQueueRepository(clock)
+    client = FakeDownloadClient("aria2")
+    return items, client, Processor(items, FakeClients(client), clock, "t",
+                                    config or ProcessorConfig())
+
+
 async def wait_state(items: MemoryQueueRepository, item_id: int, state: ItemState,
                      timeout: float) -> float:
     started = time.monotonic()
@@ -51,10 +62,7 @@ async def wait_state(items: MemoryQueueRepository, item_id: int, state: ItemStat
 
 
 async def test_a_grab_wakes_the_dispatcher_before_its_next_tick() -> None:
-    clock = SystemClock()
-    items = MemoryQueueRepository(clock)
-    client = FakeDownloadClient("aria2")
-    processor = Processor(items, FakeClients(client), clock, "t")
+    items, client, processor = fresh()
     runner = ProcessorRunner(processor, sync_interval=60, dispatch_interval=30)
     runner.start()
     try:
@@ -69,10 +77,7 @@ async def test_a_grab_wakes_the_dispatcher_before_its_next_tick() -> None:
 
 
 async def test_a_failing_pass_is_logged_and_the_next_one_runs() -> None:
-    clock = SystemClock()
-    items = MemoryQueueRepository(clock)
-    client = FakeDownloadClient("aria2")
-    processor = Processor(items, FakeClients(client), clock, "t")
+    items, _client, processor = fresh()
     calls = []
 
     async def broken() -> None:
@@ -199,11 +204,7 @@ async def test_an_idle_processor_sleeps_and_a_grab_wakes_every_pass_it_needs() -
 async def test_items_waiting_for_a_slot_let_the_dispatcher_sleep_until_one_is_freed() -> None:
     """Issue 18: while every slot is held, the dispatcher does not poll every interval;
     the sync pass that completes a download wakes it, and the waiting item is sent."""
-    clock = SystemClock()
-    items = MemoryQueueRepository(clock)
-    client = FakeDownloadClient("aria2")
-    processor = Processor(items, FakeClients(client), clock, "t",
-                          ProcessorConfig(max_active=1))
+    items, client, processor = fresh(ProcessorConfig(max_active=1))
     runner = ProcessorRunner(processor, sync_interval=0.05, dispatch_interval=0.05)
     first = await items.add(new_item(6), HistoryEvent("grabbed"))
     second = await items.add(new_item(7), HistoryEvent("grabbed"))
@@ -385,11 +386,7 @@ async def test_a_reload_that_changes_the_download_clients_wakes_the_dispatcher()
 async def test_wakes_before_a_pass_runs_or_during_it_come_to_one_pass_each() -> None:
     """A burst of grabs wakes the dispatcher once; wakes during its pass run it once more
     at its end; a wake's items are all sent."""
-    clock = SystemClock()
-    items = MemoryQueueRepository(clock)
-    client = FakeDownloadClient("aria2")
-    processor = Processor(items, FakeClients(client), clock, "t",
-                          ProcessorConfig(max_active=10))
+    items, _client, processor = fresh(ProcessorConfig(max_active=10))
     runner = ProcessorRunner(processor, sync_interval=60, dispatch_interval=30)
     passes: list[int] = []
     during = asyncio.Event()
@@ -434,10 +431,7 @@ async def test_wakes_before_a_pass_runs_or_during_it_come_to_one_pass_each() -> 
 
 
 async def test_a_paused_sole_processor_is_not_woken_by_grabs_until_it_resumes() -> None:
-    clock = SystemClock()
-    items = MemoryQueueRepository(clock)
-    client = FakeDownloadClient("aria2")
-    processor = Processor(items, FakeClients(client), clock, "t")
+    items, _client, processor = fresh()
     runner = ProcessorRunner(processor, sync_interval=60, dispatch_interval=30, sole=True)
     runner.start()
     try:

@@ -91,6 +91,7 @@ class ProcessorRunner:
         self._wakes = 0  # wakes so far: one during a dispatch pass runs it again
         self._in_dispatch = False
         self._dispatch_due = False  # a wake has put the dispatch pass at now
+        self._resting = False  # items wait, and the dispatcher sleeps until one can go
 
     async def recover(self) -> None:
         """Before the first pass, when this processor is the database's only one: give
@@ -147,6 +148,7 @@ class ProcessorRunner:
         passes return to their working intervals if an idle spell put them far away."""
         self._woken = True
         self._wakes += 1
+        self._resting = False
         if not self.scheduler.running or self._dispatch_due or self._in_dispatch:
             return  # a pass is due now, or runs and runs again when it ends: one for all
         if self.sole and self.processor.paused:
@@ -184,12 +186,14 @@ class ProcessorRunner:
         return run
 
     def idle(self) -> bool:
-        """Nothing tracked, nothing waiting to be sent, nothing leased for a send, and no
-        free-space check pending (as the last passes saw it): the passes may sleep."""
+        """Nothing tracked, nothing leased for a send, no free-space check pending, and
+        nothing waiting to be sent, or nothing that can be before the dispatcher's next
+        chance (resting: a retry an hour away), as the last passes saw it: the passes
+        may sleep."""
         p = self.processor
         if self._tracked or p.sending != 0:
             return False
-        return p.paused or (p.claimable == 0 and p.disk_message is None)
+        return p.paused or ((p.claimable == 0 or self._resting) and p.disk_message is None)
 
     def _later(self, job: str, seconds: float) -> None:
         """The job's next run `seconds` from now (a wake can still bring it forward)."""
@@ -228,6 +232,7 @@ class ProcessorRunner:
     def _may_send(self) -> None:
         """A pass freed a slot or queued an item again: dispatch now if items wait."""
         self._wakes += 1
+        self._resting = False
         if not self._in_dispatch:  # else the pass runs again when it ends
             self._now("dispatch")
 
@@ -251,6 +256,7 @@ class ProcessorRunner:
     async def _dispatch_pass(self) -> float | None:
         """One dispatch pass; the seconds to its next (None: at the interval)."""
         p = self.processor
+        self._resting = False
         if self._woken:
             self._woken = False
             if not self.sole:  # one process (SQLite): its own pause is already known
@@ -265,6 +271,8 @@ class ProcessorRunner:
         if not (p.paused or p.claimable or p.disk_message is not None):
             return None  # nothing waits; downloads are followed
         chance = await p.next_chance()  # items wait, and none can be sent now
+        # Nothing to follow or rescue meanwhile: the other passes may sleep too (idle).
+        self._resting = p.disk_message is None
         if chance is None:
             return IDLE_SECONDS  # until a wake
         return min(max((chance - p.clock.now()).total_seconds(), 0.0), IDLE_SECONDS)

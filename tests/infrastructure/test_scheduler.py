@@ -27,6 +27,7 @@ from infrastructure.scheduler import (
     HOUSEKEEPING_SECONDS,
     IDLE_SECONDS,
     LEADERSHIP_SECONDS,
+    LEADING_CHECK_SECONDS,
     RESCUE_SECONDS,
     ProcessorRunner,
 )
@@ -257,6 +258,35 @@ async def test_a_retry_due_later_puts_the_next_dispatch_at_its_time() -> None:
         await runner._dispatch()
         assert client.added == [item.info_hash]
         assert (await items.get(item.id)).state is ItemState.DOWNLOADING  # type: ignore[union-attr]
+    finally:
+        runner.shutdown()
+
+
+async def test_a_retry_an_hour_away_lets_every_pass_sleep_until_a_wake() -> None:
+    """Issue 18: one item waits for a retry an hour away, nothing is tracked or leased:
+    no pass has anything to do until then, so each sleeps as an idle processor's do; the
+    dispatcher looks again at most IDLE_SECONDS later, and a grab wakes them all."""
+    clock = FakeClock()
+    items = MemoryQueueRepository(clock)
+    client = FakeDownloadClient("aria2")
+    processor = Processor(items, FakeClients(client), clock, "t")
+    await retrying(items, clock, 11, clock.now() + timedelta(hours=1))
+    runner = held_runner(processor)
+    try:
+        await runner._leadership()
+        await runner._dispatch()
+        await runner._sync()
+        await runner._rescue()
+        await runner._housekeeping()
+        await runner._leadership()
+        assert runner.idle()
+        for job in ("dispatch", "sync", "rescue", "housekeeping"):
+            assert abs(_due_in(runner, job) - IDLE_SECONDS) < 5, job
+        assert abs(_due_in(runner, "leadership") - LEADING_CHECK_SECONDS) < 5
+        runner.wake()  # a grab
+        assert not runner.idle()
+        assert _due_in(runner, "dispatch") < 1  # a send then brings the sync back
+        assert _due_in(runner, "housekeeping") <= HOUSEKEEPING_SECONDS + 1
     finally:
         runner.shutdown()
 

@@ -24,6 +24,7 @@ from playwright.sync_api import (
     Page,
     Playwright,
     Route,
+    expect,
     sync_playwright,
 )
 from playwright.sync_api import Request as PlaywrightRequest
@@ -33,6 +34,10 @@ from tests.e2e.conftest import LiveServer
 from tests.e2e.tools import serving
 
 FAILURES = Path(__file__).parent / "failures"
+# How long an expectation waits for the page (Playwright's default is 5 s): ReDoc renders
+# the whole document before its heading, which took longer than 5 s on a slow, busy
+# 2-core machine. A page that never shows it still fails; one that does passes as soon.
+expect.set_options(timeout=20_000)
 LOOPBACK = "127.0.0.1"
 # Schemes that never reach the network; everything else must go to LOOPBACK.
 LOCAL_SCHEMES = frozenset({"data", "blob", "about"})

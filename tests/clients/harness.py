@@ -86,6 +86,17 @@ class Harness:
     make_release: Callable[[bool], TorrentRelease] | None = None
     invalid: TorrentRelease = field(default_factory=broken_torrent)  # rejected for good
     unknown_id: str = "f" * 40  # a download id the client does not know
+    # Waits for whatever the harness started outside the daemon (yt-dlp's workers) to end,
+    # before the test's event loop closes: a child the loop never saw exit is a
+    # ResourceWarning when it is collected, in whichever test that happens to be.
+    shutdown: Callable[[], Awaitable[None]] | None = None
+
+    async def close(self) -> None:
+        if self.shutdown is not None:
+            await self.shutdown()
+        close = getattr(self.client, "close", None)
+        if close is not None:
+            close()
 
     def release(self, as_magnet: bool) -> TorrentRelease:
         if self.make_release is not None:
@@ -230,6 +241,7 @@ def ytdlp_harness(site: MediaSite, work_dir: Path) -> Harness:
                          ffmpeg=shutil.which("ffmpeg"))
     ensure_directories(config)
     client = YtDlpClient("yt-dlp", config)
+    started = [client]
     site.slow_rate = 32 * 1024  # big.mp4 takes minutes: it stays downloading
     away = work_dir / "state-away"
 
@@ -245,10 +257,10 @@ def ytdlp_harness(site: MediaSite, work_dir: Path) -> Harness:
     @contextmanager
     def lossy() -> Iterator[DownloadClient]:
         losing = _RepliesLost(client.name, config)
+        started.append(losing)
         try:
             yield losing
         finally:
-            losing.close()
             assert losing.lost >= 1, "no reply was lost: the test proved nothing"
 
     def lose(download_id: str) -> None:
@@ -264,9 +276,13 @@ def ytdlp_harness(site: MediaSite, work_dir: Path) -> Harness:
         return TorrentRelease(queue_item(SourceKind.HTTP, url=page, title=f"Slow video {n}"),
                               None)
 
+    async def shutdown() -> None:
+        for adapter in started:
+            await adapter.shutdown()
+
     return Harness("ytdlp", client, count, stop, start, lossy, work_dir, lose,
                    make_release=release, invalid=unseeded_torrent(work_dir, as_magnet=True),
-                   unknown_id=ytdlp_download_id(999_999_999))
+                   unknown_id=ytdlp_download_id(999_999_999), shutdown=shutdown)
 
 
 T = TypeVar("T")

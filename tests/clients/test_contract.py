@@ -37,9 +37,7 @@ async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
     else:
         made = aria2_harness(request.getfixturevalue("aria2"), tmp_path)
     yield made
-    close = getattr(made.client, "close", None)
-    if close is not None:
-        close()
+    await made.close()
 
 
 async def status_of(h: Harness, download_id: str) -> DownloadStatus | None:

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.middleware.cors import CORSMiddleware
 
@@ -99,25 +99,25 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     errors.install(app)
-    app.include_router(system.router)
-    app.include_router(backup.router)  # issue 17
-    app.include_router(stream.router)  # before queue's /{id}
-    app.include_router(group.router)  # before queue's /{id}
-    app.include_router(queue.router)
-    app.include_router(blocklist.router)
-    app.include_router(downloadclient.router)
-    app.include_router(history.router)
-    app.include_router(health.router)
-    app.include_router(release.router)
-    app.include_router(customformat.router)
-    app.include_router(qualityprofile.router)
-    app.include_router(notification.router)
+    _mount(app, system.router)
+    _mount(app, backup.router)  # issue 17
+    _mount(app, stream.router)  # before queue's /{id}
+    _mount(app, group.router)  # before queue's /{id}
+    _mount(app, queue.router)
+    _mount(app, blocklist.router)
+    _mount(app, downloadclient.router)
+    _mount(app, history.router)
+    _mount(app, health.router)
+    _mount(app, release.router)
+    _mount(app, customformat.router)
+    _mount(app, qualityprofile.router)
+    _mount(app, notification.router)
     for small in (tag, language, qualitydefinition, rootfolder, config):  # issue 13
-        app.include_router(small.router)
-    app.include_router(command.router)
-    app.include_router(movie.router)
-    app.include_router(telegram.router)  # issue 14: outside /api, its own secret
-    app.include_router(ui.router)  # issue 16: the web UI, and its session cookie
+        _mount(app, small.router)
+    _mount(app, command.router)
+    _mount(app, movie.router)
+    _mount(app, telegram.router)  # issue 14: outside /api, its own secret
+    _mount(app, ui.router)  # issue 16: the web UI, and its session cookie
 
     def query_names() -> frozenset[str]:
         from api.query_names import query_names as declared  # not app.openapi(): issue 18
@@ -137,6 +137,16 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.add_middleware(Compression)  # outermost: it sees the final bodies
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _mount(app: FastAPI, router: APIRouter) -> None:
+    """The router's routes, as they are, in the app's own list. FastAPI's include_router
+    would keep the router and build every route a second time for it (a dependant, a
+    body and a response field each) on the first request that reaches that router; the
+    routers here need nothing include_router adds (no prefix, tags, dependencies or
+    responses at inclusion), and a DeferredRoute (api/deferred_route.py) is built once,
+    when a request first reaches it."""
+    app.router.routes.extend(router.routes)
 
 
 def end_streams(app: FastAPI) -> None:

@@ -10,13 +10,14 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from api.deferred_route import DeferredRoute
 from api.params import ContainerDep
 from api.responses import json_response
 from api.schemas import Message, Out
 from core.errors import NotFound
 from infrastructure.backup import BackupFile, backup_file, list_backups, make_backup
 
-router = APIRouter(prefix="/api/v3/system/backup", tags=["Backup"])
+router = APIRouter(prefix="/api/v3/system/backup", tags=["Backup"], route_class=DeferredRoute)
 
 
 class BackupResource(Out):

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from api.bodies import require_json
+from api.deferred_route import DeferredRoute
 from api.params import (
     INT32,
     ContainerDep,
@@ -23,7 +24,7 @@ from api.routers.queue import ERRORS
 from api.schemas import BlocklistPage, IdsBody
 from core.domain import DownloadProtocol
 
-router = APIRouter(prefix="/api/v3/blocklist", tags=["Blocklist"])
+router = APIRouter(prefix="/api/v3/blocklist", tags=["Blocklist"], route_class=DeferredRoute)
 
 @router.get("", response_model=BlocklistPage, summary="List the blocklist, a page at a time",
             responses={400: ERRORS[400]})

@@ -12,6 +12,7 @@ from pydantic.alias_generators import to_camel
 from starlette.responses import Response
 
 from api.bodies import require_json
+from api.deferred_route import DeferredRoute
 from api.params import INT32, ContainerDep, valid_id
 from api.resources import radarr_timespan
 from api.responses import JSON, empty_ok, json_response
@@ -21,7 +22,7 @@ from core.commands import CommandRun, CommandService, CommandStatus
 from core.errors import NotFound
 from infrastructure.bootstrap import Container
 
-router = APIRouter(prefix="/api/v3/command", tags=["Command"])
+router = APIRouter(prefix="/api/v3/command", tags=["Command"], route_class=DeferredRoute)
 
 CommandId = Annotated[int, Path(ge=-INT32 - 1, le=INT32, description="Command id.")]
 DATE: dict[str, Any] = {"format": "date-time"}

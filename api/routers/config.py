@@ -12,6 +12,7 @@ from pydantic.alias_generators import to_camel
 from starlette.responses import Response
 
 from api.bodies import require_json
+from api.deferred_route import DeferredRoute
 from api.params import INT32, ContainerDep, ItemId, valid_id
 from api.release_schemas import Loose
 from api.responses import json_response
@@ -19,7 +20,7 @@ from api.routers.queue import ERRORS
 from core.uiconfig import UiConfig, UiSettings
 from infrastructure.bootstrap import Container
 
-router = APIRouter(prefix="/api/v3/config/ui", tags=["UiConfig"])
+router = APIRouter(prefix="/api/v3/config/ui", tags=["UiConfig"], route_class=DeferredRoute)
 
 Text = Annotated[str | None, Field(max_length=100)]
 Int = Annotated[int | None, Field(ge=-INT32 - 1, le=INT32)]

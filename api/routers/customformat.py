@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from api.bodies import require_json
+from api.deferred_route import DeferredRoute
 from api.format_fields import format_schema
 from api.params import ContainerDep, ItemId, valid_id
 from api.release_resources import format_from_body, format_resource
@@ -13,7 +14,7 @@ from api.release_schemas import CustomFormatBody
 from api.responses import json_response
 from api.routers.queue import ERRORS, releases_of
 
-router = APIRouter(prefix="/api/v3/customformat", tags=["CustomFormat"])
+router = APIRouter(prefix="/api/v3/customformat", tags=["CustomFormat"], route_class=DeferredRoute)
 
 _BODY = {"requestBody": {"required": True, "content": {"application/json": {
     "schema": {"$ref": "#/components/schemas/CustomFormatBody"}}}}}

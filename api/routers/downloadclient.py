@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from api.bodies import require_json
+from api.deferred_route import DeferredRoute
 from api.params import ContainerDep, ItemId, valid_id
 from api.resources import download_client_resource, download_client_schema
 from api.responses import json_response
@@ -18,7 +19,8 @@ from core.errors import BadRequest, DownloadClientError, NotFound
 from infrastructure.bootstrap import Container
 from infrastructure.clients.registry import ClientRegistry
 
-router = APIRouter(prefix="/api/v3/downloadclient", tags=["DownloadClient"])
+router = APIRouter(prefix="/api/v3/downloadclient", tags=["DownloadClient"],
+                   route_class=DeferredRoute)
 
 _BODY = {"requestBody": {"required": True, "content": {"application/json": {
     "schema": {"$ref": "#/components/schemas/DownloadClientBody"}}}}}

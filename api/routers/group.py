@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from starlette.responses import Response
 
+from api.deferred_route import DeferredRoute
 from api.group_schemas import GroupOut
 from api.params import ContainerDep, valid_id
 from api.resources import queue_resource
@@ -16,7 +17,7 @@ from api.routers.queue import ERRORS, RemoveFlags
 from api.schemas import IdsOut, Message
 from core.groups import GroupService
 
-router = APIRouter(prefix="/api/v3/queue/group", tags=["Queue"])
+router = APIRouter(prefix="/api/v3/queue/group", tags=["Queue"], route_class=DeferredRoute)
 
 GroupId = Annotated[int, Path(description="The groupId a playlist grab answered with")]
 FOUND: dict[int | str, dict[str, Any]] = {404: ERRORS[404], 400: ERRORS[400]}

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from api.deferred_route import DeferredRoute
 from api.params import ContainerDep
 from api.responses import json_response
 from api.schemas import DiskSpaceResource, HealthResource
@@ -16,7 +17,7 @@ from core.errors import DownloadClientError
 from infrastructure.bootstrap import Container
 from infrastructure.clients.paths import disk_usage
 
-router = APIRouter(prefix="/api/v3", tags=["Health"])
+router = APIRouter(prefix="/api/v3", tags=["Health"], route_class=DeferredRoute)
 
 WIKI = None  # Radarr links its wiki; Queuarr documents checks in the README
 CACHE_SECONDS = 10.0  # dashboards poll health; clients are probed at most this often

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
+from api.deferred_route import DeferredRoute
 from api.params import INT32, ContainerDep, Int32Item, SortDirectionParam
 from api.resources import RADARR_EVENT_IDS, RADARR_EVENTS, history_resource, unsent_item_id
 from api.responses import json_response
@@ -17,7 +18,7 @@ from core.domain import HistoryQuery
 from core.errors import BadRequest
 from core.listing import SortDirection
 
-router = APIRouter(prefix="/api/v3/history", tags=["History"])
+router = APIRouter(prefix="/api/v3/history", tags=["History"], route_class=DeferredRoute)
 
 # Queuarr's own event names (Radarr's eventType where it has one, see RADARR_EVENTS).
 OWN_EVENTS = frozenset({

@@ -7,13 +7,14 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from api.deferred_route import DeferredRoute
 from api.params import ItemId
 from api.responses import json_response
 from api.routers.queue import ERRORS
 from core.errors import NotFound
 from core.quality import LANGUAGES
 
-router = APIRouter(prefix="/api/v3/language", tags=["Language"])
+router = APIRouter(prefix="/api/v3/language", tags=["Language"], route_class=DeferredRoute)
 
 
 def language_resource(language_id: int) -> dict[str, Any]:

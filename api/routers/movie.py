@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import Field
 from starlette.responses import Response
 
+from api.deferred_route import DeferredRoute
 from api.errors import message_response
 from api.params import INT32, ContainerDep, valid_id
 from api.responses import json_response
@@ -20,7 +21,7 @@ from core.errors import NotFound
 from core.movies import KnownMovie, MovieService
 from infrastructure.bootstrap import Container
 
-router = APIRouter(prefix="/api/v3/movie", tags=["Movie"])
+router = APIRouter(prefix="/api/v3/movie", tags=["Movie"], route_class=DeferredRoute)
 
 MovieId = Annotated[int, Path(ge=-INT32 - 1, le=INT32, description="Movie id.")]
 READ_ONLY = ("Queuarr keeps no movie library: /api/v3/movie lists the movies its grabs "

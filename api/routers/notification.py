@@ -10,6 +10,7 @@ from pydantic import Field
 from starlette.responses import Response
 
 from api.bodies import require_json
+from api.deferred_route import DeferredRoute
 from api.params import ContainerDep, ItemId, valid_id
 from api.release_schemas import Loose
 from api.resources import dumps
@@ -24,7 +25,7 @@ from core.ports import NotificationRepository
 from infrastructure.bootstrap import Container
 from infrastructure.notifiers.webhook import WebhookNotifier
 
-router = APIRouter(prefix="/api/v3/notification", tags=["Notification"])
+router = APIRouter(prefix="/api/v3/notification", tags=["Notification"], route_class=DeferredRoute)
 _BODY = {"requestBody": {"required": True, "content": {"application/json": {
     "schema": {"$ref": "#/components/schemas/NotificationBody"}}}}}
 

@@ -10,6 +10,7 @@ from pydantic import Field, RootModel
 from starlette.responses import Response
 
 from api.bodies import require_json
+from api.deferred_route import DeferredRoute
 from api.params import ContainerDep, ItemId, valid_id
 from api.release_schemas import Loose
 from api.responses import json_response
@@ -24,7 +25,8 @@ from core.sizes import (
 )
 from infrastructure.bootstrap import Container
 
-router = APIRouter(prefix="/api/v3/qualitydefinition", tags=["QualityDefinition"])
+router = APIRouter(prefix="/api/v3/qualitydefinition", tags=["QualityDefinition"],
+                   route_class=DeferredRoute)
 
 Size = Annotated[float | None, Field(allow_inf_nan=False)]
 

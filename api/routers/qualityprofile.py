@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from api.bodies import require_json
+from api.deferred_route import DeferredRoute
 from api.params import ContainerDep, ItemId, valid_id
 from api.release_resources import profile_from_body, profile_resource
 from api.release_schemas import QualityProfileBody
@@ -13,7 +14,8 @@ from api.responses import json_response
 from api.routers.queue import ERRORS, releases_of
 from core.presets import default_profile
 
-router = APIRouter(prefix="/api/v3/qualityprofile", tags=["QualityProfile"])
+router = APIRouter(prefix="/api/v3/qualityprofile", tags=["QualityProfile"],
+                   route_class=DeferredRoute)
 
 _BODY = {"requestBody": {"required": True, "content": {"application/json": {
     "schema": {"$ref": "#/components/schemas/QualityProfileBody"}}}}}

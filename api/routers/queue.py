@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from api.bodies import read_json, require_json
 from api.bulk_input import bulk_answer, read_bulk
+from api.deferred_route import DeferredRoute
 from api.grab_input import read_grab
 from api.group_schemas import PlaylistGrabOut
 from api.params import (
@@ -60,7 +61,7 @@ from core.selection import GrabOptions, ReleaseService
 from core.service import CHUNK, RemoveOptions
 from infrastructure.bootstrap import Container
 
-router = APIRouter(prefix="/api/v3/queue", tags=["Queue"])
+router = APIRouter(prefix="/api/v3/queue", tags=["Queue"], route_class=DeferredRoute)
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": BadRequestBody, "description": "Invalid input: {message}, problem "

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from api.bodies import require_json
+from api.deferred_route import DeferredRoute
 from api.params import ContainerDep
 from api.release_resources import release_from_body, release_resource, scored_resource
 from api.release_schemas import ReleaseBody, ScoreBody, ScoredRelease
@@ -17,7 +18,7 @@ from core.errors import BadRequest, ValidationFailed, ValidationFailure
 from core.release import Release
 from core.selection import GrabOptions
 
-router = APIRouter(prefix="/api/v3/release", tags=["Release"])
+router = APIRouter(prefix="/api/v3/release", tags=["Release"], route_class=DeferredRoute)
 
 
 def _body(name: str) -> dict[str, object]:

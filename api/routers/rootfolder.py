@@ -11,12 +11,13 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from api.deferred_route import DeferredRoute
 from api.params import ContainerDep, ItemId, valid_id
 from api.responses import json_response
 from api.routers.queue import ERRORS
 from core.errors import BadRequest, NotFound, ValidationFailed, ValidationFailure
 
-router = APIRouter(prefix="/api/v3/rootfolder", tags=["RootFolder"])
+router = APIRouter(prefix="/api/v3/rootfolder", tags=["RootFolder"], route_class=DeferredRoute)
 
 READ_ONLY = ("Queuarr's root folders are its download directories: set them with "
              "QUEUARR_DOWNLOAD_DIR and QUEUARR_DOWNLOAD_ROOTS")

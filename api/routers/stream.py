@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query
 from starlette.responses import Response, StreamingResponse
 
+from api.deferred_route import DeferredRoute
 from api.params import ContainerDep
 from api.resources import dumps, event_json, status_resource
 from api.routers.queue import ERRORS
@@ -15,7 +16,7 @@ from core.errors import NotFound
 from core.events import Coalescer, EventBus, EventType, QueueEvent, stream
 from infrastructure.bootstrap import Container
 
-router = APIRouter(prefix="/api/v3/queue", tags=["Queue"])
+router = APIRouter(prefix="/api/v3/queue", tags=["Queue"], route_class=DeferredRoute)
 
 RETRY_MS = 3000
 

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from pydantic.alias_generators import to_camel
 from starlette.responses import Response
 
+from api.deferred_route import DeferredRoute
 from api.params import ContainerDep
 from api.responses import json_response
 from api.schemas import ApiInfo, Message, Ping, SystemStatus
@@ -22,7 +23,7 @@ from infrastructure.metrics import CONTENT_TYPE
 from infrastructure.migrate import head_revision
 from infrastructure.resources import CpuMeter, host_usage, in_container, process_usage
 
-router = APIRouter(tags=["System"])
+router = APIRouter(tags=["System"], route_class=DeferredRoute)
 
 
 PING_RESPONSES: dict[int | str, dict[str, object]] = {

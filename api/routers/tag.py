@@ -10,6 +10,7 @@ from pydantic import Field
 from starlette.responses import Response
 
 from api.bodies import require_json
+from api.deferred_route import DeferredRoute
 from api.params import ContainerDep, ItemId, valid_id
 from api.release_schemas import Loose
 from api.responses import json_response
@@ -18,7 +19,7 @@ from core.errors import NotFound
 from core.tags import Tag, TagDetails, TagService
 from infrastructure.bootstrap import Container
 
-router = APIRouter(prefix="/api/v3/tag", tags=["Tag"])
+router = APIRouter(prefix="/api/v3/tag", tags=["Tag"], route_class=DeferredRoute)
 
 
 class TagBody(Loose):

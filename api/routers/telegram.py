@@ -10,13 +10,14 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from api.deferred_route import DeferredRoute
 from api.params import ContainerDep
 from api.responses import json_response
 from api.schemas import Message
 from core.ratelimit import FailureLimiter
 from infrastructure.telegram.webhook import MAX_BODY, SECRET_HEADER
 
-router = APIRouter(tags=["Telegram"])
+router = APIRouter(tags=["Telegram"], route_class=DeferredRoute)
 
 _ANSWERS: dict[int | str, dict[str, Any]] = {
     200: {"model": Message, "description": "The update is queued (or was already taken)"},

@@ -22,6 +22,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.staticfiles import NotModifiedResponse, StaticFiles
 
 from api import session
+from api.deferred_route import DeferredRoute
 from api.params import ContainerDep
 from api.responses import json_response
 from api.schemas import Message
@@ -30,7 +31,7 @@ from infrastructure.bootstrap import Container
 
 # The page and its files are not API operations (left out of /openapi.json); the session
 # endpoints are.
-router = APIRouter()
+router = APIRouter(route_class=DeferredRoute)
 log = logging.getLogger("queuarr.api")
 
 STATIC = Path(__file__).resolve().parent.parent / "ui" / "static"

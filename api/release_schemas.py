@@ -15,7 +15,8 @@ from api.schemas import INT32, FieldValue, PriorityName, Protocol
 
 
 class Loose(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore",
+                              defer_build=True)
 
 
 Int32 = Annotated[int, Field(ge=-INT32 - 1, le=INT32)]

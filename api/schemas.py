@@ -36,7 +36,8 @@ class Body(BaseModel):
     """A JSON body read like Radarr reads one: property names in any case; Queuarr also
     accepts snake_case. Unknown properties are refused, so typos are caught."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid",
+                              defer_build=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -125,7 +126,7 @@ class PriorityBody(Body):
 
 
 class Out(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, defer_build=True)
 
 
 class LanguageOut(Out):
@@ -406,7 +407,7 @@ BadRequestBody = Message | list[ValidationFailureOut]
 
 
 class Empty(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class ForceGrabOut(Out):

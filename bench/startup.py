@@ -10,6 +10,10 @@ Queuarr's start-up and idle memory beside a bare FastAPI app's, in one run (issu
   each `--items` count of queued items (bench/seed.py rows), no download client (so
   nothing to send: idle);
 - the CPU other processes took during each start-up (bench.procs.Noise), the worst shown;
+- the libraries' floor: a process that only imports the third-party modules a Queuarr
+  start loads (listed from a start in a child process: everything in sys.modules that
+  comes from site-packages), spawn to done, timed like the servers; what the libraries
+  alone cost beside the bare app, before any of Queuarr's own code runs;
 - with `--tree DIR` (another Queuarr's source, e.g. `git archive <commit> | tar -x -C DIR`),
   that one too, in the same rounds: a before/after on a machine whose load varies.
 
@@ -22,6 +26,7 @@ import argparse
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,7 +37,7 @@ import psutil
 from bench import seed
 from bench.peer_pyload import wait_quiet
 from bench.processor import claim_rows
-from bench.procs import Noise, Server, can_pin, compiled, free_port
+from bench.procs import Noise, Server, can_pin, compiled, free_port, pinned
 from bench.report import Checks, narrator, ratio
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,6 +108,56 @@ class Startup:
             server.stop()
 
 
+LIST_LIBRARIES = """
+import asyncio, sys
+import api.cli, api.server
+from api.app import create_app
+
+async def start() -> None:
+    app = create_app()
+    async with app.router.lifespan_context(app):
+        pass
+
+asyncio.run(start())
+print(" ".join(sorted(
+    name for name, module in list(sys.modules.items())
+    if "site-packages" in (getattr(module, "__file__", None) or "")
+    and not name.startswith("__editable__"))))
+"""
+
+IMPORT_ONLY = """
+import importlib, sys
+for name in sys.argv[1:]:
+    try:
+        importlib.import_module(name)
+    except Exception:  # a private module that needs its parent's order: its parent loads it
+        pass
+print("imported", flush=True)
+"""
+
+
+def libraries(server: Server) -> list[str]:
+    """The third-party modules a Queuarr start loads (the server's own environment)."""
+    done = subprocess.run([sys.executable, "-c", LIST_LIBRARIES], env=server.env,
+                          cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          check=True)
+    return done.stdout.split()
+
+
+def import_only(names: list[str], cpu: int | None) -> float:
+    """Seconds from spawn until a process has imported `names`."""
+    with Noise():
+        t0 = time.perf_counter()
+        child = subprocess.Popen(pinned([sys.executable, "-c", IMPORT_ONLY, *names], cpu),
+                                 env=_env({}), cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        assert child.stdout is not None
+        line = child.stdout.readline()
+        took = time.perf_counter() - t0
+    child.wait(30)
+    assert line.strip() == "imported", line
+    return took
+
+
 def _migrated(path: Path) -> str:
     from infrastructure.migrate import upgrade
 
@@ -134,13 +189,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.tree:
         servers[f"{args.tree.name}: Queuarr, empty SQLite"] = (
             bench.queuarr("tree-empty", 0, False, args.tree.resolve()), "/ping")
+    floor = "its libraries, imported only"
     try:
-        bench.say(f"start-up, {args.repeats} rounds: " + ", ".join(servers))
-        times: dict[str, list[float]] = {name: [] for name in servers}
+        names = libraries(servers["Queuarr, empty SQLite"][0])
+        bench.say(f"start-up, {args.repeats} rounds: " + ", ".join([*servers, floor]))
+        times: dict[str, list[float]] = {name: [] for name in [*servers, floor]}
         for _ in range(args.repeats):
             for name, (server, ready) in servers.items():
                 times[name].append(bench.start(server, ready))
                 server.stop()
+            times[floor].append(import_only(names, bench.cpu))
         rss = {name: bench.idle_rss(server, ready, args.idle_wait)
                for name, (server, ready) in servers.items() if "managed" not in name}
         for items in args.items:
@@ -168,6 +226,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  {'':40} {'MiB':>9} {'x bare':>7}")
     for name, mib in rss.items():
         print(f"  {name:40} {mib:9.1f} {ratio(mib, bare_mib) or 0:7.2f}")
+    print(f"\n  '{floor}': the {len(names)} third-party modules a Queuarr start loads "
+          f"(SQLAlchemy, pydantic-settings, APScheduler...) take "
+          f"{ratio(medians[floor], bare_s) or 0:.2f}x the bare app's start-up to import, "
+          "before any of Queuarr's own code")
     checks = Checks()
     queuarr_s = medians["Queuarr, empty SQLite"]
     checks.add("start-up <= 0.5 s", queuarr_s, "<=", MAX_STARTUP_S, "s")

@@ -31,19 +31,51 @@ _KEYED = re.compile(
     rf"(?:(\\*[\"'])({_SCHEME}).*?(?:(?<!\\)(\2)|$)|{_NOT_MASKED}[^\s&\"']+)",
     re.IGNORECASE | re.MULTILINE)
 _SLASH = r"(?:/|%2F)"
-_RULES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(rf"(\bbearer\s+){_NOT_MASKED}[^\s\"'<>]+", re.IGNORECASE), rf"\1{MASK}"),
+
+
+class _Needs:
+    """Literals a pattern cannot match without (any one of them), looked for before the
+    pattern runs: most log lines hold none, and a substitution only puts MASK where a value
+    was, so it never brings one in. Where the pattern ignores case, an ASCII text is
+    searched lowered; any other goes through a regex with the pattern's flags, since
+    IGNORECASE also equates the long s with s, the dotless and dotted i with i, and the
+    Kelvin sign with k."""
+
+    def __init__(self, *literals: str, ignore_case: bool = True) -> None:
+        self.literals = tuple(x.lower() for x in literals) if ignore_case else literals
+        self.ignore_case = ignore_case
+        self._regex = re.compile("|".join(map(re.escape, literals)),
+                                 re.IGNORECASE if ignore_case else 0)
+
+    def found(self, text: str, lowered: str | None) -> bool:
+        """`lowered`: text.lower() if the text is ASCII, else None."""
+        if not self.ignore_case:
+            return any(x in text for x in self.literals)
+        if lowered is not None:
+            return any(x in lowered for x in self.literals)
+        return self._regex.search(text) is not None
+
+
+_KEYED_NEEDS = _Needs("apikey", "api_key", "api-key", "token", "passkey", "authkey",
+                      "torrent_pass", "rsskey", "password", "passwd", "secret",
+                      "authorization")  # _NAMES, spelled out: _KEYED starts with one
+_RULES: list[tuple[re.Pattern[str], str, _Needs]] = [
+    (re.compile(rf"(\bbearer\s+){_NOT_MASKED}[^\s\"'<>]+", re.IGNORECASE), rf"\1{MASK}",
+     _Needs("bearer")),
     # user:password@ in a URL
-    (re.compile(rf"(://[^/\s:@\"'<>]*:){_NOT_MASKED}[^/\s@\"'<>]+(?=@)"), rf"\1{MASK}"),
+    (re.compile(rf"(://[^/\s:@\"'<>]*:){_NOT_MASKED}[^/\s@\"'<>]+(?=@)"), rf"\1{MASK}",
+     _Needs("://", ignore_case=False)),
     # tracker passkeys in the path: /announce/<key>, /<key>/announce (also %2F-encoded)
     (re.compile(rf"({_SLASH}(?:announce|scrape)(?:\.php)?{_SLASH})[A-Za-z0-9]{{16,}}",
-                re.IGNORECASE), rf"\1{MASK}"),
+                re.IGNORECASE), rf"\1{MASK}", _Needs("announce", "scrape")),
     (re.compile(rf"({_SLASH})[A-Za-z0-9]{{16,}}(?={_SLASH}(?:announce|scrape))",
-                re.IGNORECASE), rf"\1{MASK}"),
+                re.IGNORECASE), rf"\1{MASK}", _Needs("announce", "scrape")),
     # SQLAlchemy's bound parameters (engines hide them; this is for any other) and the
     # row Postgres shows for a NOT NULL or CHECK violation.
-    (re.compile(r"(\[parameters: )[^\n]*"), rf"\1{MASK}"),
-    (re.compile(r"(Failing row contains )[^\n]*"), rf"\1{MASK}"),
+    (re.compile(r"(\[parameters: )[^\n]*"), rf"\1{MASK}",
+     _Needs("[parameters: ", ignore_case=False)),
+    (re.compile(r"(Failing row contains )[^\n]*"), rf"\1{MASK}",
+     _Needs("Failing row contains ", ignore_case=False)),
 ]
 
 
@@ -59,9 +91,21 @@ def _keyed(match: re.Match[str]) -> str:
 
 def redact(text: str) -> str:
     """`text` with every secret it seems to hold replaced by <redacted>."""
-    text = _KEYED.sub(_keyed, _PAIR.sub(_pair, text))
-    for pattern, replacement in _RULES:
-        text = pattern.sub(replacement, text)
+
+    def lowered() -> str | None:
+        return text.lower() if text.isascii() else None
+
+    if "=" in text:  # _PAIR's name=value
+        text = _PAIR.sub(_pair, text)
+    low = lowered()
+    if _KEYED_NEEDS.found(text, low):
+        text = _KEYED.sub(_keyed, text)
+        low = lowered()
+    for pattern, replacement, needs in _RULES:
+        if needs.found(text, low):
+            changed = pattern.sub(replacement, text)
+            if changed != text:
+                text, low = changed, lowered()
     return text
 
 

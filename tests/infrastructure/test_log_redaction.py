@@ -13,11 +13,14 @@ from pathlib import Path
 
 import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import insert
 from sqlalchemy.exc import DBAPIError
 
 from infrastructure.db.engine import Database
 from infrastructure.db.tables import download_client, notification
+from infrastructure.redact import redact
 from tests.conftest import sqlite_copy
 from tests.logs import real_logging
 
@@ -250,3 +253,36 @@ def test_an_argument_changed_after_it_was_logged_is_shown_as_it_was_when_masked(
         quiet.removeHandler(handler)
         quiet.removeFilter(mask)
     assert seen == ["Got file {'file_path': 'documents/file_1.txt'}"]
+
+
+# -- redact() looks for what each rule needs before running it -------------------------
+
+_NAMES = ["apikey", "ApiKey", "api_key", "X-Api-Key", "token", "passkey", "authkey",
+          "rsskey", "torrent_pass", "Password", "PASSWD", "secret", "Authorization",
+          "pa\u017f\u017fword", "AP\u0130KEY", "tok\u0131n", "Bearer", "bearer",
+          "announce", "SCRAPE", "[parameters", "Failing row contains"]
+_SEPARATORS = ["=", ":", ": ", " ", "%3A", "%3D", "[0]=", "%5B0%5D=", "='", ': "', "/", "%2F"]
+_OTHER = ["&", "\n", "'", '"', "\\", "@", "/", "x", "https://", "user:pw@", ".php",
+          "<redacted>", "magnet:?xt=urn:btih:", "/announce/", "%2Fscrape%2F"]
+_PIECE = st.one_of(
+    st.builds(lambda n, s, v: n + s + v, st.sampled_from(_NAMES),
+              st.sampled_from(_SEPARATORS), st.sampled_from([KEY, HEX, "x y", "", "\"q\""])),
+    st.sampled_from(_NAMES + _SEPARATORS + _OTHER + [KEY]),
+    st.text(max_size=6))
+
+
+def _every_rule(text: str) -> str:
+    """redact() without the look-ahead: every substitution, always (the reference)."""
+    from infrastructure import redact as r
+
+    text = r._KEYED.sub(r._keyed, r._PAIR.sub(r._pair, text))
+    for pattern, replacement, _ in r._RULES:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+@settings(max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(_PIECE, max_size=10))
+def test_skipping_the_rules_a_text_cannot_match_changes_nothing(parts: list[str]) -> None:
+    text = "".join(parts)
+    assert redact(text) == _every_rule(text)

@@ -11,7 +11,9 @@ event-loop stalls from one heavy request (bench/stalls.py); `--only telegram [--
 only the Telegram bot's figures (bench/telegram.py); `--only videos [--quick]` only the
 yt-dlp client, probe and video grab figures (bench/videos.py); `--only peers [--quick]`
 Queuarr side by side with pyLoad (bench/peers.py); `--only startup` start-up and idle
-RSS beside a bare FastAPI app (bench/startup.py); `--only queue` only the queue
+RSS beside a bare FastAPI app (bench/startup.py); `--only grabcpu [--tree DIR]` the
+server's CPU per grab, beside another source tree's (bench/grab_cpu.py); `--only queue`
+only the queue
 benchmark. A plain run does all three, the client and processor sections appended to
 results/latest.md."""
 
@@ -61,6 +63,10 @@ if only == "startup":
     from bench.startup import main as startup_main
 
     sys.exit(startup_main(args[2:]))
+if only == "grabcpu":
+    from bench.grab_cpu import main as grab_cpu_main
+
+    sys.exit(grab_cpu_main(args[2:]))
 code = main(args[2:] if only == "queue" else None)
 if only != "queue":
     from bench.clients import main as clients_main

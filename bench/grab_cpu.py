@@ -1,0 +1,118 @@
+"""`python -m bench --only grabcpu [--tree DIR] [--rounds N] [--seconds S]`: the server's
+CPU per grab, this tree beside another (issue 18: "CPU per grab <= 2 ms", or the same
+fraction of the older code's, measured in one run).
+
+Each round starts `queuarr serve` from each tree in turn (alternating, so that a machine
+whose load drifts treats both alike) on a fresh SQLite file that the server migrates
+itself (trees of different schema revisions each get their own), no download client and
+dispatching paused (PUT /api/v3/queue/pause): a grab is the API's work only. The server
+is pinned to CPU 0 and wrk to CPU 1; after a warm-up run (the release parser loads on
+the first grab), wrk posts unique magnets (bench.load's grab script, the main bench's)
+for `--seconds` with `--connections` connections, and the server's CPU (psutil, process
+and children) before and after, divided by the 201 answers, is the CPU per grab. The
+median of the rounds is printed for each tree, with the ratio tree / this one.
+`--tree` takes a source tree such as `git archive <commit> | tar -x -C DIR`; its Python
+dependencies must be importable from this venv."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+import httpx
+
+from bench.load import LoadGenerator
+from bench.procs import Server, can_pin, compiled, free_port
+from bench.report import narrator, ratio
+
+ROOT = Path(__file__).resolve().parent.parent
+API_KEY = "queuarr-bench-key-0123456789"
+MAX_CPU_MS = 2.0
+
+
+def _server(tree: Path, work: Path, name: str, cpu: int | None) -> Server:
+    data = work / name
+    data.mkdir(parents=True)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("QUEUARR_", "BENCH_")) and k != "DATABASE_URL"}
+    env.update(PYTHONPATH=str(tree), QUEUARR_API_KEY=API_KEY, QUEUARR_DATA_DIR=str(data),
+               QUEUARR_DATABASE_URL=f"sqlite+aiosqlite:///{data / 'queuarr.db'}",
+               QUEUARR_MANAGED_ARIA2="false")
+    port = free_port()
+    return Server(name, [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1",
+                         "--port", str(port)], port, env=env, cwd=tree,
+                  log=ROOT / "bench" / "results" / "logs" / f"grabcpu-{name}.log", cpu=cpu)
+
+
+def cpu_per_grab(server: Server, load: LoadGenerator, seconds: float,
+                 connections: int) -> tuple[float, int]:
+    """(ms of server CPU per 201, grabs answered 201) for one measured run."""
+    headers = {"X-Api-Key": API_KEY}
+    server.start("/ping")
+    try:
+        httpx.put(server.base + "/api/v3/queue/pause", headers=headers,
+                  timeout=10).raise_for_status()
+        url = server.base + "/api/v3/queue/grab"
+        load.run(url, connections, 3, headers=headers, grab=True)  # the parser loads
+        before = server.cpu_seconds()
+        result = load.run(url, connections, seconds, headers=headers, grab=True)
+        used = server.cpu_seconds() - before
+        ok = result.requests - result.errors
+        if ok <= 0:
+            raise RuntimeError(f"{server.name}: no grab answered 201; see {server.log}")
+        return 1000 * used / ok, ok
+    finally:
+        server.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench --only grabcpu")
+    parser.add_argument("--tree", type=Path, help="another Queuarr source tree, measured "
+                        "in the same rounds")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--connections", type=int, default=4)
+    args = parser.parse_args(argv)
+    say = narrator("grabcpu")
+    trees = {"this tree": ROOT}
+    if args.tree is not None:
+        trees[args.tree.name] = args.tree.resolve()
+    for tree in trees.values():
+        compiled(tree)
+    pinning = can_pin()
+    load = LoadGenerator(1 if pinning else None)
+    if not load.wrk:
+        raise SystemExit("bench --only grabcpu needs wrk (apt-get install -y wrk)")
+    per_grab: dict[str, list[float]] = {name: [] for name in trees}
+    with tempfile.TemporaryDirectory(prefix="queuarr_grabcpu_") as tmp:
+        for n in range(args.rounds):
+            for name, tree in trees.items():
+                server = _server(tree, Path(tmp), f"{name.replace(' ', '-')}-{n}",
+                                 0 if pinning else None)
+                ms, ok = cpu_per_grab(server, load, args.seconds, args.connections)
+                per_grab[name].append(ms)
+                say(f"round {n + 1}: {name} {ms:.2f} ms per grab ({ok:,} grabs)")
+    load.close()
+    medians = {name: statistics.median(values) for name, values in per_grab.items()}
+    here = medians["this tree"]
+    print(f"\nServer CPU per grab, empty SQLite, dispatching paused, wrk -c"
+          f"{args.connections} for {args.seconds:g} s, median of {args.rounds}")
+    print(f"  {'':24} {'ms/grab':>8} {'x this':>7}   rounds")
+    for name, value in medians.items():
+        rounds = ", ".join(f"{v:.2f}" for v in per_grab[name])
+        print(f"  {name:24} {value:8.2f} {ratio(value, here) or 0:7.2f}   {rounds}")
+    status = "PASS" if here <= MAX_CPU_MS else "FAIL"
+    print(f"\nTarget (issue 18): CPU per grab <= {MAX_CPU_MS:g} ms (CPU-speed dependent)"
+          f"   {here:.2f}   {status}")
+    if args.tree is not None:
+        print(f"  this tree / {args.tree.name}: "
+              f"{ratio(here, medians[args.tree.name]) or 0:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

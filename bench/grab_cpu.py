@@ -7,7 +7,7 @@ whose load drifts treats both alike) on a fresh SQLite file that the server migr
 itself (trees of different schema revisions each get their own), no download client and
 dispatching paused (PUT /api/v3/queue/pause): a grab is the API's work only. The server
 is pinned to CPU 0 and wrk to CPU 1; after a warm-up run (the release parser loads on
-the first grab), wrk posts unique magnets (bench.load's grab script, the main bench's)
+the first grab), wrk posts plain grabs, a title and a unique magnet (as the peers bench)
 for `--seconds` with `--connections` connections, and the server's CPU (psutil, process
 and children) before and after, divided by the 201 answers, is the CPU per grab. The
 median of the rounds is printed for each tree, with the ratio tree / this one.
@@ -33,6 +33,25 @@ ROOT = Path(__file__).resolve().parent.parent
 API_KEY = "queuarr-bench-key-0123456789"
 MAX_CPU_MS = 2.0
 
+# A plain grab, as the peers bench sends it: a title and a unique magnet (the arguments
+# are bench.load's per-run prefix).
+_PLAIN = r"""
+local counter = 0
+local prefix = "000000000000000000000000"
+function init(args)
+  prefix = args[1]
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/json"
+end
+function request()
+  counter = counter + 1
+  local name = string.format("Grab.Cpu.%s%016x.2160p.WEB-DL.x265-BENCH", prefix, counter)
+  return wrk.format(nil, nil, nil, string.format(
+    '{"title":"%s","downloadUrl":"magnet:?xt=urn:btih:%s%016x&dn=%s"}',
+    name, prefix, counter, name))
+end
+"""
+
 
 def _server(tree: Path, work: Path, name: str, cpu: int | None) -> Server:
     data = work / name
@@ -48,7 +67,7 @@ def _server(tree: Path, work: Path, name: str, cpu: int | None) -> Server:
                   log=ROOT / "bench" / "results" / "logs" / f"grabcpu-{name}.log", cpu=cpu)
 
 
-def cpu_per_grab(server: Server, load: LoadGenerator, seconds: float,
+def cpu_per_grab(server: Server, load: LoadGenerator, script: Path, seconds: float,
                  connections: int) -> tuple[float, int]:
     """(ms of server CPU per 201, grabs answered 201) for one measured run."""
     headers = {"X-Api-Key": API_KEY}
@@ -57,9 +76,9 @@ def cpu_per_grab(server: Server, load: LoadGenerator, seconds: float,
         httpx.put(server.base + "/api/v3/queue/pause", headers=headers,
                   timeout=10).raise_for_status()
         url = server.base + "/api/v3/queue/grab"
-        load.run(url, connections, 3, headers=headers, grab=True)  # the parser loads
+        load.run(url, connections, 3, headers=headers, script=script)  # the parser loads
         before = server.cpu_seconds()
-        result = load.run(url, connections, seconds, headers=headers, grab=True)
+        result = load.run(url, connections, seconds, headers=headers, script=script)
         used = server.cpu_seconds() - before
         ok = result.requests - result.errors
         if ok <= 0:
@@ -87,13 +106,14 @@ def main(argv: list[str] | None = None) -> int:
     load = LoadGenerator(1 if pinning else None)
     if not load.wrk:
         raise SystemExit("bench --only grabcpu needs wrk (apt-get install -y wrk)")
+    script = load.script("grabcpu", _PLAIN)
     per_grab: dict[str, list[float]] = {name: [] for name in trees}
     with tempfile.TemporaryDirectory(prefix="queuarr_grabcpu_") as tmp:
         for n in range(args.rounds):
             for name, tree in trees.items():
                 server = _server(tree, Path(tmp), f"{name.replace(' ', '-')}-{n}",
                                  0 if pinning else None)
-                ms, ok = cpu_per_grab(server, load, args.seconds, args.connections)
+                ms, ok = cpu_per_grab(server, load, script, args.seconds, args.connections)
                 per_grab[name].append(ms)
                 say(f"round {n + 1}: {name} {ms:.2f} ms per grab ({ok:,} grabs)")
     load.close()

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import httpx
 
-from bench.load import LoadGenerator
+from bench.load import POST_JSON_INIT, LoadGenerator
 from bench.procs import Server, can_pin, compiled, free_port
-from bench.report import narrator, ratio
+from bench.report import narrator, print_medians, ratio
 
 ROOT = Path(__file__).resolve().parent.parent
 API_KEY = "queuarr-bench-key-0123456789"
@@ -38,11 +38,7 @@ MAX_CPU_MS = 2.0
 _PLAIN = r"""
 local counter = 0
 local prefix = "000000000000000000000000"
-function init(args)
-  prefix = args[1]
-  wrk.method = "POST"
-  wrk.headers["Content-Type"] = "application/json"
-end
+""" + POST_JSON_INIT + r"""
 function request()
   counter = counter + 1
   local name = string.format("Grab.Cpu.%s%016x.2160p.WEB-DL.x265-BENCH", prefix, counter)
@@ -121,10 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     here = medians["this tree"]
     print(f"\nServer CPU per grab, empty SQLite, dispatching paused, wrk -c"
           f"{args.connections} for {args.seconds:g} s, median of {args.rounds}")
-    print(f"  {'':24} {'ms/grab':>8} {'x this':>7}   rounds")
-    for name, value in medians.items():
-        rounds = ", ".join(f"{v:.2f}" for v in per_grab[name])
-        print(f"  {name:24} {value:8.2f} {ratio(value, here) or 0:7.2f}   {rounds}")
+    print_medians(medians, per_grab, here, "ms/grab", "x this", width=24, digits=2)
     status = "PASS" if here <= MAX_CPU_MS else "FAIL"
     print(f"\nTarget (issue 18): CPU per grab <= {MAX_CPU_MS:g} ms (CPU-speed dependent)"
           f"   {here:.2f}   {status}")

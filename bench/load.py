@@ -33,6 +33,15 @@ end
 """
 
 # A unique magnet per request: <24 hex run prefix><2 hex thread><14 hex counter>.
+# A POST script's init: the per-run prefix (LoadGenerator.run's first argument), JSON.
+POST_JSON_INIT = r"""
+function init(args)
+  prefix = args[1]
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/json"
+end
+"""
+
 _GRAB = r"""
 local counter = 0
 local prefix = "000000000000000000000000"
@@ -41,11 +50,7 @@ function setup(thread)
   thread:set("tid", nthreads)
   nthreads = nthreads + 1
 end
-function init(args)
-  prefix = args[1]
-  wrk.method = "POST"
-  wrk.headers["Content-Type"] = "application/json"
-end
+""" + POST_JSON_INIT + r"""
 function request()
   counter = counter + 1
   local h = string.format("%s%02x%014x", prefix, tid or 0, counter)

@@ -48,6 +48,15 @@ def ratio(a: float | None, b: float | None) -> float | None:
     return a / b if a is not None and b else None
 
 
+def print_medians(medians: dict[str, float], runs: dict[str, list[float]], base: float,
+                  unit: str, against: str, width: int = 40, digits: int = 3) -> None:
+    """One row per name: its median, the ratio to `base`, and every run."""
+    print(f"  {'':{width}} {unit:>9} {against:>7}   runs")
+    for name, value in medians.items():
+        each = ", ".join(f"{v:.2f}" for v in runs[name])
+        print(f"  {name:{width}} {value:9.{digits}f} {ratio(value, base) or 0:7.2f}   {each}")
+
+
 def status(value: float | None, op: str, target: float) -> str:
     """A check's result: PASS when `value op target` holds (op ">=" or "<="), else FAIL;
     n/a without a value."""

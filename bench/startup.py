@@ -38,7 +38,7 @@ from bench import seed
 from bench.peer_pyload import wait_quiet
 from bench.processor import claim_rows
 from bench.procs import Noise, Server, can_pin, compiled, free_port, pinned
-from bench.report import Checks, narrator, ratio
+from bench.report import Checks, narrator, print_medians, ratio
 
 ROOT = Path(__file__).resolve().parent.parent
 API_KEY = "queuarr-bench-key-0123456789"
@@ -218,10 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     bare_s, bare_mib = medians["bare FastAPI hello"], rss["bare FastAPI hello"]
     print(f"\nStart-up, spawn to the first 200 (median of {args.repeats}; other processes "
           f"took up to {bench.noise:.0f} % of a core meanwhile)")
-    print(f"  {'':40} {'median s':>9} {'x bare':>7}   runs")
-    for name, value in medians.items():
-        runs = ", ".join(f"{t:.2f}" for t in times[name])
-        print(f"  {name:40} {value:9.3f} {ratio(value, bare_s) or 0:7.2f}   {runs}")
+    print_medians(medians, times, bare_s, "median s", "x bare")
     print("\nIdle RSS of the server process (MiB)")
     print(f"  {'':40} {'MiB':>9} {'x bare':>7}")
     for name, mib in rss.items():

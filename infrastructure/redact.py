@@ -15,8 +15,9 @@ from functools import partial
 from urllib.parse import unquote_plus
 
 MASK = "<redacted>"
-_NAMES = (r"(?:api[_-]?key|token|passkey|authkey|torrent_pass|rsskey|password|passwd"
-          r"|secret|authorization)")
+_NAME_SPELLINGS = ("apikey", "api_key", "api-key", "token", "passkey", "authkey",
+                   "torrent_pass", "rsskey", "password", "passwd", "secret", "authorization")
+_NAMES = "(?:" + "|".join(map(re.escape, _NAME_SPELLINGS)) + ")"
 _SECRET_NAME = re.compile(_NAMES, re.IGNORECASE)
 _BRACKETS = re.compile(r"\[[^\]]*\]")
 _NOT_MASKED = rf"(?!{MASK})"
@@ -44,21 +45,18 @@ class _Needs:
     def __init__(self, *literals: str, ignore_case: bool = True) -> None:
         self.literals = tuple(x.lower() for x in literals) if ignore_case else literals
         self.ignore_case = ignore_case
-        self._regex = re.compile("|".join(map(re.escape, literals)),
-                                 re.IGNORECASE if ignore_case else 0)
+        self._regex = re.compile("|".join(map(re.escape, literals)), re.IGNORECASE)
 
     def found(self, text: str, lowered: str | None) -> bool:
         """`lowered`: text.lower() if the text is ASCII, else None."""
-        if not self.ignore_case:
+        if not self.ignore_case:  # the literals as they are, ASCII or not
             return any(x in text for x in self.literals)
         if lowered is not None:
             return any(x in lowered for x in self.literals)
         return self._regex.search(text) is not None
 
 
-_KEYED_NEEDS = _Needs("apikey", "api_key", "api-key", "token", "passkey", "authkey",
-                      "torrent_pass", "rsskey", "password", "passwd", "secret",
-                      "authorization")  # _NAMES, spelled out: _KEYED starts with one
+_KEYED_NEEDS = _Needs(*_NAME_SPELLINGS)  # _KEYED starts with one of the names
 _RULES: list[tuple[re.Pattern[str], str, _Needs]] = [
     (re.compile(rf"(\bbearer\s+){_NOT_MASKED}[^\s\"'<>]+", re.IGNORECASE), rf"\1{MASK}",
      _Needs("bearer")),

@@ -17,7 +17,6 @@ dependencies must be importable from this venv."""
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -26,7 +25,7 @@ from pathlib import Path
 import httpx
 
 from bench.load import POST_JSON_INIT, LoadGenerator
-from bench.procs import Server, can_pin, compiled, free_port
+from bench.procs import Server, can_pin, compiled, free_port, server_env
 from bench.report import narrator, print_medians, ratio
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,11 +51,10 @@ end
 def _server(tree: Path, work: Path, name: str, cpu: int | None) -> Server:
     data = work / name
     data.mkdir(parents=True)
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("QUEUARR_", "BENCH_")) and k != "DATABASE_URL"}
-    env.update(PYTHONPATH=str(tree), QUEUARR_API_KEY=API_KEY, QUEUARR_DATA_DIR=str(data),
-               QUEUARR_DATABASE_URL=f"sqlite+aiosqlite:///{data / 'queuarr.db'}",
-               QUEUARR_MANAGED_ARIA2="false")
+    env = server_env({
+        "PYTHONPATH": str(tree), "QUEUARR_API_KEY": API_KEY, "QUEUARR_DATA_DIR": str(data),
+        "QUEUARR_DATABASE_URL": f"sqlite+aiosqlite:///{data / 'queuarr.db'}",
+        "QUEUARR_MANAGED_ARIA2": "false"})
     port = free_port()
     return Server(name, [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1",
                          "--port", str(port)], port, env=env, cwd=tree,

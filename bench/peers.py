@@ -40,6 +40,7 @@ from bench.procs import (
     cpu_model,
     free_port,
     package_version,
+    server_env,
 )
 from bench.report import _num, _table, narrator, publish, write_section
 
@@ -229,9 +230,7 @@ class Peers:
         self.noise: dict[str, float] = {}  # phase: CPU other processes took, % of a core
 
     def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("QUEUARR_", "BENCH_")) and k != "DATABASE_URL"}
-        return {**env, **(extra or {})}
+        return server_env(extra)
 
     # -- Queuarr --------------------------------------------------------------------------
 

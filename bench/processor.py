@@ -85,6 +85,7 @@ from bench.procs import (  # noqa: E402
     free_port,
     machine_idle_percent,
     package_version,
+    server_env,
 )
 from bench.report import (  # noqa: E402
     Checks,
@@ -662,8 +663,7 @@ def queuarr_server(name: str, tmp: Path, url: str, extra: dict[str, str] | None 
     argv = [str(exe)] if exe.exists() else [sys.executable, "-m", "api.cli"]
     port = free_port()
     argv += ["serve", "--no-migrate", "--host", "127.0.0.1", "--port", str(port)]
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("QUEUARR_", "BENCH_")) and k != "DATABASE_URL"}
+    env = server_env()
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env.update({"QUEUARR_DATABASE_URL": url, "QUEUARR_API_KEY": API_KEY,
                 "QUEUARR_DATA_DIR": str(data), "QUEUARR_LOG_LEVEL": "WARNING",

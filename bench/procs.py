@@ -47,6 +47,14 @@ def compiled(tree: Path) -> None:
             compileall.compile_dir(tree / package, quiet=1)
 
 
+def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment for a server, without the caller's own Queuarr and bench
+    settings (QUEUARR_*, BENCH_*, DATABASE_URL), plus `extra`."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("QUEUARR_", "BENCH_")) and k != "DATABASE_URL"}
+    return {**env, **(extra or {})}
+
+
 def pinned(argv: list[str], cpu: int | None) -> list[str]:
     return ["taskset", "-c", str(cpu), *argv] if cpu is not None else argv
 

@@ -25,7 +25,15 @@ import httpx
 
 from bench import bare_grab, report, seed
 from bench.load import LoadGenerator, Result, median
-from bench.procs import Server, can_pin, cpu_model, free_port, machine_idle_percent, package_version
+from bench.procs import (
+    Server,
+    can_pin,
+    cpu_model,
+    free_port,
+    machine_idle_percent,
+    package_version,
+    server_env,
+)
 from bench.profile import Profiler, py_spy, summarise
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -130,8 +138,7 @@ class Bench:
         print(f"[{time.monotonic() - self.t0:6.1f}s] {message}", flush=True)
 
     def server_env(self, extra: dict[str, str]) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("QUEUARR_", "BENCH_")) and k != "DATABASE_URL"}
+        env = server_env()
         env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
         env.update(extra)
         return env

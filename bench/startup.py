@@ -23,7 +23,6 @@ Targets: start-up <= 0.5 s or <= 1.5x the bare app's; RSS <= 85 MiB at 10,000 it
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import subprocess
@@ -37,7 +36,7 @@ import psutil
 from bench import seed
 from bench.peer_pyload import wait_quiet
 from bench.processor import claim_rows
-from bench.procs import Noise, Server, can_pin, compiled, free_port, pinned
+from bench.procs import Noise, Server, can_pin, compiled, free_port, pinned, server_env
 from bench.report import Checks, narrator, print_medians, ratio
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,9 +46,7 @@ MAX_RSS_MIB = {10_000: 85.0, 100_000: 100.0}
 
 
 def _env(extra: dict[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("QUEUARR_", "BENCH_")) and k != "DATABASE_URL"}
-    return {**env, "PYTHONPATH": str(ROOT), **extra}
+    return server_env({"PYTHONPATH": str(ROOT), **extra})
 
 
 class Startup:

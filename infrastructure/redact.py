@@ -45,7 +45,8 @@ class _Needs:
     def __init__(self, *literals: str, ignore_case: bool = True) -> None:
         self.literals = tuple(x.lower() for x in literals) if ignore_case else literals
         self.ignore_case = ignore_case
-        self._regex = re.compile("|".join(map(re.escape, literals)), re.IGNORECASE)
+        self._regex = (re.compile("|".join(map(re.escape, literals)), re.IGNORECASE)
+                       if ignore_case else None)
 
     def found(self, text: str, lowered: str | None) -> bool:
         """`lowered`: text.lower() if the text is ASCII, else None."""
@@ -53,6 +54,7 @@ class _Needs:
             return any(x in text for x in self.literals)
         if lowered is not None:
             return any(x in lowered for x in self.literals)
+        assert self._regex is not None
         return self._regex.search(text) is not None
 
 

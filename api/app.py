@@ -16,6 +16,7 @@ from api import errors
 from api.compression import Compression
 from api.docs import docs_app
 from api.edge import ApiKeyAuth, RadarrEdge
+from api.pydantic_v1 import skip_v1_import
 from api.resources import event_json
 from api.routers import (
     backup,
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     errors.install(app)
+    skip_v1_import()  # before the first route is built
     _mount(app, system.router)
     _mount(app, backup.router)  # issue 17
     _mount(app, stream.router)  # before queue's /{id}

@@ -91,9 +91,11 @@ class StoppingServer(uvicorn.Server):
 
 
 def server_for(app: FastAPI, host: str, port: int, access_log: bool) -> StoppingServer:
+    # ws="none": no route takes a WebSocket, so uvicorn need not import the websockets
+    # package (issue 18: start-up); an upgrade request is answered as plain HTTP.
     config = uvicorn.Config(DateHeader(app), host=host, port=port, log_config=None,
                             access_log=access_log, proxy_headers=False, date_header=False,
-                            timeout_graceful_shutdown=STOP_GRACE)
+                            timeout_graceful_shutdown=STOP_GRACE, ws="none")
     return StoppingServer(config, lambda: end_streams(app))
 
 

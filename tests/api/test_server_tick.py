@@ -72,3 +72,23 @@ async def test_the_date_header_follows_the_clock() -> None:
     await asyncio.sleep(1.1)
     await dated(scope, receive, send)
     assert len(seen) == 2 and seen[0] != seen[1]
+
+
+async def test_a_websocket_upgrade_is_answered_as_plain_http() -> None:
+    """No route takes a WebSocket, so the server loads no WebSocket protocol: an upgrade
+    request gets the HTTP answer, not a 101 (and uvicorn does not import websockets)."""
+    app = Starlette(routes=[Route("/ping", lambda _: PlainTextResponse("pong"))])
+    port = _free_port()
+    server = server_for(app, "127.0.0.1", port, access_log=False)  # type: ignore[arg-type]
+    server.config.lifespan = "off"
+    serving = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 (uvicorn offers no event)
+        await asyncio.sleep(0.01)
+    assert server.config.ws_protocol_class is None
+    upgrade = {"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
+               "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
+    async with httpx.AsyncClient() as client:
+        answer = await client.get(f"http://127.0.0.1:{port}/ping", headers=upgrade)
+    assert (answer.status_code, answer.text) == (200, "pong")
+    server.should_exit = True
+    await asyncio.wait_for(serving, 10)

@@ -14,6 +14,7 @@ Queuarr's start-up and idle memory beside a bare FastAPI app's, in one run (issu
   start loads (listed from a start in a child process: everything in sys.modules that
   comes from site-packages), spawn to done, timed like the servers; what the libraries
   alone cost beside the bare app, before any of Queuarr's own code runs;
+- where Queuarr's own part of a start-up goes, step by step (bench/startup_phases.py);
 - with `--tree DIR` (another Queuarr's source, e.g. `git archive <commit> | tar -x -C DIR`),
   that one too, in the same rounds: a before/after on a machine whose load varies.
 
@@ -38,6 +39,7 @@ from bench.peer_pyload import wait_quiet
 from bench.processor import claim_rows
 from bench.procs import Noise, Server, can_pin, compiled, free_port, pinned, server_env
 from bench.report import Checks, narrator, print_medians, ratio
+from bench.startup_phases import phases, report
 
 ROOT = Path(__file__).resolve().parent.parent
 API_KEY = "queuarr-bench-key-0123456789"
@@ -196,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
                 times[name].append(bench.start(server, ready))
                 server.stop()
             times[floor].append(import_only(names, bench.cpu))
+        empty = servers["Queuarr, empty SQLite"][0]
+        bench.say(f"where Queuarr's own start-up goes, {args.repeats} runs")
+        steps = [phases(names, empty.env, empty.cwd, bench.cpu) for _ in range(args.repeats)]
         rss = {name: bench.idle_rss(server, ready, args.idle_wait)
                for name, (server, ready) in servers.items() if "managed" not in name}
         for items in args.items:
@@ -224,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
           f"(SQLAlchemy, pydantic-settings, APScheduler...) take "
           f"{ratio(medians[floor], bare_s) or 0:.2f}x the bare app's start-up to import, "
           "before any of Queuarr's own code")
+    report(steps)
     checks = Checks()
     queuarr_s = medians["Queuarr, empty SQLite"]
     checks.add("start-up <= 0.5 s", queuarr_s, "<=", MAX_STARTUP_S, "s")

@@ -10,7 +10,10 @@ is pinned to CPU 0 and wrk to CPU 1; after a warm-up run (the release parser loa
 the first grab), wrk posts plain grabs, a title and a unique magnet (as the peers bench)
 for `--seconds` with `--connections` connections, and the server's CPU (psutil, process
 and children) before and after, divided by the 201 answers, is the CPU per grab. The
-median of the rounds is printed for each tree, with the ratio tree / this one.
+median of the rounds is printed for each tree, with the ratio tree / this one. In the
+same rounds, the floor: the main bench's bare FastAPI + SQLite grab (bench/bare_grab.py:
+a JSON body, the magnet's hash, one transaction of a duplicate check, the item and a
+history row; no title parsed, nothing else), run by uvicorn through the same script.
 `--tree` takes a source tree such as `git archive <commit> | tar -x -C DIR`; its Python
 dependencies must be importable from this venv."""
 
@@ -24,6 +27,7 @@ from pathlib import Path
 
 import httpx
 
+from bench import bare_grab
 from bench.load import POST_JSON_INIT, LoadGenerator
 from bench.procs import Server, can_pin, compiled, free_port, server_env
 from bench.report import narrator, print_medians, ratio
@@ -31,6 +35,7 @@ from bench.report import narrator, print_medians, ratio
 ROOT = Path(__file__).resolve().parent.parent
 API_KEY = "queuarr-bench-key-0123456789"
 MAX_CPU_MS = 2.0
+BARE = "bare FastAPI + SQLite"
 
 # A plain grab, as the peers bench sends it: a title and a unique magnet (the arguments
 # are bench.load's per-run prefix).
@@ -61,15 +66,30 @@ def _server(tree: Path, work: Path, name: str, cpu: int | None) -> Server:
                   log=ROOT / "bench" / "results" / "logs" / f"grabcpu-{name}.log", cpu=cpu)
 
 
+def _bare(work: Path, name: str, cpu: int | None) -> Server:
+    """The floor: bench.bare_grab's SQLite app on tables of its own."""
+    path = work / f"{name}.db"
+    bare_grab.create_tables("sqlite", str(path))
+    port = free_port()
+    argv = [sys.executable, "-m", "uvicorn", "bench.bare_grab:sqlite_grab_app", "--host",
+            "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning"]
+    return Server(name, argv, port, env=server_env({"PYTHONPATH": str(ROOT),
+                                                    "BENCH_BARE_SQLITE": str(path)}),
+                  cwd=ROOT, log=ROOT / "bench" / "results" / "logs" / f"grabcpu-{name}.log",
+                  cpu=cpu)
+
+
 def cpu_per_grab(server: Server, load: LoadGenerator, script: Path, seconds: float,
-                 connections: int) -> tuple[float, int]:
-    """(ms of server CPU per 201, grabs answered 201) for one measured run."""
-    headers = {"X-Api-Key": API_KEY}
-    server.start("/ping")
+                 connections: int, queuarr: bool = True) -> tuple[float, int]:
+    """(ms of server CPU per 201, grabs answered 201) for one measured run of Queuarr
+    (or, `queuarr=False`, of the bare app)."""
+    headers = {"X-Api-Key": API_KEY} if queuarr else {}
+    server.start("/ping" if queuarr else "/ready")
     try:
-        httpx.put(server.base + "/api/v3/queue/pause", headers=headers,
-                  timeout=10).raise_for_status()
-        url = server.base + "/api/v3/queue/grab"
+        if queuarr:
+            httpx.put(server.base + "/api/v3/queue/pause", headers=headers,
+                      timeout=10).raise_for_status()
+        url = server.base + ("/api/v3/queue/grab" if queuarr else "/grab")
         load.run(url, connections, 3, headers=headers, script=script)  # the parser loads
         before = server.cpu_seconds()
         result = load.run(url, connections, seconds, headers=headers, script=script)
@@ -101,13 +121,16 @@ def main(argv: list[str] | None = None) -> int:
     if not load.wrk:
         raise SystemExit("bench --only grabcpu needs wrk (apt-get install -y wrk)")
     script = load.script("grabcpu", _PLAIN)
-    per_grab: dict[str, list[float]] = {name: [] for name in trees}
+    per_grab: dict[str, list[float]] = {name: [] for name in [*trees, BARE]}
+    cpu = 0 if pinning else None
     with tempfile.TemporaryDirectory(prefix="queuarr_grabcpu_") as tmp:
         for n in range(args.rounds):
-            for name, tree in trees.items():
-                server = _server(tree, Path(tmp), f"{name.replace(' ', '-')}-{n}",
-                                 0 if pinning else None)
-                ms, ok = cpu_per_grab(server, load, script, args.seconds, args.connections)
+            for name in per_grab:
+                server = (_bare(Path(tmp), f"bare-{n}", cpu) if name == BARE else
+                          _server(trees[name], Path(tmp), f"{name.replace(' ', '-')}-{n}",
+                                  cpu))
+                ms, ok = cpu_per_grab(server, load, script, args.seconds, args.connections,
+                                      queuarr=name != BARE)
                 per_grab[name].append(ms)
                 say(f"round {n + 1}: {name} {ms:.2f} ms per grab ({ok:,} grabs)")
     load.close()
@@ -119,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     status = "PASS" if here <= MAX_CPU_MS else "FAIL"
     print(f"\nTarget (issue 18): CPU per grab <= {MAX_CPU_MS:g} ms (CPU-speed dependent)"
           f"   {here:.2f}   {status}")
+    print(f"  this tree / {BARE}: {ratio(here, medians[BARE]) or 0:.2f}")
     if args.tree is not None:
         print(f"  this tree / {args.tree.name}: "
               f"{ratio(here, medians[args.tree.name]) or 0:.2f}")

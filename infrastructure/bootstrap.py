@@ -38,6 +38,7 @@ from core.ports import (
 )
 from core.processor import PAUSED, Processor, ProcessorConfig
 from core.quality import language_by_name
+from core.retention import Retention
 from core.selection import ReleaseService
 from core.service import QueueService
 from core.sizes import QualityDefinitions
@@ -97,7 +98,6 @@ if TYPE_CHECKING:  # python-telegram-bot is optional: imported when a token is s
     from infrastructure.telegram.bot import TelegramBot
 
 log = logging.getLogger("queuarr")
-RETENTION_EVERY = timedelta(hours=1)
 
 
 @dataclass
@@ -131,8 +131,8 @@ class Container:
     tags: TagService | None = None
     definitions: QualityDefinitions | None = None
     telegram: TelegramBot | None = None  # the two-way bot (QUEUARR_TELEGRAM_TOKEN)
+    retention: Retention | None = None
     _clients_started: bool = False
-    _retention_at: datetime | None = None
     _defaults_ready: bool = False
     _tasks: Background = field(default_factory=Background)
 
@@ -168,24 +168,6 @@ class Container:
         if self.processor is not None:
             return await self.processor.refresh_switches()
         return await self.switches.get(PAUSED) == "true"
-
-    async def retention(self) -> None:
-        """Once an hour: forget finished items and history past QUEUARR_RETENTION_DAYS."""
-        days = self.settings.retention_days
-        now = self.clock.now()
-        if not days or (self._retention_at is not None
-                        and now - self._retention_at < RETENTION_EVERY):
-            return
-        self._retention_at = now
-        before = now - timedelta(days=days)
-        items = await self.queue.items.delete_finished(before)
-        rows = await self.queue.items.delete_history(before)
-        if self.releases is not None:
-            rows += await self.releases.candidates.delete_before(before)
-        if items or rows:
-            log.info("Retention: removed %d finished item(s) and %d history/candidate row(s) "
-                     "older "
-                     "than %s days", items, rows, days)
 
     async def start(self) -> None:
         """Connect once to learn the server version; a database that is down now only
@@ -248,7 +230,8 @@ class Container:
         await self.ensure_defaults()
         if self.processor is not None and self._clients_started:
             await self.processor.refresh_switches()
-            await self.retention()
+            if self.retention is not None:
+                await self.retention.run()
         if self.clients is None:
             return
         if self._clients_started or self.processor is None:
@@ -448,6 +431,8 @@ def assemble(settings: Settings, clock: Clock, api_key: str, stores: Stores, *,
     container.releases = wire_releases(queue, stores.blocklist, stores.formats,
                                        stores.profiles, stores.candidates, clock, settings,
                                        container.definitions)
+    container.retention = Retention(queue.items, clock, settings.retention_days,
+                                    stores.candidates)
     return container
 
 

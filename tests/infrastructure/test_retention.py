@@ -1,6 +1,6 @@
-"""QUEUARR_RETENTION_DAYS: housekeeping forgets finished items and history rows older
-than the retention, keeps the rest, and runs at most once an hour; on SQLite and
-Postgres."""
+"""QUEUARR_RETENTION_DAYS (core/retention.py): housekeeping forgets finished items and
+history rows older than the retention, keeps the rest, and runs at most once an hour; on
+SQLite and Postgres."""
 
 from __future__ import annotations
 
@@ -9,12 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from core.blocklist import BlocklistService
 from core.domain import DownloadProtocol, HistoryEvent, HistoryQuery, ItemState, NewItem, SourceKind
-from core.service import QueueService
-from infrastructure.bootstrap import Container
+from core.retention import Retention
+from infrastructure.bootstrap import build
 from infrastructure.settings import Settings
-from infrastructure.torrents import TorfParser
 from tests.conftest import Store
 from tests.fakes import FakeClock
 
@@ -22,13 +20,8 @@ pytestmark = pytest.mark.parametrize("store", ["sqlite", pytest.param(
     "postgres", marks=pytest.mark.postgres)], indirect=True)
 
 
-def container(store: Store, clock: FakeClock, tmp_path: Path, days: float) -> Container:
-    settings = Settings(data_dir=tmp_path, api_key="k" * 32, retention_days=days,
-                        managed_aria2="false")
-    queue = QueueService(store.items, store.blocklist, clock, TorfParser())
-    return Container(settings=settings, api_key="k" * 32, clock=clock, queue=queue,
-                     blocklist=BlocklistService(store.blocklist), started_at=clock.now(),
-                     database=store.db)
+def retention(store: Store, clock: FakeClock, days: float) -> Retention:
+    return Retention(store.items, clock, days)
 
 
 async def grab(store: Store, clock: FakeClock, n: int, state: ItemState) -> int:
@@ -41,15 +34,15 @@ async def grab(store: Store, clock: FakeClock, n: int, state: ItemState) -> int:
     return item.id
 
 
-async def test_retention_removes_what_is_old_and_finished(store: Store, clock: FakeClock,
-                                                          tmp_path: Path) -> None:
-    c = container(store, clock, tmp_path, days=30)
+async def test_retention_removes_what_is_old_and_finished(store: Store, clock: FakeClock
+                                                          ) -> None:
+    c = retention(store, clock, days=30)
     old_done = await grab(store, clock, 1, ItemState.COMPLETED)
     old_failed = await grab(store, clock, 2, ItemState.FAILED)
     old_queued = await grab(store, clock, 3, ItemState.QUEUED)
     clock.advance(days=31)
     recent = await grab(store, clock, 4, ItemState.COMPLETED)
-    await c.retention()
+    await c.run()
     left = {i.id for i in await store.items.get_many([old_done, old_failed, old_queued,
                                                       recent])}
     assert left == {old_queued, recent}  # a queued item is never too old
@@ -63,21 +56,28 @@ async def test_retention_removes_what_is_old_and_finished(store: Store, clock: F
     # At most once an hour: an item that turns old 20 minutes after a pass waits for
     # the next one.
     clock.advance(days=30, minutes=-10)  # `recent` is 10 minutes short of 30 days
-    await c.retention()
+    await c.run()
     assert [i.id for i in await store.items.get_many([recent])] == [recent]
     clock.advance(minutes=20)
-    await c.retention()
+    await c.run()
     assert [i.id for i in await store.items.get_many([recent])] == [recent]
     clock.advance(hours=1)
-    await c.retention()
+    await c.run()
     assert [i.id for i in await store.items.get_many([old_queued, recent])] == [old_queued]
 
 
-async def test_zero_days_keeps_everything(store: Store, clock: FakeClock,
-                                          tmp_path: Path) -> None:
-    c = container(store, clock, tmp_path, days=0)
+async def test_zero_days_keeps_everything(store: Store, clock: FakeClock) -> None:
+    c = retention(store, clock, days=0)
     done = await grab(store, clock, 1, ItemState.COMPLETED)
     clock.advance(days=3650)
-    await c.retention()
+    await c.run()
     assert [i.id for i in await store.items.get_many([done])] == [done]
     assert (await store.items.history_page(HistoryQuery()))[0] == 2
+
+
+def test_the_built_container_keeps_the_settings_days(tmp_path: Path, store: Store) -> None:
+    settings = Settings(data_dir=tmp_path, api_key="k" * 32, retention_days=7,
+                        managed_aria2="false")
+    c = build(settings)
+    assert c.retention is not None and c.retention.days == 7
+    assert c.retention.candidates is not None  # release candidates are forgotten too

@@ -84,7 +84,7 @@ async def queuarr_updates(n: int, tag: str) -> float:
         container = assemble(settings, clock, KEY, Stores.memory(clock), guard_urls=False)
         await container.ensure_defaults()
         services = BotServices(container.queue, Intake(container.queue), clock, settings,
-                               container.set_paused, container.paused, container.releases)
+                               container.dispatching, container.releases)
         bot = TelegramBot(TOKEN, services, Access(USERS, [], []), lambda: True, api.url,
                           check_every=0.05)
         try:

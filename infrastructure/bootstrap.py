@@ -18,6 +18,7 @@ from core.catalogue import Catalogue
 from core.clients import ClientSource
 from core.commands import CommandService, Passes
 from core.decisions import Limits
+from core.dispatching import Dispatching
 from core.errors import BadRequest, StorageUnavailable
 from core.events import EventBus, Notifier, PublishingRepository
 from core.movies import MovieService
@@ -36,7 +37,7 @@ from core.ports import (
     SwitchRepository,
     TagRepository,
 )
-from core.processor import PAUSED, Processor, ProcessorConfig
+from core.processor import Processor, ProcessorConfig
 from core.quality import language_by_name
 from core.retention import Retention
 from core.selection import ReleaseService
@@ -68,7 +69,7 @@ from infrastructure.db.release_repository import (
 )
 from infrastructure.db.switch_repository import SqlSwitchRepository
 from infrastructure.event_relay import PostgresEventRelay
-from infrastructure.leader import WAKE_CHANNEL, AlwaysLeader, PostgresLeader
+from infrastructure.leader import AlwaysLeader, PostgresLeader, TellLeader
 from infrastructure.memory import (
     MemoryBlocklistRepository,
     MemoryClientConfigRepository,
@@ -135,39 +136,10 @@ class Container:
     _clients_started: bool = False
     _defaults_ready: bool = False
     _tasks: Background = field(default_factory=Background)
+    dispatching: Dispatching = field(init=False)  # pause, resume, wake
 
-    def wake(self) -> None:
-        """Items became due: this process's dispatcher runs now if it leads; otherwise
-        the leader is told through Postgres (NOTIFY), wherever it runs."""
-        if self.runner is not None and self.runner.leading:
-            self.runner.wake()
-        elif self.database is not None and self.database.dialect == "postgresql":
-            self._spawn(self._notify())
-
-    async def _notify(self) -> None:
-        assert self.database is not None
-        try:
-            await self.database.notify(WAKE_CHANNEL)
-        except StorageUnavailable as exc:  # the next dispatch pass finds the items
-            log.info("Dispatcher not woken: %s", exc.message)
-
-    def leading(self) -> bool:
-        """Whether this process runs the processor now (an API-only replica never)."""
-        return self.runner is not None and self.runner.leading
-
-    async def set_paused(self, paused: bool) -> None:
-        """Pause or resume dispatching in every process (a shared switch)."""
-        if self.processor is not None:
-            await self.processor.set_paused(paused)
-        else:
-            await self.switches.set(PAUSED, "true" if paused else "false", self.clock.now())
-        if not paused:
-            self.wake()
-
-    async def paused(self) -> bool:
-        if self.processor is not None:
-            return await self.processor.refresh_switches()
-        return await self.switches.get(PAUSED) == "true"
+    def __post_init__(self) -> None:
+        self.dispatching = Dispatching(self.switches, self.clock)
 
     async def start(self) -> None:
         """Connect once to learn the server version; a database that is down now only
@@ -421,9 +393,13 @@ def assemble(settings: Settings, clock: Clock, api_key: str, stores: Stores, *,
         notifications=stores.notifications, broken_plugins=broken_plugins or {},
         webhook=next((n for n in notifiers if isinstance(n, WebhookNotifier)), None),
     )
-    events.leading = container.leading
-    queue.wake = container.wake
-    container.commands = CommandService(clock, lambda: local_passes(container), container.wake)
+    dispatching = container.dispatching
+    if database is not None and database.dialect == "postgresql":
+        dispatching.tell_leader = TellLeader(database, container._tasks)
+    events.leading = dispatching.leading
+    queue.wake = dispatching.wake
+    container.commands = CommandService(clock, lambda: local_passes(container),
+                                        dispatching.wake)
     container.movies = MovieService(stores.items)
     container.tags = TagService(stores.tags, stores.client_configs)
     queue.check_tags = container.tags.check_known
@@ -494,6 +470,8 @@ def build(settings: Settings, clock: Clock | None = None, processor: bool = True
                                            leader=leader, observe=metrics.observe_pass,
                                            sole=database.dialect == "sqlite")
         leader.on_wake = container.runner.wake
+        container.dispatching.processor = container.processor
+        container.dispatching.runner = container.runner
     if settings.telegram_token.get_secret_value().strip():
         from infrastructure.telegram.bot import telegram_bot
 

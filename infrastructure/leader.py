@@ -12,8 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import make_url
 
+from core.errors import StorageUnavailable
+
 if TYPE_CHECKING:  # Postgres only: asyncpg loads with the first check
     import asyncpg
+
+    from infrastructure.db.engine import Database
+    from infrastructure.tasks import Background
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +30,26 @@ def plain_dsn(url: str) -> str:
     """asyncpg's DSN from a SQLAlchemy URL (the driver part dropped)."""
     parsed = make_url(url)
     return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class TellLeader:
+    """core.dispatching's tell_leader on Postgres: a NOTIFY on the wake channel, which
+    the leading process listens to (PostgresLeader), sent in the background so that the
+    grab that woke it does not wait. A database that is down is logged; the next
+    dispatch pass finds the items anyway."""
+
+    def __init__(self, database: Database, tasks: Background) -> None:
+        self.database = database
+        self.tasks = tasks
+
+    def __call__(self) -> None:
+        self.tasks.spawn(self._notify())
+
+    async def _notify(self) -> None:
+        try:
+            await self.database.notify(WAKE_CHANNEL)
+        except StorageUnavailable as exc:
+            log.info("Dispatcher not woken: %s", exc.message)
 
 
 class AlwaysLeader:

@@ -14,7 +14,7 @@ An idle processor sleeps: when nothing is tracked, nothing waits to be sent and 
 leased, each pass puts its next run IDLE_SECONDS away (a safety net, not the way work
 arrives). The dispatcher is woken by whatever may let an item go: grabs, resumes,
 retries, un-pausing, an added or enabled client, a paused or removed download
-(Container.wake, NOTIFY from other processes); a sync pass that moved a download out of
+(Dispatching.wake, NOTIFY from other processes); a sync pass that moved a download out of
 its slot and a rescue that gave leases back (Processor.slots_freed); a housekeeping
 reload that changed the clients or found dispatching resumed. A wake during a dispatch
 pass runs it again at its end. A dispatch that sent something wakes the sync and the

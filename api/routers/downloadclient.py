@@ -104,7 +104,7 @@ async def create_client(c: ContainerDep, request: Request,
     body = await _body(c, request)
     stored = await registry.create(_prepare(registry, body), force=force_save)
     if stored.enable:
-        c.wake()  # items waiting for a client may go now
+        c.dispatching.wake()  # items waiting for a client may go now
     return json_response(download_client_resource(stored), status=201)
 
 
@@ -121,7 +121,7 @@ async def update_client(c: ContainerDep, id: ItemId, request: Request,
     body = await _body(c, request)
     stored = await registry.update(_prepare(registry, body, previous), force=force_save)
     if stored.enable:
-        c.wake()  # items waiting for a client may go now
+        c.dispatching.wake()  # items waiting for a client may go now
     return json_response(download_client_resource(stored), status=202)
 
 

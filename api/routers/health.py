@@ -61,7 +61,7 @@ async def checks(c: Container) -> list[tuple[str, str, str]]:
     if c.processor is not None and c.processor.disk_message and not any(
             source == "DownloadClientFreeSpaceCheck" for source, _, _ in found):
         found.append(("DownloadClientFreeSpaceCheck", "warning", c.processor.disk_message))
-    if await c.paused():
+    if await c.dispatching.paused():
         found.append(("DispatchCheck", "notice", "Dispatching is paused "
                       "(PUT /api/v3/queue/resume to resume)"))
     return found

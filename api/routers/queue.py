@@ -257,7 +257,7 @@ async def grab_one(c: ContainerDep, id: ItemId) -> Response:
 async def _dispatch_note(c: Container) -> dict[str, Any]:
     """Nothing for Radarr's `{}`; while dispatching waits, that it does and why (the
     items are due, and wait for it): extra fields Radarr clients ignore."""
-    if await c.paused():
+    if await c.dispatching.paused():
         why = "Dispatching is paused (PUT /api/v3/queue/resume starts it again)"
     elif c.processor is not None and c.processor.disk_message:
         why = c.processor.disk_message
@@ -285,7 +285,7 @@ async def pause_all(c: ContainerDep) -> Response:
     """Stop sending new downloads (the seed's /pause); running downloads go on, and
     grabs are still accepted and queued. Every process sees it (the switch is in the
     database)."""
-    await c.set_paused(True)
+    await c.dispatching.set_paused(True)
     return json_response({"paused": True})
 
 
@@ -293,13 +293,13 @@ async def pause_all(c: ContainerDep) -> Response:
             responses={409: {"model": Message, "description": "No processor here"}})
 async def resume_all(c: ContainerDep) -> Response:
     """Send queued downloads again (the seed's /resume)."""
-    await c.set_paused(False)
+    await c.dispatching.set_paused(False)
     return json_response({"paused": False})
 
 
 @router.get("/pause", response_model=DispatchOut, summary="Whether dispatching is paused")
 async def dispatch_state(c: ContainerDep) -> Response:
-    return json_response({"paused": await c.paused()})
+    return json_response({"paused": await c.dispatching.paused()})
 
 
 @router.post("/process", response_model=IdsOut, summary="Run one processing pass now",

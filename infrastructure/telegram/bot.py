@@ -246,9 +246,9 @@ def telegram_bot(container: Container) -> TelegramBot | None:
                     "(user ids) or QUEUARR_TELEGRAM_CHAT_IDS")
     services = BotServices(queue=container.queue, intake=Intake(container.queue),
                            clock=container.clock, settings=settings,
-                           set_paused=container.set_paused, paused=container.paused,
+                           dispatching=container.dispatching,
                            releases=container.releases)
-    return TelegramBot(token, services, access, container.leading,
+    return TelegramBot(token, services, access, container.dispatching.leading,
                        settings.telegram_api_url or "https://api.telegram.org",
                        webhook_url=settings.telegram_webhook_url.strip(),
                        webhook_secret=settings.telegram_webhook_secret.get_secret_value())

@@ -183,7 +183,8 @@ class Commands:
             up += sum(item.upload_speed for item in chunk)
         roots = self.services.settings.roots
         disks = [(str(root), await asyncio.to_thread(disk_usage, root)) for root in roots]
-        text = render.status_text(stats, Speeds(down, up), disks, await self.services.paused())
+        paused = await self.services.dispatching.paused()
+        text = render.status_text(stats, Speeds(down, up), disks, paused)
         return Answer(f"{text}\n{await asyncio.to_thread(self._usage_line)}"[:render.MAX_TEXT])
 
     def _usage_line(self) -> str:
@@ -223,7 +224,7 @@ class Commands:
             if not self.access.is_admin(user_id):
                 return Answer("Only an admin may pause everything; /pause <id> pauses "
                               "one item.")
-            await self.services.set_paused(True)
+            await self.services.dispatching.set_paused(True)
             paused = await self.queue.pause_all()
             return Answer(f"Paused everything: {len(paused)} download(s) paused, and "
                           "nothing new starts. /resume starts it all again.")
@@ -236,7 +237,7 @@ class Commands:
                 return Answer("Only an admin may resume everything; /resume <id> resumes "
                               "one item.")
             resumed = await self.queue.resume_all()
-            await self.services.set_paused(False)
+            await self.services.dispatching.set_paused(False)
             return Answer(f"Resumed everything: {len(resumed)} download(s) queued again, "
                           "and dispatching goes on.")
         item = await self.queue.resume(await self._own(user_id, _one_id(args, "resume")))

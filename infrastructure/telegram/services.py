@@ -1,11 +1,12 @@
-"""What the bot's handlers get: the same core services the HTTP API calls, and the
-container's pause switch. Handlers hold no queue logic of their own."""
+"""What the bot's handlers get: the same core services the HTTP API calls (the queue,
+intake, releases, dispatching's pause switch). Handlers hold no queue logic of their
+own."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from core.dispatching import Dispatching
 from core.intake import Intake
 from core.ports import Clock
 from core.selection import ReleaseService
@@ -19,6 +20,5 @@ class BotServices:
     intake: Intake
     clock: Clock
     settings: Settings
-    set_paused: Callable[[bool], Awaitable[None]]  # pause or resume all dispatching
-    paused: Callable[[], Awaitable[bool]]
+    dispatching: Dispatching  # pause or resume all dispatching
     releases: ReleaseService | None = None

@@ -36,9 +36,11 @@ from core.domain import (
     SourceKind,
 )
 from core.ports import DownloadClients
+from core.processor import Processor
 from infrastructure.bootstrap import Container, assemble
 from infrastructure.net.guard import UrlGuard
 from infrastructure.notifiers.webhook import WebhookNotifier
+from infrastructure.scheduler import ProcessorRunner
 from infrastructure.settings import Settings
 from tests.api.radarr_schema import (
     validate_queue_details,
@@ -121,6 +123,13 @@ class Api:
     anon: httpx.AsyncClient
     clock: FakeClock
     store: Store
+
+    def attach(self, processor: Processor, runner: ProcessorRunner | None = None) -> None:
+        """Run `processor` (and `runner`) in this app's process, as build() wires them:
+        the container holds them and dispatching (pause, resume, wake) uses them."""
+        self.container.processor = self.container.dispatching.processor = processor
+        if runner is not None:
+            self.container.runner = self.container.dispatching.runner = runner
 
     async def grab(self, title: str | None = None, *, expect: int = 201,
                    **fields: Any) -> dict[str, Any]:

@@ -28,7 +28,7 @@ async def sent(api: Api, client: FakeDownloadClient, title: str
                ) -> tuple[Processor, int, str]:
     processor = Processor(api.store.items, FakeClients(client), api.clock, "api-test",
                           switches=api.store.switches)
-    api.container.processor = processor
+    api.attach(processor)
     item = await api.grab(title, downloadUrl=magnet(title, size=1000))
     await processor.process()
     download_id = (await api.item(item["id"])).download_id

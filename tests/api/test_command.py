@@ -33,7 +33,7 @@ class GatedClient(FakeDownloadClient):
 
 def attach(api: Api, client: FakeDownloadClient) -> Processor:
     processor = Processor(api.store.items, FakeClients(client), api.clock, "api-test")
-    api.container.processor = processor
+    api.attach(processor)
     return processor
 
 
@@ -203,7 +203,7 @@ async def test_a_standby_runs_no_pass_of_its_own(make_api: ApiFactory) -> None:
     async with make_api(clients=FakeClients(client)) as api:
         processor = attach(api, client)
         await downloading(api, client, processor)
-        api.container.runner = ProcessorRunner(processor)  # not started: not leading
+        api.attach(processor, ProcessorRunner(processor))  # not started: not leading
         queued = await post(api, {"name": "RefreshMonitoredDownloads"})
         done = await until_ended(api, queued["id"])
         assert "does not run the processor" in done["message"]

@@ -901,7 +901,7 @@ async def test_a_grab_naming_a_deleted_client_is_refused(routed_api: Api) -> Non
 async def test_adding_or_enabling_a_client_wakes_the_dispatcher(api: Api) -> None:
     """Issue 18: items waiting for a client are sent at once, not at an idle pass."""
     woken: list[bool] = []
-    api.container.wake = lambda: woken.append(True)  # type: ignore[method-assign]
+    api.container.dispatching.wake = lambda: woken.append(True)  # type: ignore[method-assign]
     disabled = await create(api, {**qbit("one"), "enable": False})
     assert woken == []
     await update(api, disabled["id"], {**disabled, "enable": True})

@@ -53,9 +53,8 @@ async def test_force_grab_while_disk_space_is_low_says_why_nothing_is_sent(
         make_api: ApiFactory) -> None:
     client = FakeDownloadClient("qbit", free_bytes=10)
     async with make_api(clients=FakeClients(client)) as api:
-        api.container.processor = Processor(
-            api.store.items, FakeClients(client), api.clock, "api-test",
-            ProcessorConfig(min_free_space=1000))
+        api.attach(Processor(api.store.items, FakeClients(client), api.clock, "api-test",
+                             ProcessorConfig(min_free_space=1000)))
         item_id = await delayed(api)
         await api.client.post("/api/v3/queue/process")
 
@@ -72,7 +71,7 @@ async def test_resuming_a_paused_download_queues_it_for_a_free_slot(
     async with make_api(clients=FakeClients(client)) as api:
         processor = Processor(api.store.items, FakeClients(client), api.clock, "api-test",
                               ProcessorConfig(max_active=1))
-        api.container.processor = processor
+        api.attach(processor)
         first, second = await api.grab(), await api.grab()
         await api.client.post("/api/v3/queue/process")
         await api.client.put(f"/api/v3/queue/{first['id']}/pause")

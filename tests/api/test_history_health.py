@@ -28,7 +28,7 @@ def _no_health_cache() -> None:
 def attach(api: Api, client: FakeDownloadClient) -> Processor:
     processor = Processor(api.store.items, FakeClients(client), api.clock, "api-test",
                           switches=api.store.switches)
-    api.container.processor = processor
+    api.attach(processor)
     return processor
 
 

@@ -10,7 +10,7 @@ from tests.fakes import FakeClients, FakeDownloadClient
 
 def attach(api: Api, client: FakeDownloadClient) -> Processor:
     processor = Processor(api.store.items, FakeClients(client), api.clock, "api-test")
-    api.container.processor = processor
+    api.attach(processor)
     return processor
 
 

@@ -100,7 +100,7 @@ async def test_only_the_leading_runner_dispatches_and_a_standby_takes_over(
         await asyncio.sleep(0.5)
         assert runners[0].leading and not runners[1].leading
         first = await items.add(_item(1), HistoryEvent("grabbed"))
-        runners[0].wake()  # as a grab does (Container.wake); an idle dispatcher sleeps
+        runners[0].wake()  # as a grab does (Dispatching.wake); an idle dispatcher sleeps
         await _until_sent(items, first.id)
         assert clients[0].added == [first.info_hash] and clients[1].added == []
         await runners[0].stop()  # the leader stops: its lock goes with its session
@@ -130,9 +130,14 @@ async def _until_sent(items: MemoryQueueRepository, item_id: int, timeout: float
 
 
 async def test_the_leader_hears_a_wake_from_another_process(postgres_url: str) -> None:
-    """A grab on an API-only replica NOTIFYs; the leader's dispatcher wakes at once."""
+    """A grab on an API-only replica wakes dispatching there (core.dispatching), which
+    NOTIFYs (TellLeader); the leader's dispatcher wakes at once."""
+    from core.dispatching import Dispatching
     from infrastructure.db.engine import Database
-    from infrastructure.leader import WAKE_CHANNEL
+    from infrastructure.leader import TellLeader
+    from infrastructure.memory import MemorySwitchRepository
+    from infrastructure.tasks import Background
+    from tests.fakes import FakeClock
 
     k = key()
     leader, standby = PostgresLeader(postgres_url, k), PostgresLeader(postgres_url, k)
@@ -146,9 +151,13 @@ async def test_the_leader_hears_a_wake_from_another_process(postgres_url: str) -
     leader.on_wake = lambda: hear("leader")
     standby.on_wake = lambda: hear("standby")
     replica = Database(postgres_url)
+    tasks = Background()
+    dispatching = Dispatching(MemorySwitchRepository(), FakeClock(),
+                              tell_leader=TellLeader(replica, tasks))
     try:
         assert await leader.check() is True and await standby.check() is False
-        await replica.notify(WAKE_CHANNEL)
+        dispatching.wake()  # no runner here: the leader is told
+        await tasks.drained()
         await asyncio.wait_for(heard.wait(), 5)
         await asyncio.sleep(0.2)  # room for a second (wrong) listener to speak up
         assert woken == ["leader"]  # the standby holds no connection, hears nothing
@@ -185,3 +194,27 @@ async def test_the_database_clock_follows_the_server(postgres_url: str) -> None:
             seconds=2)
     finally:
         await db.dispose()
+
+
+async def test_build_wires_dispatching_to_the_processor_and_on_postgres_to_the_leader(
+        postgres_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from infrastructure.bootstrap import build
+    from infrastructure.leader import TellLeader
+    from infrastructure.settings import Settings
+
+    shared = build(Settings(database_url=postgres_url, data_dir=tmp_path / "pg",
+                            managed_aria2="false"))
+    replica = build(Settings(database_url=postgres_url, data_dir=tmp_path / "replica",
+                             managed_aria2="false"), processor=False)
+    alone = build(Settings(data_dir=tmp_path / "sqlite", managed_aria2="false"))
+    try:
+        d = shared.dispatching
+        assert d.processor is shared.processor and d.runner is shared.runner
+        assert isinstance(d.tell_leader, TellLeader)
+        assert replica.dispatching.processor is None and replica.dispatching.runner is None
+        assert isinstance(replica.dispatching.tell_leader, TellLeader)
+        assert alone.dispatching.tell_leader is None  # SQLite: one process
+        assert alone.dispatching.runner is alone.runner is not None
+    finally:
+        for container in (shared, replica, alone):
+            await container.aclose()

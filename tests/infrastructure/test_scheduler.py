@@ -473,7 +473,7 @@ async def test_a_paused_sole_processor_is_not_woken_by_grabs_until_it_resumes() 
         runner.wake()
         assert runner.scheduler.get_job("dispatch").next_run_time == before  # not moved
         await processor.set_paused(False)
-        runner.wake()  # what Container.set_paused(False) does after un-pausing
+        runner.wake()  # what Dispatching.set_paused(False) does after un-pausing
         await wait_state(items, item.id, ItemState.DOWNLOADING, timeout=5)
     finally:
         runner.shutdown()

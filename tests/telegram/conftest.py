@@ -88,7 +88,7 @@ async def make_bot(api: FakeBotApi, clock: FakeClock, tmp_path: Path
                                  Stores.memory(clock), guard_urls=False)
             await container.ensure_defaults()
         services = BotServices(container.queue, Intake(container.queue), clock,
-                               container.settings, container.set_paused, container.paused,
+                               container.settings, container.dispatching,
                                container.releases)
         access = access or Access([USER], [GROUP], [ADMIN])
         bot = TelegramBot(TOKEN, services, access, lambda: True, api.url, check_every=0.05)

@@ -152,8 +152,7 @@ async def bot(clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     container = assemble(settings, clock, API_KEY, Stores.memory(clock),
                          clients=FakeClients(client), guard_urls=False)
     services = BotServices(queue=container.queue, intake=Intake(container.queue), clock=clock,
-                           settings=settings, set_paused=container.set_paused,
-                           paused=container.paused)
+                           settings=settings, dispatching=container.dispatching)
     access = Access(users=[USER, OTHER], chats=[], admins=[ADMIN])
     app = Application.builder().token(TOKEN).base_url(f"{api.url}/bot").updater(None).build()
     running = Bot(app, api, container, client, clock)
@@ -383,7 +382,7 @@ async def test_status_shows_counts_speeds_free_disk_and_dispatching(bot: Bot) ->
     assert re.fullmatch(r"Queuarr: CPU \d+\.\d% · RAM [\d.]+ [KMG]iB · load "
                         r"\d+\.\d\d \d+\.\d\d \d+\.\d\d", lines[-1]), lines[-1]
 
-    await bot.container.set_paused(True)
+    await bot.container.dispatching.set_paused(True)
     assert (await bot.send("/status")).splitlines()[-2].startswith("Dispatching: paused")
 
 
@@ -397,7 +396,7 @@ async def test_an_admin_pauses_and_resumes_everything(bot: Bot) -> None:
     done = await bot.add(state=ItemState.COMPLETED)
     answer = await bot.send("/pause", ADMIN)
     assert answer.startswith("Paused everything: 2 download(s) paused"), answer
-    assert await bot.container.paused()
+    assert await bot.container.dispatching.paused()
     states = {i.id: (await bot.container.queue.get(i.id)).state
               for i in (running, waiting, done)}
     assert states == {running.id: ItemState.PAUSED, waiting.id: ItemState.PAUSED,
@@ -405,17 +404,17 @@ async def test_an_admin_pauses_and_resumes_everything(bot: Bot) -> None:
     assert ("pause", (running.download_id,)) in bot.client.calls
     answer = await bot.send("/resume", ADMIN)
     assert answer.startswith("Resumed everything: 2 download(s) queued again"), answer
-    assert not await bot.container.paused()
+    assert not await bot.container.dispatching.paused()
     assert {(await bot.container.queue.get(i.id)).state for i in (running, waiting)} == {
         ItemState.QUEUED}
 
 
 async def test_only_an_admin_pauses_or_resumes_everything(bot: Bot) -> None:
     assert (await bot.send("/pause")).startswith("Only an admin may pause everything")
-    assert not await bot.container.paused()
-    await bot.container.set_paused(True)
+    assert not await bot.container.dispatching.paused()
+    await bot.container.dispatching.set_paused(True)
     assert (await bot.send("/resume")).startswith("Only an admin may resume everything")
-    assert await bot.container.paused()
+    assert await bot.container.dispatching.paused()
 
 
 async def test_the_sender_pauses_and_resumes_their_item(bot: Bot) -> None:

@@ -38,14 +38,14 @@ async def download_from_chat(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
         try:
             await container.start()
             if edited:  # held back until the chat's summary is out: no race with it
-                await container.set_paused(True)
+                await container.dispatching.set_paused(True)
             api.push_message(USER, f"this one: {served.url}", chat=CHAT)
             await until(lambda: api.sent_to(CHAT), "an answer")
             assert api.sent_to(CHAT)[0] == f"✅ Queued #1 {NAME} (position 1)"
             if edited:
                 await until(lambda: any(t.startswith("Queue: 1 active")
                                         for t in api.sent_to(CHAT)), "the summary")
-                await container.set_paused(False)
+                await container.dispatching.set_paused(False)
             done = f"✅ Completed: {NAME} (3.0 MiB)"
             await until(lambda: done in api.sent_to(CHAT), "the completion message")
             if edited:  # the summary is edited at most every 5 s (here to "empty")

@@ -81,8 +81,8 @@ async def hooked(api: FakeBotApi, clock: FakeClock, tmp_path: Path
                                  guard_urls=False)
             await container.ensure_defaults()
             services = BotServices(container.queue, Intake(container.queue), clock,
-                                   container.settings, container.set_paused,
-                                   container.paused, container.releases)
+                                   container.settings, container.dispatching,
+                                   container.releases)
             bot = TelegramBot(TOKEN, services, Access([USER], [GROUP], [ADMIN]), leading,
                               api.url, check_every=0.05, webhook_url=HOOK_URL,
                               webhook_secret=SECRET)

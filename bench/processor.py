@@ -725,7 +725,7 @@ JOBS: list[tuple[str, re.Pattern[str]]] = [
      re.compile(r"FROM processor_switch", re.I)),
     ("housekeeping: retention (SqlQueueRepository.delete_finished())",
      re.compile(r"DELETE FROM queue_(item|torrent|history)", re.I)),
-    ("housekeeping: Container.housekeeping() -> ClientRegistry.load()",
+    ("housekeeping: Housekeeping.run() -> ClientRegistry.load()",
      re.compile(r"FROM download_client", re.I)),
     ("housekeeping: Processor.rescue() -> SqlQueueRepository.expired_leases()",
      re.compile(r"lease_expires_at <", re.I)),

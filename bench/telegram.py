@@ -82,7 +82,7 @@ async def queuarr_updates(n: int, tag: str) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp), api_key=KEY, managed_aria2="false")
         container = assemble(settings, clock, KEY, Stores.memory(clock), guard_urls=False)
-        await container.ensure_defaults()
+        await container.housekeeping.ensure_defaults()
         services = BotServices(container.queue, Intake(container.queue), clock, settings,
                                container.dispatching, container.releases)
         bot = TelegramBot(TOKEN, services, Access(USERS, [], []), lambda: True, api.url,
@@ -155,7 +155,7 @@ async def cadence(window: float) -> dict[str, Any]:
         assert container.events is not None
         container.events.leading = lambda: True  # the notifier is the leader's
         container.events.start()  # each notifier's delivery task
-        await container.ensure_defaults()
+        await container.housekeeping.ensure_defaults()
         processor = Processor(container.queue.items, FakeClients(client), clock,
                               "bench-telegram", ProcessorConfig(max_active=100),
                               events=container.events)

@@ -121,7 +121,7 @@ async def grabs(n: int, data_dir: Path) -> dict[str, Any]:
     settings = Settings(data_dir=data_dir, managed_aria2="false", ytdlp="true")
     container = assemble(settings, clock, "k" * 32, Stores.memory(clock))
     try:
-        await container.ensure_defaults()
+        await container.housekeeping.ensure_defaults()
         registry = container.clients
         await registry.create(ClientConfig("yt-dlp", ClientKind.YTDLP, fields={},
                                            priority=50), force=True)

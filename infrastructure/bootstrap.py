@@ -7,19 +7,18 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from core.blocklist import BlocklistService
 from core.catalogue import Catalogue
-from core.clients import ClientSource
 from core.commands import CommandService, Passes
 from core.decisions import Limits
 from core.dispatching import Dispatching
-from core.errors import BadRequest, StorageUnavailable
+from core.errors import StorageUnavailable
 from core.events import EventBus, Notifier, PublishingRepository
 from core.movies import MovieService
 from core.policy import RetryPolicy, StallPolicy
@@ -46,13 +45,9 @@ from core.sizes import QualityDefinitions
 from core.tags import TagService
 from infrastructure.apikey import load_or_create_api_key
 from infrastructure.clients.configured import (
-    managed_client,
-    settings_clients,
     video_router,
-    ytdlp_client,
     ytdlp_places,
 )
-from infrastructure.clients.managed_aria2 import ManagedAria2, find_aria2c
 from infrastructure.clients.paths import disk_usage
 from infrastructure.clients.registry import ClientRegistry
 from infrastructure.clock import DatabaseClock, SystemClock
@@ -69,6 +64,7 @@ from infrastructure.db.release_repository import (
 )
 from infrastructure.db.switch_repository import SqlSwitchRepository
 from infrastructure.event_relay import PostgresEventRelay
+from infrastructure.housekeeping import Housekeeping
 from infrastructure.leader import AlwaysLeader, PostgresLeader, TellLeader
 from infrastructure.memory import (
     MemoryBlocklistRepository,
@@ -115,7 +111,7 @@ class Container:
     database_type: str = "memory"
     database_version: str = ""
     clients: ClientRegistry | None = None
-    managed_aria2: ManagedAria2 | None = None
+    housekeeping: Housekeeping | None = None  # clients, defaults, switches, retention
     processor: Processor | None = None
     runner: ProcessorRunner | None = None
     sources: SourcePreparer | None = None
@@ -133,8 +129,6 @@ class Container:
     definitions: QualityDefinitions | None = None
     telegram: TelegramBot | None = None  # the two-way bot (QUEUARR_TELEGRAM_TOKEN)
     retention: Retention | None = None
-    _clients_started: bool = False
-    _defaults_ready: bool = False
     _tasks: Background = field(default_factory=Background)
     dispatching: Dispatching = field(init=False)  # pause, resume, wake
 
@@ -151,8 +145,9 @@ class Container:
             except StorageUnavailable as exc:
                 log.warning("Database unreachable at start-up (%s); answering 503 until it "
                             "is back", exc.message)
-        await self.ensure_defaults()
-        await self.housekeeping()
+        if self.housekeeping is not None:
+            await self.housekeeping.ensure_defaults()
+            await self.housekeeping.run()
         if self.events is not None:
             self.events.start()
         if self.relay is not None:
@@ -160,98 +155,10 @@ class Container:
         if self.runner is not None:
             await self.runner.recover()
             self.runner.start()
-        elif self.database is not None and self.clients is not None:
-            self._spawn(self._replica_housekeeping())
+        elif self.database is not None and self.housekeeping is not None:
+            self._tasks.spawn(self.housekeeping.replica())
         if self.telegram is not None:
             self.telegram.start()  # polls in the background while this process leads
-
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        self._tasks.spawn(work)
-
-    async def _replica_housekeeping(self) -> None:
-        """An API-only replica rereads the download clients every sync interval: the
-        processor's process adds and changes them (its managed aria2c gets a new port
-        and secret at each start), and a removal here must reach them."""
-        while True:
-            await asyncio.sleep(self.settings.sync_interval)
-            try:
-                await self.housekeeping()
-            except Exception:  # logged; the next round tries again
-                log.exception("Reloading the download clients failed")
-
-    async def ensure_defaults(self) -> None:
-        """The default custom formats and quality profile, on a fresh database."""
-        if self.releases is None or self._defaults_ready:
-            return
-        try:
-            await self.releases.catalogue.ensure_defaults()
-        except StorageUnavailable as exc:
-            log.warning("Default quality profile not checked yet: %s", exc.message)
-            return
-        self._defaults_ready = True
-
-    async def housekeeping(self) -> None:
-        """Load the download clients (starting the managed aria2c) once the database
-        answers; after that, reload them (other processes may have changed them). The
-        processor's process also reads the shared pause switch and applies retention."""
-        if self.processor is not None and isinstance(self.processor.clock, DatabaseClock):
-            try:
-                await self.processor.clock.calibrate()
-            except StorageUnavailable as exc:
-                log.warning("Database clock not read: %s", exc.message)
-        await self.ensure_defaults()
-        if self.processor is not None and self._clients_started:
-            await self.processor.refresh_switches()
-            if self.retention is not None:
-                await self.retention.run()
-        if self.clients is None:
-            return
-        if self._clients_started or self.processor is None:
-            # An API-only replica reads the clients; the process that runs the
-            # processor owns the settings-made ones and the managed aria2c.
-            try:
-                await self.clients.load()
-            except StorageUnavailable as exc:
-                log.warning("Download clients not loaded: %s", exc.message)
-            return
-        try:
-            await self.start_clients(self.clients)
-        except StorageUnavailable as exc:
-            log.warning("Download clients not loaded yet: %s", exc.message)
-            return
-        self._clients_started = True
-
-    async def start_clients(self, registry: ClientRegistry) -> None:
-        settings = self.settings
-        wanted = settings_clients(settings)
-        for config in wanted:
-            try:
-                registry.adapter_config(config)
-            except BadRequest as exc:
-                raise RuntimeError(f"Download client {config.name!r} from settings: "
-                                   f"{exc.message}") from None
-        await registry.load()
-        made_by_api = [c for c in registry.configs() if c.source is ClientSource.API]
-        executable = find_aria2c()
-        mode = settings.managed_aria2
-        if mode == "true" or (mode == "auto" and executable and not wanted and not made_by_api):
-            if executable is None:
-                raise RuntimeError("QUEUARR_MANAGED_ARIA2=true, but aria2c is not on the PATH "
-                                   "(apt install aria2)")
-            self.managed_aria2 = ManagedAria2(executable, settings.downloads,
-                                              settings.data_dir.resolve() / "aria2")
-            await self.managed_aria2.start()
-            wanted.append(managed_client(self.managed_aria2))
-        elif not wanted and not made_by_api:
-            why = ("QUEUARR_MANAGED_ARIA2 is false" if mode == "false"
-                   else "aria2c is not on the PATH")
-            log.warning("No download client is configured and %s: grabs will wait in the "
-                        "queue. Install aria2, or set QUEUARR_QBITTORRENT_URL / "
-                        "QUEUARR_ARIA2_URL, or add one at /api/v3/downloadclient.", why)
-        managed_ytdlp = ytdlp_client(settings)
-        if managed_ytdlp is not None:
-            wanted.append(managed_ytdlp)
-        await registry.sync_configured(wanted)
 
     async def ping(self) -> bool:
         return await self.database.ping() if self.database is not None else True
@@ -274,8 +181,8 @@ class Container:
                     await close()
         if self.clients is not None:
             await self.clients.aclose()
-        if self.managed_aria2 is not None:
-            await self.managed_aria2.stop()
+        if self.housekeeping is not None:
+            await self.housekeeping.aclose()  # the managed aria2c
         if self.database is not None:
             await self.database.dispose()
 
@@ -409,6 +316,8 @@ def assemble(settings: Settings, clock: Clock, api_key: str, stores: Stores, *,
                                        container.definitions)
     container.retention = Retention(queue.items, clock, settings.retention_days,
                                     stores.candidates)
+    container.housekeeping = Housekeeping(settings, registry, container.releases,
+                                          container.retention)
     return container
 
 
@@ -440,8 +349,8 @@ def build(settings: Settings, clock: Clock | None = None, processor: bool = True
         database_type="sqLite" if database.dialect == "sqlite" else "postgreSQL",
         broken_plugins=plugins.broken)
     events, metrics, clients = container.events, container.metrics, container.clients
-    assert (events is not None and metrics is not None and clients is not None
-            and container.releases is not None)  # assemble() made them
+    assert (events is not None and metrics is not None and clients is not None  # assemble()
+            and container.releases is not None and container.housekeeping is not None)
     if database.dialect == "postgresql":  # other processes may share the database
         container.relay = PostgresEventRelay(settings.database, events, stores.items.get)
         events.add(container.relay)
@@ -464,7 +373,8 @@ def build(settings: Settings, clock: Clock | None = None, processor: bool = True
                                         events=events, sources=container.sources)
         leader = (PostgresLeader(settings.database) if database.dialect == "postgresql"
                   else AlwaysLeader())
-        container.runner = ProcessorRunner(container.processor, container.housekeeping,
+        container.housekeeping.processor = container.processor
+        container.runner = ProcessorRunner(container.processor, container.housekeeping.run,
                                            sync_interval=settings.sync_interval,
                                            dispatch_interval=settings.dispatch_interval,
                                            leader=leader, observe=metrics.observe_pass,

@@ -86,7 +86,7 @@ async def make_bot(api: FakeBotApi, clock: FakeClock, tmp_path: Path
         if container is None:
             container = assemble(settings_for(api.url, tmp_path, **settings), clock, API_KEY,
                                  Stores.memory(clock), guard_urls=False)
-            await container.ensure_defaults()
+            await container.housekeeping.ensure_defaults()
         services = BotServices(container.queue, Intake(container.queue), clock,
                                container.settings, container.dispatching,
                                container.releases)

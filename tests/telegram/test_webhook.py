@@ -79,7 +79,7 @@ async def hooked(api: FakeBotApi, clock: FakeClock, tmp_path: Path
                                     telegram_webhook_secret=SECRET)
             container = assemble(settings, clock, API_KEY, Stores.memory(clock),
                                  guard_urls=False)
-            await container.ensure_defaults()
+            await container.housekeeping.ensure_defaults()
             services = BotServices(container.queue, Intake(container.queue), clock,
                                    container.settings, container.dispatching,
                                    container.releases)

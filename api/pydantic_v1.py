@@ -15,7 +15,6 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import encoders
-from fastapi._compat import shared
 
 V1 = "pydantic.v1"
 
@@ -29,10 +28,15 @@ def _unless_unloaded(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
 
 
 def skip_v1_import() -> None:
-    """Put the lazy checks where FastAPI looks them up (idempotent)."""
-    if not hasattr(shared.is_pydantic_v1_model_class, "__wrapped__"):
-        shared.is_pydantic_v1_model_class = _unless_unloaded(
-            shared.is_pydantic_v1_model_class)
-    if not hasattr(encoders.is_pydantic_v1_model_instance, "__wrapped__"):
-        encoders.is_pydantic_v1_model_instance = _unless_unloaded(
-            encoders.is_pydantic_v1_model_instance)
+    """Put the lazy checks where FastAPI looks them up (idempotent). A FastAPI without
+    these functions (older, or one that stopped importing pydantic.v1) is left as it
+    is."""
+    try:
+        from fastapi._compat import shared
+    except ImportError:  # an older FastAPI (one _compat module): nothing to do
+        return
+    for module, name in ((shared, "is_pydantic_v1_model_class"),
+                         (encoders, "is_pydantic_v1_model_instance")):
+        check = getattr(module, name, None)
+        if check is not None and not hasattr(check, "__wrapped__"):
+            setattr(module, name, _unless_unloaded(check))

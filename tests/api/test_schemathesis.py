@@ -37,6 +37,7 @@ from core.sizes import QualityDefinitions
 from core.tags import TagService
 from infrastructure.bootstrap import Container, wire_releases
 from infrastructure.clients.registry import ClientRegistry
+from infrastructure.housekeeping import Housekeeping
 from infrastructure.memory import (
     MemoryBlocklistRepository,
     MemoryClientConfigRepository,
@@ -112,6 +113,8 @@ def _build_app():  # type: ignore[no-untyped-def]
     container.tags = TagService(MemoryTagRepository(), configs)
     container.definitions = QualityDefinitions(MemoryQualityDefinitionRepository())
     container.webhook = WebhookNotifier(NOTIFICATIONS, UrlGuard())  # private: refused
+    # At start: the default formats and profile, and the clients loaded (as build() has it).
+    container.housekeeping = Housekeeping(settings, container.clients, container.releases)
     app = create_app(container=container)
     # Schemathesis sends made-up ?apikey= values by the hundred; past the limit on wrong
     # keys (tests/api/test_auth_limit.py) everything after would be a 429.

@@ -43,7 +43,7 @@ class Dispatching:
     def wake(self) -> None:
         """Items became due: the dispatcher runs now if this process leads; otherwise
         the leader is told."""
-        if self.runner is not None and self.runner.leading:
+        if self.runner is not None and self.leading():
             self.runner.wake()
         elif self.tell_leader is not None:
             self.tell_leader()

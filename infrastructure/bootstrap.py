@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from core.blocklist import BlocklistService
 from core.catalogue import Catalogue
@@ -112,8 +112,6 @@ class Container:
     database_version: str = ""
     clients: ClientRegistry | None = None
     housekeeping: Housekeeping | None = None  # clients, defaults, switches, retention
-    processor: Processor | None = None
-    runner: ProcessorRunner | None = None
     sources: SourcePreparer | None = None
     switches: SwitchRepository = field(default_factory=MemorySwitchRepository)
     releases: ReleaseService | None = None
@@ -134,6 +132,24 @@ class Container:
 
     def __post_init__(self) -> None:
         self.dispatching = Dispatching(self.switches, self.clock)
+
+    # The processor and its runner, when this process runs them, are kept once, in
+    # dispatching (which pauses and wakes them; housekeeping reads them from it too).
+    @property
+    def processor(self) -> Processor | None:
+        return self.dispatching.processor
+
+    @processor.setter
+    def processor(self, processor: Processor | None) -> None:
+        self.dispatching.processor = processor
+
+    @property
+    def runner(self) -> ProcessorRunner | None:
+        return cast("ProcessorRunner | None", self.dispatching.runner)
+
+    @runner.setter
+    def runner(self, runner: ProcessorRunner | None) -> None:
+        self.dispatching.runner = runner
 
     async def start(self) -> None:
         """Connect once to learn the server version; a database that is down now only
@@ -316,8 +332,8 @@ def assemble(settings: Settings, clock: Clock, api_key: str, stores: Stores, *,
                                        container.definitions)
     container.retention = Retention(queue.items, clock, settings.retention_days,
                                     stores.candidates)
-    container.housekeeping = Housekeeping(settings, registry, container.releases,
-                                          container.retention)
+    container.housekeeping = Housekeeping(settings, container.dispatching, registry,
+                                          container.releases, container.retention)
     return container
 
 
@@ -373,15 +389,12 @@ def build(settings: Settings, clock: Clock | None = None, processor: bool = True
                                         events=events, sources=container.sources)
         leader = (PostgresLeader(settings.database) if database.dialect == "postgresql"
                   else AlwaysLeader())
-        container.housekeeping.processor = container.processor
         container.runner = ProcessorRunner(container.processor, container.housekeeping.run,
                                            sync_interval=settings.sync_interval,
                                            dispatch_interval=settings.dispatch_interval,
                                            leader=leader, observe=metrics.observe_pass,
                                            sole=database.dialect == "sqlite")
         leader.on_wake = container.runner.wake
-        container.dispatching.processor = container.processor
-        container.dispatching.runner = container.runner
     if settings.telegram_token.get_secret_value().strip():
         from infrastructure.telegram.bot import telegram_bot
 

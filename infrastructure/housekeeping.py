@@ -11,8 +11,8 @@ import asyncio
 import logging
 
 from core.clients import ClientSource
+from core.dispatching import Dispatching
 from core.errors import BadRequest, StorageUnavailable
-from core.processor import Processor
 from core.retention import Retention
 from core.selection import ReleaseService
 from infrastructure.clients.configured import managed_client, settings_clients, ytdlp_client
@@ -25,14 +25,15 @@ log = logging.getLogger("queuarr")
 
 
 class Housekeeping:
-    def __init__(self, settings: Settings, clients: ClientRegistry | None = None,
+    def __init__(self, settings: Settings, dispatching: Dispatching,
+                 clients: ClientRegistry | None = None,
                  releases: ReleaseService | None = None,
                  retention: Retention | None = None) -> None:
         self.settings = settings
+        self.dispatching = dispatching  # its processor: set when this process runs one
         self.clients = clients
         self.releases = releases
         self.retention = retention
-        self.processor: Processor | None = None  # set when this process runs it
         self.managed_aria2: ManagedAria2 | None = None
         self._clients_started = False
         self._defaults_ready = False
@@ -52,7 +53,7 @@ class Housekeeping:
         """Load the download clients (starting the managed aria2c) once the database
         answers; after that, reload them (other processes may have changed them). The
         processor's process also reads the shared pause switch and applies retention."""
-        processor = self.processor
+        processor = self.dispatching.processor
         if processor is not None and isinstance(processor.clock, DatabaseClock):
             try:
                 await processor.clock.calibrate()

@@ -127,9 +127,9 @@ class Api:
     def attach(self, processor: Processor, runner: ProcessorRunner | None = None) -> None:
         """Run `processor` (and `runner`) in this app's process, as build() wires them:
         the container holds them and dispatching (pause, resume, wake) uses them."""
-        self.container.processor = self.container.dispatching.processor = processor
+        self.container.processor = processor
         if runner is not None:
-            self.container.runner = self.container.dispatching.runner = runner
+            self.container.runner = runner
 
     async def grab(self, title: str | None = None, *, expect: int = 201,
                    **fields: Any) -> dict[str, Any]:

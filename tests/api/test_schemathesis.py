@@ -114,7 +114,8 @@ def _build_app():  # type: ignore[no-untyped-def]
     container.definitions = QualityDefinitions(MemoryQualityDefinitionRepository())
     container.webhook = WebhookNotifier(NOTIFICATIONS, UrlGuard())  # private: refused
     # At start: the default formats and profile, and the clients loaded (as build() has it).
-    container.housekeeping = Housekeeping(settings, container.clients, container.releases)
+    container.housekeeping = Housekeeping(settings, container.dispatching, container.clients,
+                                          container.releases)
     app = create_app(container=container)
     # Schemathesis sends made-up ?apikey= values by the hundred; past the limit on wrong
     # keys (tests/api/test_auth_limit.py) everything after would be a 429.

@@ -209,12 +209,13 @@ async def test_build_wires_dispatching_to_the_processor_and_on_postgres_to_the_l
     alone = build(Settings(data_dir=tmp_path / "sqlite", managed_aria2="false"))
     try:
         d = shared.dispatching
-        assert d.processor is shared.processor and d.runner is shared.runner
+        assert d.processor is not None and d.runner is not None
+        assert shared.housekeeping is not None and shared.housekeeping.dispatching is d
         assert isinstance(d.tell_leader, TellLeader)
         assert replica.dispatching.processor is None and replica.dispatching.runner is None
         assert isinstance(replica.dispatching.tell_leader, TellLeader)
         assert alone.dispatching.tell_leader is None  # SQLite: one process
-        assert alone.dispatching.runner is alone.runner is not None
+        assert alone.dispatching.runner is not None
     finally:
         for container in (shared, replica, alone):
             await container.aclose()
